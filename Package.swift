@@ -1,0 +1,52 @@
+// swift-tools-version:6.0
+// faregate: fare-gate firmware and controller. No SwiftPM package dependencies by design (an
+// auditable firmware supply chain): C libraries come in as system library targets below.
+import PackageDescription
+
+let package = Package(
+    name: "faregate",
+    products: [
+        .executable(name: "faregated", targets: ["faregated"]),
+        .executable(name: "farectl", targets: ["farectl"]),
+    ],
+    targets: [
+        // MARK: C libraries (system library targets; installed by scripts/install-deps)
+        .systemLibrary(
+            name: "CSQLite",
+            path: "Sources/CSQLite",
+            pkgConfig: "sqlite3",
+            providers: [.apt(["libsqlite3-dev"])]
+        ),
+
+        // MARK: Pure core: domain, decisions, state machines, data structures. No I/O, no C.
+        .target(name: "FaregateCore"),
+
+        // MARK: Simulated hardware with out-of-band controls (tests and the daemon's simulated mode).
+        .target(name: "FaregateSimulation", dependencies: ["FaregateCore"]),
+
+        // MARK: Adapters over C libraries: the only modules that import a C module.
+        .target(name: "FaregateSQLite", dependencies: ["FaregateCore", "CSQLite"]),
+
+        // MARK: Runtime: threads, files, configuration, the gate pipeline and the simulator.
+        .target(name: "FaregateRuntime", dependencies: ["FaregateCore", "FaregateSimulation"]),
+
+        // MARK: Composition roots: the only places that choose real or simulated backends.
+        .executableTarget(
+            name: "faregated",
+            dependencies: ["FaregateCore", "FaregateRuntime", "FaregateSimulation", "FaregateSQLite"]
+        ),
+        .executableTarget(
+            name: "farectl",
+            dependencies: ["FaregateCore", "FaregateRuntime", "FaregateSimulation", "FaregateSQLite"]
+        ),
+
+        // MARK: Tests
+        .testTarget(name: "FaregateCoreTests", dependencies: ["FaregateCore", "FaregateSimulation"]),
+        .testTarget(
+            name: "FaregateRuntimeTests",
+            dependencies: ["FaregateCore", "FaregateRuntime", "FaregateSimulation", "FaregateSQLite"]
+        ),
+        .testTarget(name: "FaregateSQLiteTests", dependencies: ["FaregateCore", "FaregateSQLite"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,77 @@
+/// The decision loop's logic for one gate, as a synchronous state machine.
+///
+/// `handle` turns a tap taken off the ring into the journal entry to write and the barrier command
+/// to issue afterwards; the caller performs both side effects, in that order (the entry must be
+/// durable before an open barrier). The only state is the next journal sequence number.
+/// Not thread-safe: owned by the decision thread.
+public struct GateCore: Sendable {
+    public private(set) var nextSequence: UInt64
+    public var engine: DecisionEngine
+
+    /// What to do with one tap.
+    public struct Output: Hashable, Sendable {
+        public var entry: JournalEntry
+        public var command: BarrierCommand
+        /// Monotonic nanoseconds when the decision was taken.
+        public var decidedAt: UInt64
+    }
+
+    public init(nextSequence: UInt64, policy: GatePolicy) {
+        precondition(nextSequence >= 1, "journal sequences start at 1")
+        self.nextSequence = nextSequence
+        engine = DecisionEngine(policy: policy)
+    }
+
+    /// Decides `tap`, taken off the ring at monotonic `dequeuedAt`.
+    ///
+    /// - Parameters:
+    ///   - table: the table in service (nil before the first load: every lookup misses).
+    ///   - dataAgeSeconds: seconds since the table's last verified sync.
+    ///   - clock: read twice, after the lookup and after the decision, for stage timings.
+    public mutating func handle(
+        _ tap: Tap, dequeuedAt: UInt64, table: (any CardStatusLookup)?, dataAgeSeconds: Int?, clock: some GateClock
+    ) -> Output {
+        let wall = clock.wallMillis()
+        var key = CardKey(rawValue: 0)
+        var balance: Int32?
+        var status: CardStatus?
+        switch tap.result {
+        case .card(let read):
+            key = read.key
+            balance = read.balanceFen
+            status = table?.status(of: read.key)
+        case .failed(_, let partial):
+            key = partial ?? CardKey(rawValue: 0)
+        }
+        let lookedUpAt = clock.monotonicNanos()
+        let context = DecisionContext(today: CalendarDate(wallMillis: wall), dataAgeSeconds: dataAgeSeconds)
+        let decision = engine.decide(tap.result, status: status, context: context)
+        let decidedAt = clock.monotonicNanos()
+
+        let kind: JournalEntry.Kind
+        switch tap.result {
+        case .card: kind = .decision
+        case .failed(.cardRemoved, _): kind = .aborted
+        case .failed: kind = .readFailed
+        }
+        let timings = StageTimings(
+            select: StageTimings.micros(from: tap.detectedAt, to: tap.selectedAt),
+            read: StageTimings.micros(from: tap.selectedAt, to: tap.readAt),
+            queue: StageTimings.micros(from: tap.readAt, to: dequeuedAt),
+            lookup: StageTimings.micros(from: dequeuedAt, to: lookedUpAt),
+            decide: StageTimings.micros(from: lookedUpAt, to: decidedAt))
+        let entry = JournalEntry(
+            sequence: nextSequence, wallMillis: wall, reader: tap.reader, key: key, kind: kind, decision: decision,
+            balanceFen: balance, dataVersion: table?.dataVersion ?? 0, timings: timings)
+        nextSequence += 1
+        return Output(entry: entry, command: BarrierCommand(decision), decidedAt: decidedAt)
+    }
+
+    /// The entry recording taps refused because the ring was full (one entry per refused tap).
+    public mutating func rejectedTap(reader: UInt16, wallMillis: Int64, dataVersion: UInt64) -> JournalEntry {
+        defer { nextSequence += 1 }
+        return JournalEntry(
+            sequence: nextSequence, wallMillis: wallMillis, reader: reader, key: CardKey(rawValue: 0), kind: .rejected,
+            decision: .deny(.tapAgain), balanceFen: nil, dataVersion: dataVersion, timings: StageTimings())
+    }
+}

@@ -1,0 +1,55 @@
+/// The rules one gate applies to a tap, as data.
+///
+/// This is the walking skeleton's policy: one set of rules for the whole gate. The policy-engine
+/// issue turns it into eras, per-line and per-station rules and shadow mode; it stays a value
+/// that the decision loop reads and never mutates.
+public struct GatePolicy: Hashable, Sendable, Codable {
+    /// Check the health status linked to the medium (the 2022 health-check era).
+    public var healthCheck: Bool
+    /// What to do with an unbound transit card while health checks are on.
+    public var unboundCard: Decision.Outcome
+    public var healthYellow: Decision.Outcome
+    public var healthRed: Decision.Outcome
+    public var healthUnknown: Decision.Outcome
+    /// A medium whose key is not in the table at all.
+    public var unknownCard: Decision.Outcome
+    /// Lowest purse balance (fen) that still opens for a stored-value card.
+    public var minimumBalanceFen: Int32
+    /// Data older than this (seconds since the last verified sync) counts as stale.
+    public var maxDataAgeSeconds: Int
+    /// What a stale gate does with a tap that would otherwise depend on the table.
+    public var staleData: Decision.Outcome
+
+    public init(
+        healthCheck: Bool = true, unboundCard: Decision.Outcome = .deny, healthYellow: Decision.Outcome = .staff,
+        healthRed: Decision.Outcome = .deny, healthUnknown: Decision.Outcome = .staff,
+        unknownCard: Decision.Outcome = .staff, minimumBalanceFen: Int32 = 1, maxDataAgeSeconds: Int = 6 * 3600,
+        staleData: Decision.Outcome = .staff
+    ) {
+        self.healthCheck = healthCheck
+        self.unboundCard = unboundCard
+        self.healthYellow = healthYellow
+        self.healthRed = healthRed
+        self.healthUnknown = healthUnknown
+        self.unknownCard = unknownCard
+        self.minimumBalanceFen = minimumBalanceFen
+        self.maxDataAgeSeconds = maxDataAgeSeconds
+        self.staleData = staleData
+    }
+
+    /// The 2022 health-check era as the skeleton runs it.
+    public static let healthCheckEra = GatePolicy()
+}
+
+/// What the decision needs to know besides the tap and the table entry.
+public struct DecisionContext: Sendable, Hashable {
+    /// Today in the gate's time zone, for validity dates.
+    public var today: CalendarDate
+    /// Seconds since the last verified sync of the table; nil when the table was never synced.
+    public var dataAgeSeconds: Int?
+
+    public init(today: CalendarDate, dataAgeSeconds: Int?) {
+        self.today = today
+        self.dataAgeSeconds = dataAgeSeconds
+    }
+}

@@ -1,0 +1,65 @@
+/// Encodes journal entries as single text lines and decodes them back, detecting damage.
+///
+/// Line format, tab-separated, one entry per line:
+/// `J1 seq wall_ms reader key_hex kind outcome reason balance|- data_version t_select t_read t_queue
+/// t_lookup t_decide crc32_hex`. The CRC covers every byte before the last tab, so a torn or
+/// edited line is detected. Text so an operator can `tail` it; fixed fields so it parses fast.
+public enum JournalCodec {
+    public static let magic = "J1"
+
+    public enum DecodeError: Error, Equatable, CustomStringConvertible {
+        case wrongFieldCount(Int)
+        case badMagic
+        case badChecksum
+        case badField(String)
+
+        public var description: String {
+            switch self {
+            case .wrongFieldCount(let n): "expected 16 fields, found \(n)"
+            case .badMagic: "line does not start with \(JournalCodec.magic)"
+            case .badChecksum: "checksum mismatch (torn or altered line)"
+            case .badField(let f): "field \(f) is not valid"
+            }
+        }
+    }
+
+    /// The line for `entry`, without the trailing newline.
+    public static func encode(_ e: JournalEntry) -> String {
+        let t = e.timings
+        let fields: [String] = [
+            magic, String(e.sequence), String(e.wallMillis), String(e.reader), String(e.key.rawValue, radix: 16),
+            e.kind.description, e.decision.outcome.description, e.decision.reason.code,
+            e.balanceFen.map { String($0) } ?? "-", String(e.dataVersion), String(t.select), String(t.read),
+            String(t.queue), String(t.lookup), String(t.decide),
+        ]
+        let body = fields.joined(separator: "\t")
+        return body + "\t" + String(CRC32.checksum(body.utf8), radix: 16)
+    }
+
+    /// Decodes one line (without its newline).
+    public static func decode(_ line: Substring) throws(DecodeError) -> JournalEntry {
+        guard let lastTab = line.lastIndex(of: "\t") else { throw .wrongFieldCount(1) }
+        let body = line[..<lastTab]
+        guard let crc = UInt32(line[line.index(after: lastTab)...], radix: 16) else { throw .badField("crc32") }
+        guard CRC32.checksum(body.utf8) == crc else { throw .badChecksum }
+        let f = body.split(separator: "\t", omittingEmptySubsequences: false)
+        guard f.count == 15 else { throw .wrongFieldCount(f.count + 1) }
+        guard f[0] == magic else { throw .badMagic }
+        func num<T: FixedWidthInteger>(_ i: Int, _ name: String, radix: Int = 10) throws(DecodeError) -> T {
+            guard let v = T(f[i], radix: radix) else { throw .badField(name) }
+            return v
+        }
+        guard let kind = JournalEntry.Kind(name: String(f[5])) else { throw .badField("kind") }
+        guard let outcome = Decision.Outcome(name: String(f[6])) else { throw .badField("outcome") }
+        guard let reason = Reason(code: String(f[7])) else { throw .badField("reason") }
+        let balance: Int32? = f[8] == "-" ? nil : try num(8, "balance")
+        let timings = StageTimings(
+            select: try num(10, "t_select"), read: try num(11, "t_read"), queue: try num(12, "t_queue"),
+            lookup: try num(13, "t_lookup"), decide: try num(14, "t_decide"))
+        return JournalEntry(
+            sequence: try num(1, "seq"), wallMillis: try num(2, "wall_ms"), reader: try num(3, "reader"),
+            key: CardKey(rawValue: try num(4, "key", radix: 16)), kind: kind,
+            decision: Decision(outcome: outcome, reason: reason), balanceFen: balance,
+            dataVersion: try num(9, "data_version"), timings: timings)
+    }
+}

@@ -1,0 +1,84 @@
+/// One record of the gate's append-only journal.
+///
+/// Every tap the decision loop handles becomes exactly one entry with the next per-gate sequence
+/// number, written (and made durable) before the barrier is commanded.
+public struct JournalEntry: Hashable, Sendable {
+    public enum Kind: UInt8, Sendable, CaseIterable, CustomStringConvertible {
+        /// A medium was read and decided.
+        case decision = 0
+        /// The read failed (malformed response, unknown application, reader error).
+        case readFailed = 1
+        /// The card was removed mid-read: no decision, barrier not opened.
+        case aborted = 2
+        /// The ring was full: the tap was refused and the rider asked to tap again.
+        case rejected = 3
+
+        public var description: String {
+            switch self {
+            case .decision: "decision"
+            case .readFailed: "read_failed"
+            case .aborted: "aborted"
+            case .rejected: "rejected"
+            }
+        }
+
+        public init?(name: String) {
+            guard let k = Self.allCases.first(where: { $0.description == name }) else { return nil }
+            self = k
+        }
+    }
+
+    public var sequence: UInt64
+    public var wallMillis: Int64
+    public var reader: UInt16
+    /// Zero when the medium could not be identified.
+    public var key: CardKey
+    public var kind: Kind
+    public var decision: Decision
+    public var balanceFen: Int32?
+    /// Central data version the decision was taken against.
+    public var dataVersion: UInt64
+    public var timings: StageTimings
+
+    public init(
+        sequence: UInt64, wallMillis: Int64, reader: UInt16, key: CardKey, kind: Kind, decision: Decision,
+        balanceFen: Int32?, dataVersion: UInt64, timings: StageTimings
+    ) {
+        self.sequence = sequence
+        self.wallMillis = wallMillis
+        self.reader = reader
+        self.key = key
+        self.kind = kind
+        self.decision = decision
+        self.balanceFen = balanceFen
+        self.dataVersion = dataVersion
+        self.timings = timings
+    }
+}
+
+/// Per-tap stage durations in microseconds, each measured from the previous stage.
+public struct StageTimings: Hashable, Sendable {
+    /// Card detected → application selected.
+    public var select: UInt32
+    /// Application selected → read finished.
+    public var read: UInt32
+    /// Read finished → taken off the ring by the decision loop.
+    public var queue: UInt32
+    /// Table lookup.
+    public var lookup: UInt32
+    /// Decision.
+    public var decide: UInt32
+
+    public init(select: UInt32 = 0, read: UInt32 = 0, queue: UInt32 = 0, lookup: UInt32 = 0, decide: UInt32 = 0) {
+        self.select = select
+        self.read = read
+        self.queue = queue
+        self.lookup = lookup
+        self.decide = decide
+    }
+
+    /// Microseconds between two monotonic nanosecond instants, saturating.
+    public static func micros(from start: UInt64, to end: UInt64) -> UInt32 {
+        end > start ? UInt32(clamping: (end - start) / 1000) : 0
+    }
+}

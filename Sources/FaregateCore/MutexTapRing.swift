@@ -1,0 +1,54 @@
+import Synchronization
+
+/// A fixed-capacity ring guarded by a `Mutex`: the simple, obviously correct baseline the
+/// lock-free ring is measured against, and a ring for hosts where contention does not matter.
+///
+/// Storage is allocated once at init; push and pop never allocate.
+public final class MutexTapRing: TapRing, @unchecked Sendable {
+    // @unchecked Sendable: `storage` is only touched while `state` is locked; the pointer itself
+    // never changes after init and is freed in deinit when no other reference exists.
+    private struct State {
+        var head = 0  // index of the oldest element
+        var count = 0
+    }
+
+    public let capacity: Int
+    private let storage: UnsafeMutablePointer<Tap>
+    private let state = Mutex(State())
+
+    public init(capacity: Int) {
+        precondition(capacity > 0 && capacity & (capacity - 1) == 0, "capacity must be a power of two")
+        self.capacity = capacity
+        storage = .allocate(capacity: capacity)
+    }
+
+    deinit {
+        state.withLock { s in
+            var i = 0
+            while i < s.count {
+                (storage + ((s.head + i) & (capacity - 1))).deinitialize(count: 1)
+                i += 1
+            }
+        }
+        storage.deallocate()
+    }
+
+    public func tryPush(_ tap: Tap) -> Bool {
+        state.withLock { s in
+            guard s.count < capacity else { return false }
+            (storage + ((s.head + s.count) & (capacity - 1))).initialize(to: tap)
+            s.count += 1
+            return true
+        }
+    }
+
+    public func tryPop() -> Tap? {
+        state.withLock { s in
+            guard s.count > 0 else { return nil }
+            let tap = (storage + s.head).move()
+            s.head = (s.head + 1) & (capacity - 1)
+            s.count -= 1
+            return tap
+        }
+    }
+}

@@ -1,0 +1,182 @@
+/// Why the gate decided what it did. Each reason has a stable code (journalled and uploaded) and
+/// a rider-facing message in Chinese and English shown on the gate display.
+public enum Reason: UInt16, Sendable, CaseIterable, Codable, CustomStringConvertible {
+    // Opening
+    case ok = 0
+    case okShadow = 1  // shadow mode: the rule would not open, but the barrier follows the old rule
+    // Identity and health
+    case unboundCard = 10
+    case healthYellow = 11
+    case healthRed = 12
+    case healthUnknown = 13
+    case unregisteredTicket = 14
+    // Medium state
+    case unknownCard = 20
+    case blacklisted = 21
+    case returnedCard = 22
+    case expired = 23
+    case notYetValid = 24
+    case disabled = 25
+    case applicationBlocked = 26
+    case insufficientBalance = 27
+    case ticketSuspended = 28
+    case unsupportedMedium = 29
+    // Reading
+    case readError = 40
+    case cardRemoved = 41
+    case tapAgain = 42  // the tap could not be queued (ring full): the rider taps again
+    // Gate state
+    case staleData = 50
+    case gateOutOfService = 51
+    case passback = 52
+    case noEntryRecord = 53
+
+    public var description: String { code }
+
+    /// Stable snake_case code, used in journals, JSON and reports.
+    public var code: String {
+        switch self {
+        case .ok: "ok"
+        case .okShadow: "ok_shadow"
+        case .unboundCard: "unbound_card"
+        case .healthYellow: "health_yellow"
+        case .healthRed: "health_red"
+        case .healthUnknown: "health_unknown"
+        case .unregisteredTicket: "unregistered_ticket"
+        case .unknownCard: "unknown_card"
+        case .blacklisted: "blacklisted"
+        case .returnedCard: "returned_card"
+        case .expired: "expired"
+        case .notYetValid: "not_yet_valid"
+        case .disabled: "disabled"
+        case .applicationBlocked: "application_blocked"
+        case .insufficientBalance: "insufficient_balance"
+        case .ticketSuspended: "ticket_suspended"
+        case .unsupportedMedium: "unsupported_medium"
+        case .readError: "read_error"
+        case .cardRemoved: "card_removed"
+        case .tapAgain: "tap_again"
+        case .staleData: "stale_data"
+        case .gateOutOfService: "gate_out_of_service"
+        case .passback: "passback"
+        case .noEntryRecord: "no_entry_record"
+        }
+    }
+
+    public init?(code: String) {
+        guard let r = Self.allCases.first(where: { $0.code == code }) else { return nil }
+        self = r
+    }
+
+    /// Message shown to the rider, in Chinese.
+    public var messageZH: String {
+        switch self {
+        case .ok, .okShadow: "请通行"
+        case .unboundCard: "未发现健康码信息，请尽快授权升级"
+        case .healthYellow: "健康码异常，请联系工作人员"
+        case .healthRed: "健康码异常"
+        case .healthUnknown: "未获取到健康状态，请联系工作人员"
+        case .unregisteredTicket: "纪念票未登记，请先登记票号"
+        case .unknownCard: "无效卡，请联系工作人员"
+        case .blacklisted: "此卡已挂失或列入黑名单"
+        case .returnedCard: "此卡已退卡"
+        case .expired: "卡已过期"
+        case .notYetValid: "卡未到启用日期"
+        case .disabled: "卡未启用"
+        case .applicationBlocked: "卡应用已锁定"
+        case .insufficientBalance: "余额不足，请充值"
+        case .ticketSuspended: "此票已停用"
+        case .unsupportedMedium: "不支持此票卡"
+        case .readError: "读卡失败，请重新刷卡"
+        case .cardRemoved: "读卡未完成，请重新刷卡"
+        case .tapAgain: "请重新刷卡"
+        case .staleData: "系统数据未更新，请联系工作人员"
+        case .gateOutOfService: "暂停服务"
+        case .passback: "重复进站"
+        case .noEntryRecord: "无进站记录，请联系工作人员"
+        }
+    }
+
+    /// Message shown to the rider, in English.
+    public var messageEN: String {
+        switch self {
+        case .ok, .okShadow: "Please pass"
+        case .unboundCard: "No health code found: please upgrade (bind) your card"
+        case .healthYellow: "Health code abnormal: please see staff"
+        case .healthRed: "Health code abnormal"
+        case .healthUnknown: "Health status unavailable: please see staff"
+        case .unregisteredTicket: "Commemorative ticket not registered: register its number first"
+        case .unknownCard: "Card not valid: please see staff"
+        case .blacklisted: "Card reported lost or blacklisted"
+        case .returnedCard: "Card has been returned"
+        case .expired: "Card expired"
+        case .notYetValid: "Card not yet valid"
+        case .disabled: "Card not enabled"
+        case .applicationBlocked: "Card application blocked"
+        case .insufficientBalance: "Insufficient balance: please top up"
+        case .ticketSuspended: "Ticket suspended"
+        case .unsupportedMedium: "Medium not accepted here"
+        case .readError: "Read failed: please tap again"
+        case .cardRemoved: "Card removed too early: please tap again"
+        case .tapAgain: "Please tap again"
+        case .staleData: "Gate data out of date: please see staff"
+        case .gateOutOfService: "Out of service"
+        case .passback: "Already entered"
+        case .noEntryRecord: "No entry record: please see staff"
+        }
+    }
+}
+
+/// What the gate does with one tap.
+public enum Decision: Hashable, Sendable, CustomStringConvertible {
+    /// Open the barrier for one passage.
+    case open(Reason)
+    /// Keep the barrier closed and show the reason to the rider.
+    case deny(Reason)
+    /// Keep the barrier closed and call staff for a manual check.
+    case staff(Reason)
+
+    public var reason: Reason {
+        switch self {
+        case .open(let r), .deny(let r), .staff(let r): r
+        }
+    }
+
+    public var outcome: Outcome {
+        switch self {
+        case .open: .open
+        case .deny: .deny
+        case .staff: .staff
+        }
+    }
+
+    public init(outcome: Outcome, reason: Reason) {
+        switch outcome {
+        case .open: self = .open(reason)
+        case .deny: self = .deny(reason)
+        case .staff: self = .staff(reason)
+        }
+    }
+
+    public var description: String { "\(outcome)(\(reason.code))" }
+
+    /// The three kinds of decision, without a reason.
+    public enum Outcome: UInt8, Sendable, CaseIterable, Codable, CustomStringConvertible {
+        case open = 0
+        case deny = 1
+        case staff = 2
+
+        public var description: String {
+            switch self {
+            case .open: "open"
+            case .deny: "deny"
+            case .staff: "staff"
+            }
+        }
+
+        public init?(name: String) {
+            guard let o = Self.allCases.first(where: { $0.description == name }) else { return nil }
+            self = o
+        }
+    }
+}

@@ -1,0 +1,57 @@
+/// The central schema's versioned migrations, applied in order; `meta.schema_version` records the
+/// last one applied. Append only: never edit a migration that has shipped.
+enum SQLiteMigrations {
+    static let all: [String] = [
+        // 1: cards, identities (keyed hashes only), bindings, health, change log, gates, journal.
+        """
+        CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+        CREATE TABLE cards(
+            card_key INTEGER PRIMARY KEY,      -- CardKey bit pattern as a signed 64-bit integer
+            medium INTEGER NOT NULL,
+            number TEXT NOT NULL,
+            card_type INTEGER NOT NULL DEFAULT 1,
+            blacklisted INTEGER NOT NULL DEFAULT 0,
+            suspended INTEGER NOT NULL DEFAULT 0,
+            issued_at INTEGER,
+            returned_at INTEGER
+        );
+        CREATE TABLE identities(
+            identity_id INTEGER PRIMARY KEY,
+            id_hash BLOB NOT NULL UNIQUE,      -- keyed hash of the ID number; never the number
+            health INTEGER NOT NULL DEFAULT 0,
+            health_at INTEGER,
+            health_source TEXT
+        );
+        CREATE TABLE bindings(
+            card_key INTEGER PRIMARY KEY REFERENCES cards(card_key),
+            identity_id INTEGER NOT NULL REFERENCES identities(identity_id),
+            bound_at INTEGER NOT NULL
+        );
+        CREATE INDEX bindings_identity ON bindings(identity_id);
+        CREATE TABLE change_log(
+            version INTEGER PRIMARY KEY,
+            card_key INTEGER NOT NULL,
+            status INTEGER NOT NULL,
+            changed_at INTEGER NOT NULL
+        );
+        CREATE TABLE gates(
+            gate_id TEXT PRIMARY KEY,
+            last_sync_at INTEGER,
+            data_version INTEGER,
+            acked_seq INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE TABLE journal(
+            gate_id TEXT NOT NULL,
+            seq INTEGER NOT NULL,
+            wall_ms INTEGER NOT NULL,
+            card_key INTEGER NOT NULL,
+            kind TEXT NOT NULL,
+            outcome TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            record TEXT NOT NULL,
+            PRIMARY KEY(gate_id, seq)
+        ) WITHOUT ROWID;
+        INSERT INTO meta(key, value) VALUES ('data_version', '0');
+        """
+    ]
+}
