@@ -1,0 +1,57 @@
+/// Command-line arguments of one `farectl` command, consumed as they are read.
+///
+/// Flags (`--json`), options with values (`--db FILE` or `--db=FILE`) and positionals. After a
+/// command has read what it knows, `finish()` reports anything left over as an error, so typos
+/// are never silently ignored.
+struct Arguments {
+    private var items: [String]
+
+    init(_ items: [String]) { self.items = items }
+
+    /// True (and consumed) when `name` is present.
+    mutating func flag(_ name: String) -> Bool {
+        guard let i = items.firstIndex(of: name) else { return false }
+        items.remove(at: i)
+        return true
+    }
+
+    /// The value of option `name`, or nil when absent.
+    mutating func value(_ name: String) throws(CLIError) -> String? {
+        if let i = items.firstIndex(where: { $0.hasPrefix(name + "=") }) {
+            let v = String(items[i].dropFirst(name.count + 1))
+            items.remove(at: i)
+            return v
+        }
+        guard let i = items.firstIndex(of: name) else { return nil }
+        guard i + 1 < items.count else { throw CLIError("option \(name) needs a value") }
+        let v = items[i + 1]
+        items.removeSubrange(i...(i + 1))
+        return v
+    }
+
+    /// The value of option `name` parsed as an integer in `range`.
+    mutating func int(_ name: String, default def: Int, in range: ClosedRange<Int> = 0...Int.max) throws(CLIError) -> Int {
+        guard let text = try value(name) else { return def }
+        guard let n = Int(text), range.contains(n) else {
+            throw CLIError("option \(name) takes a whole number from \(range.lowerBound) to \(range.upperBound), not '\(text)'")
+        }
+        return n
+    }
+
+    /// The next positional argument, or nil.
+    mutating func positional() -> String? {
+        guard let i = items.firstIndex(where: { !$0.hasPrefix("--") }) else { return nil }
+        return items.remove(at: i)
+    }
+
+    /// Fails when arguments are left that no one read.
+    func finish() throws(CLIError) {
+        if !items.isEmpty { throw CLIError("unknown argument(s): \(items.joined(separator: " "))") }
+    }
+}
+
+/// A usage or input error: printed as one line, exit status 2.
+struct CLIError: Error, CustomStringConvertible {
+    var description: String
+    init(_ message: String) { description = message }
+}

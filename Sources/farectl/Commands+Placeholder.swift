@@ -1,0 +1,3 @@
+let simulateCommands: [Command] = []
+let centralCommands: [Command] = []
+let journalCommands: [Command] = []
