@@ -4,8 +4,9 @@
 /// 1. the read itself (failed, removed mid-read);
 /// 2. what the medium says about itself (blocked application, never enabled, on-card blacklist,
 ///    validity dates, purse balance);
-/// 3. the table: unknown key, central blacklist, returned card, suspended ticket;
-/// 4. data age: a stale gate follows the policy's stale rule;
+/// 3. the table: central blacklist, returned card, suspended ticket;
+/// 4. data age: a gate that never synced or whose data is stale follows the policy's stale rule;
+///    then an unknown key;
 /// 5. identity and health when the policy checks health.
 public struct DecisionEngine: Sendable {
     public var policy: GatePolicy
@@ -29,14 +30,16 @@ public struct DecisionEngine: Sendable {
         if let until = read.validUntil, until < context.today { return .deny(.expired) }
         if let balance = read.balanceFen, balance < policy.minimumBalanceFen { return .deny(.insufficientBalance) }
 
-        guard let status else { return Decision(outcome: policy.unknownCard, reason: .unknownCard) }
-        if status.isBlacklisted { return .deny(.blacklisted) }
-        if status.isReturned { return .deny(.returnedCard) }
-        if status.isSuspended { return .deny(.ticketSuspended) }
-
-        if let age = context.dataAgeSeconds, age > policy.maxDataAgeSeconds, policy.staleData != .open {
-            return Decision(outcome: policy.staleData, reason: .staleData)
+        if let status {
+            if status.isBlacklisted { return .deny(.blacklisted) }
+            if status.isReturned { return .deny(.returnedCard) }
+            if status.isSuspended { return .deny(.ticketSuspended) }
         }
+        // A gate that never synced, or whose data is too old, cannot tell an unknown card from a
+        // new one, nor trust a health status: the policy's stale rule decides.
+        let stale = context.dataAgeSeconds.map { $0 > policy.maxDataAgeSeconds } ?? true
+        if stale && policy.staleData != .open { return Decision(outcome: policy.staleData, reason: .staleData) }
+        guard let status else { return Decision(outcome: policy.unknownCard, reason: .unknownCard) }
         guard policy.healthCheck else { return .open(.ok) }
 
         if status.binding == .unbound {

@@ -7,13 +7,24 @@
 public struct GateCore: Sendable {
     public private(set) var nextSequence: UInt64
     public var engine: DecisionEngine
+    /// Offset of the gate's time zone east of UTC, for card validity dates (Beijing: +8 h).
+    public var utcOffsetSeconds: Int = 8 * 3600
 
     /// What to do with one tap.
     public struct Output: Hashable, Sendable {
         public var entry: JournalEntry
         public var command: BarrierCommand
+        /// Monotonic nanoseconds when the table lookup finished.
+        public var lookedUpAt: UInt64
         /// Monotonic nanoseconds when the decision was taken.
         public var decidedAt: UInt64
+
+        public init(entry: JournalEntry, command: BarrierCommand, lookedUpAt: UInt64, decidedAt: UInt64) {
+            self.entry = entry
+            self.command = command
+            self.lookedUpAt = lookedUpAt
+            self.decidedAt = decidedAt
+        }
     }
 
     public init(nextSequence: UInt64, policy: GatePolicy) {
@@ -29,7 +40,7 @@ public struct GateCore: Sendable {
     ///   - dataAgeSeconds: seconds since the table's last verified sync.
     ///   - clock: read twice, after the lookup and after the decision, for stage timings.
     public mutating func handle(
-        _ tap: Tap, dequeuedAt: UInt64, table: (any CardStatusLookup)?, dataAgeSeconds: Int?, clock: some GateClock
+        _ tap: Tap, dequeuedAt: UInt64, table: (any CardStatusLookup)?, dataAgeSeconds: Int?, clock: any GateClock
     ) -> Output {
         let wall = clock.wallMillis()
         var key = CardKey(rawValue: 0)
@@ -44,7 +55,8 @@ public struct GateCore: Sendable {
             key = partial ?? CardKey(rawValue: 0)
         }
         let lookedUpAt = clock.monotonicNanos()
-        let context = DecisionContext(today: CalendarDate(wallMillis: wall), dataAgeSeconds: dataAgeSeconds)
+        let context = DecisionContext(
+            today: CalendarDate(wallMillis: wall, utcOffsetSeconds: utcOffsetSeconds), dataAgeSeconds: dataAgeSeconds)
         let decision = engine.decide(tap.result, status: status, context: context)
         let decidedAt = clock.monotonicNanos()
 
@@ -64,7 +76,14 @@ public struct GateCore: Sendable {
             sequence: nextSequence, wallMillis: wall, reader: tap.reader, key: key, kind: kind, decision: decision,
             balanceFen: balance, dataVersion: table?.dataVersion ?? 0, timings: timings)
         nextSequence += 1
-        return Output(entry: entry, command: BarrierCommand(decision), decidedAt: decidedAt)
+        return Output(entry: entry, command: BarrierCommand(decision), lookedUpAt: lookedUpAt, decidedAt: decidedAt)
+    }
+
+    /// Takes back sequence numbers handed out for entries that could not be journalled, so the
+    /// journal stays contiguous: the next entry gets `next`.
+    public mutating func rewind(to next: UInt64) {
+        precondition(next >= 1 && next <= nextSequence, "can only take back sequences already handed out")
+        nextSequence = next
     }
 
     /// The entry recording taps refused because the ring was full (one entry per refused tap).

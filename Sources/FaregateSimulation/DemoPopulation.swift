@@ -70,3 +70,15 @@ public struct DemoPopulation: Sendable {
         (0..<count).map { card($0, seed: seed) }
     }
 }
+
+extension DemoPopulation {
+    /// A stand-in for the keyed hash of synthetic identity `i`'s ID number: 32 bytes derived
+    /// from the seed. Demo identities have no ID number at all, so nothing personal exists.
+    public static func identityHash(_ i: Int, seed: UInt64) -> [UInt8] {
+        var rng = SplitMix64(seed: seed ^ 0x1D_1D1D ^ UInt64(i) &* 0xA24B_AED4_963E_E407)
+        var out: [UInt8] = []
+        out.reserveCapacity(32)
+        for _ in 0..<4 { withUnsafeBytes(of: rng.next().bigEndian) { out.append(contentsOf: $0) } }
+        return out
+    }
+}

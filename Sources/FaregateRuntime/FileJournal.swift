@@ -1,0 +1,241 @@
+#if canImport(Glibc)
+    import Glibc
+#endif
+import FaregateCore
+import Foundation
+import Synchronization
+
+/// An error of the local journal, naming the file and the problem.
+public struct JournalError: Error, CustomStringConvertible, Sendable {
+    public var path: String
+    public var message: String
+    public var errno: Int32?
+
+    public var description: String {
+        "journal \(path): \(message)" + (errno.map { " (\(String(cString: strerror($0))))" } ?? "")
+    }
+}
+
+/// The gate's append-only journal file (`journal.log` in the journal directory), one
+/// `JournalCodec` line per entry, with the highest centrally acknowledged sequence in `acked`.
+///
+/// Durability: `append` writes a batch and `fdatasync`s it before returning, so a caller that
+/// opens the barrier after `append` returns never opens for an entry a power cut can lose.
+///
+/// Recovery at open:
+/// - a torn last line (no newline, or a bad checksum on the last line) is cut off: it was never
+///   synced, so no barrier opened for it;
+/// - a damaged line in the middle (disk corruption) does not stop the gate: the file is kept as
+///   `journal.damaged-<ms>.log` for inspection and the valid lines are copied into a fresh
+///   `journal.log`; the sequence goes on after the highest valid one.
+///
+/// Thread-safety: one writer thread calls `append`; one uploader thread calls `pendingUpload`
+/// and `acknowledge`; they share only atomics and a mutex-guarded read cursor.
+public final class FileJournal: @unchecked Sendable {
+    // @unchecked Sendable: `fd`, `length` and `lastSequence` are touched only by the writer
+    // thread; the uploader reads the durable prefix through `durableLength` (an Atomic published
+    // after fdatasync, read with acquiring ordering) and its own `cursor` under a Mutex.
+    public let directory: String
+    public let path: String
+    public let fsyncEnabled: Bool
+    private var fd: Int32
+    private var length: Int
+    public private(set) var lastSequence: UInt64
+    private let durableLength: Atomic<Int>
+    private let cursor = Mutex<(offset: Int, acked: UInt64)>((0, 0))
+    /// Lines cut off or set aside during recovery (for the operator's log).
+    public private(set) var recoveryNotes: [String] = []
+
+    public init(directory: String, fsync: Bool = true) throws(JournalError) {
+        self.directory = directory
+        path = directory + "/journal.log"
+        fsyncEnabled = fsync
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        } catch {
+            throw JournalError(path: directory, message: "cannot create journal directory: \(error.localizedDescription)")
+        }
+        let recovered = try Self.recover(path: path, directory: directory)
+        recoveryNotes = recovered.notes
+        fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o640)
+        guard fd >= 0 else { throw JournalError(path: path, message: "cannot open for appending", errno: errno) }
+        length = recovered.length
+        lastSequence = recovered.lastSequence
+        durableLength = Atomic(recovered.length)
+        let acked = try Self.readAcked(directory: directory)
+        cursor.withLock { $0 = (0, min(acked, recovered.lastSequence)) }
+    }
+
+    deinit { close(fd) }
+
+    /// The sequence number the next entry must carry.
+    public var nextSequence: UInt64 { lastSequence + 1 }
+
+    /// Appends `entries` (consecutive sequences continuing the file) and makes them durable.
+    /// On failure nothing of the batch remains in the file and the error says why (disk full…).
+    public func append(_ entries: [JournalEntry]) throws(JournalError) {
+        guard !entries.isEmpty else { return }
+        var text = ""
+        text.reserveCapacity(entries.count * 96)
+        var seq = lastSequence
+        for e in entries {
+            precondition(e.sequence == seq + 1, "journal sequence must be contiguous")
+            seq = e.sequence
+            text += JournalCodec.encode(e)
+            text += "\n"
+        }
+        let bytes = Array(text.utf8)
+        var written = 0
+        while written < bytes.count {
+            let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + written, $0.count - written) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                let err = errno
+                _ = ftruncate(fd, off_t(length))  // leave no torn line behind
+                throw JournalError(path: path, message: "cannot append \(entries.count) entries", errno: err)
+            }
+            written += n
+        }
+        if fsyncEnabled && fdatasync(fd) != 0 {
+            let err = errno
+            _ = ftruncate(fd, off_t(length))
+            throw JournalError(path: path, message: "cannot make entries durable (fdatasync)", errno: err)
+        }
+        length += bytes.count
+        lastSequence = seq
+        // Release: the uploader that acquires this length sees the bytes written above.
+        durableLength.store(length, ordering: .releasing)
+    }
+
+    /// Durable entries not yet acknowledged by the central store, oldest first, at most `limit`.
+    public func pendingUpload(limit: Int) throws(JournalError) -> [JournalEntry] {
+        let end = durableLength.load(ordering: .acquiring)
+        let (offset, acked) = cursor.withLock { $0 }
+        guard end > offset else { return [] }
+        let readFD = open(path, O_RDONLY | O_CLOEXEC)
+        guard readFD >= 0 else { throw JournalError(path: path, message: "cannot open for reading", errno: errno) }
+        defer { close(readFD) }
+        var buffer = [UInt8](repeating: 0, count: end - offset)
+        var got = 0
+        while got < buffer.count {
+            let n = buffer.withUnsafeMutableBytes { pread(readFD, $0.baseAddress! + got, $0.count - got, off_t(offset + got)) }
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else { throw JournalError(path: path, message: "short read of journal", errno: n < 0 ? errno : nil) }
+            got += n
+        }
+        var out: [JournalEntry] = []
+        var lineStart = 0
+        var skipOffset = offset
+        for i in 0..<buffer.count where buffer[i] == UInt8(ascii: "\n") {
+            let line = String(decoding: buffer[lineStart..<i], as: UTF8.self)
+            lineStart = i + 1
+            guard let e = try? JournalCodec.decode(Substring(line)) else { continue }
+            if e.sequence <= acked {
+                if out.isEmpty { skipOffset = offset + lineStart }
+                continue
+            }
+            out.append(e)
+            if out.count >= limit { break }
+        }
+        // Remember where the unacknowledged part starts so the next read skips the acked prefix.
+        cursor.withLock { if $0.acked == acked { $0.offset = max($0.offset, skipOffset) } }
+        return out
+    }
+
+    /// The highest sequence the central store holds contiguously.
+    public var acknowledged: UInt64 { cursor.withLock { $0.acked } }
+
+    /// Records the central store's acknowledgement (written atomically to `acked`).
+    public func acknowledge(_ sequence: UInt64) throws(JournalError) {
+        let current = acknowledged
+        guard sequence > current else { return }
+        let tmp = directory + "/acked.tmp"
+        let text = String(sequence) + "\n"
+        guard FileManager.default.createFile(atPath: tmp, contents: Data(text.utf8)) else {
+            throw JournalError(path: tmp, message: "cannot write acknowledged sequence")
+        }
+        guard rename(tmp, directory + "/acked") == 0 else {
+            throw JournalError(path: directory + "/acked", message: "cannot replace acknowledged sequence", errno: errno)
+        }
+        cursor.withLock { $0.acked = max($0.acked, sequence) }
+    }
+
+    static func readAcked(directory: String) throws(JournalError) -> UInt64 {
+        let p = directory + "/acked"
+        guard let data = FileManager.default.contents(atPath: p) else { return 0 }
+        let text = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        guard let v = UInt64(text) else {
+            // Only an optimisation: re-uploading is idempotent centrally, so start from zero.
+            Log.warning("journal \(p): unreadable acknowledged sequence '\(text)'; will re-upload from the start")
+            return 0
+        }
+        return v
+    }
+
+    struct Recovered {
+        var length: Int
+        var lastSequence: UInt64
+        var notes: [String]
+    }
+
+    /// Scans the journal, cuts a torn tail and sets a damaged file aside (see the type's doc).
+    static func recover(path: String, directory: String) throws(JournalError) -> Recovered {
+        guard FileManager.default.fileExists(atPath: path) else { return Recovered(length: 0, lastSequence: 0, notes: []) }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw JournalError(path: path, message: "exists but cannot be read")
+        }
+        let bytes = [UInt8](data)
+        var notes: [String] = []
+        var goodLines: [ArraySlice<UInt8>] = []
+        var lastGoodEnd = 0
+        var lastSeq: UInt64 = 0
+        var damagedInMiddle = false
+        var lineStart = 0
+        var lineNo = 0
+        var pendingBad: [Int] = []
+        for i in 0..<bytes.count where bytes[i] == UInt8(ascii: "\n") {
+            lineNo += 1
+            let slice = bytes[lineStart..<i]
+            lineStart = i + 1
+            if let e = try? JournalCodec.decode(Substring(String(decoding: slice, as: UTF8.self))) {
+                if !pendingBad.isEmpty { damagedInMiddle = true }
+                if e.sequence <= lastSeq {
+                    notes.append("line \(lineNo): sequence \(e.sequence) not after \(lastSeq); kept")
+                }
+                lastSeq = max(lastSeq, e.sequence)
+                goodLines.append(slice)
+                lastGoodEnd = i + 1
+            } else {
+                pendingBad.append(lineNo)
+            }
+        }
+        if lineStart < bytes.count { notes.append("cut a torn last line of \(bytes.count - lineStart) bytes") }
+        if !damagedInMiddle && !pendingBad.isEmpty {
+            notes.append("cut \(pendingBad.count) unreadable line(s) at the end (from line \(pendingBad[0]))")
+        }
+        if damagedInMiddle {
+            let aside = directory + "/journal.damaged-\(Int64(Date().timeIntervalSince1970 * 1000)).log"
+            guard rename(path, aside) == 0 else {
+                throw JournalError(path: path, message: "damaged and cannot be set aside", errno: errno)
+            }
+            var text = [UInt8]()
+            for l in goodLines {
+                text.append(contentsOf: l)
+                text.append(UInt8(ascii: "\n"))
+            }
+            guard FileManager.default.createFile(atPath: path, contents: Data(text)) else {
+                throw JournalError(path: path, message: "cannot write the recovered journal")
+            }
+            notes.append(
+                "damaged lines \(pendingBad.map(String.init).joined(separator: ",")); original kept as \(aside), \(goodLines.count) valid entries carried over"
+            )
+            return Recovered(length: text.count, lastSequence: lastSeq, notes: notes)
+        }
+        if lastGoodEnd < bytes.count {
+            guard truncate(path, off_t(lastGoodEnd)) == 0 else {
+                throw JournalError(path: path, message: "cannot cut the torn tail", errno: errno)
+            }
+        }
+        return Recovered(length: lastGoodEnd, lastSequence: lastSeq, notes: notes)
+    }
+}

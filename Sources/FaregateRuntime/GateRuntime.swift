@@ -1,0 +1,324 @@
+import Dispatch
+import FaregateCore
+import Foundation
+import Synchronization
+
+/// One running gate: reader threads → tap ring → decision thread → journal → barrier, and a sync
+/// thread that refreshes the status table and uploads the journal.
+///
+/// ```
+/// reader 0 ─┐                    ┌─ journal (durable) ─ barrier
+/// reader 1 ─┼─▶ ring ─▶ decision ┤
+/// reader n ─┘        (GateCore)  └─ observer (metrics, simulation)
+///                 ▲ table (TableSlot) ◀── sync thread ◀──▶ central store
+/// ```
+///
+/// Start with `start()`, stop with `stop()` (drains the ring, makes a last upload). Thread-safe.
+public final class GateRuntime: @unchecked Sendable {
+    // @unchecked Sendable: `core` is touched only by the decision thread; `syncStore` only by
+    // the sync thread; `threads` only by start/stop (called from the owner's thread). Everything
+    // else shared is a Mutex, an Atomic, or immutable after init.
+
+    public struct Options: Sendable {
+        public var gateID: String
+        public var ringCapacity: Int = 1024
+        public var policy: GatePolicy = .healthCheckEra
+        public var utcOffsetSeconds: Int = 8 * 3600
+        public var sync: GateConfig.Sync = .init()
+        /// Largest number of taps decided and journalled as one batch (one fdatasync).
+        public var maxBatch: Int = 64
+        public init(gateID: String) { self.gateID = gateID }
+    }
+
+    /// Everything known about one handled tap, for metrics and simulations.
+    public struct TapReport: Sendable {
+        public var entry: JournalEntry
+        public var tap: Tap?
+        public var dequeuedAt: UInt64
+        public var lookedUpAt: UInt64
+        public var decidedAt: UInt64
+        public var journaledAt: UInt64
+        public var commandedAt: UInt64
+        /// The entry could not be journalled: the barrier stayed closed.
+        public var journalFailed: Bool
+    }
+
+    /// Counters since start.
+    public struct Counters: Sendable, Codable, Equatable {
+        public var taps: UInt64 = 0
+        public var rejected: UInt64 = 0
+        public var journalFailures: UInt64 = 0
+        public var syncs: UInt64 = 0
+        public var syncFailures: UInt64 = 0
+        public var uploaded: UInt64 = 0
+        public var readerLosses: UInt64 = 0
+    }
+
+    public let options: Options
+    public let journal: FileJournal
+    public let table = TableSlot()
+    private let readers: [any CardReader]
+    private let barrier: any Barrier
+    private let clock: any GateClock
+    private let storeFactory: (@Sendable () throws(CentralStoreError) -> any CentralStore)?
+    private let observer: (@Sendable (TapReport) -> Void)?
+    private let ring: any TapRing
+    private var core: GateCore
+
+    private let wake = DispatchSemaphore(value: 0)
+    private let syncWake = DispatchSemaphore(value: 0)
+    private let stopping = Atomic<Bool>(false)
+    private let readersDone = Atomic<Int>(0)
+    private let counters = Mutex(Counters())
+    private let pendingRejections = Mutex<[UInt16]>([])
+    private let lastSyncError = Mutex<String?>(nil)
+    private var threads: [(Thread, DispatchSemaphore)] = []
+    private var syncStore: (any CentralStore)?
+
+    /// - Parameters:
+    ///   - storeFactory: opens a connection to central state, called on the sync thread (again
+    ///     after a failure); nil runs the gate without central state.
+    ///   - observer: called on the decision thread after each tap's barrier command.
+    public init(
+        options: Options, journal: FileJournal, readers: [any CardReader], barrier: any Barrier, clock: any GateClock,
+        storeFactory: (@Sendable () throws(CentralStoreError) -> any CentralStore)?,
+        observer: (@Sendable (TapReport) -> Void)? = nil
+    ) {
+        self.options = options
+        self.journal = journal
+        self.readers = readers
+        self.barrier = barrier
+        self.clock = clock
+        self.storeFactory = storeFactory
+        self.observer = observer
+        ring = MutexTapRing(capacity: options.ringCapacity)
+        core = GateCore(nextSequence: journal.nextSequence, policy: options.policy)
+        core.utcOffsetSeconds = options.utcOffsetSeconds
+    }
+
+    public var currentCounters: Counters { counters.withLock { $0 } }
+    public var lastSyncFailure: String? { lastSyncError.withLock { $0 } }
+
+    /// Loads the table once (so the first taps are decided on data when central state is up),
+    /// then starts the reader, decision and sync threads.
+    public func start() {
+        if storeFactory != nil { _ = syncOnce() }
+        for (i, reader) in readers.enumerated() {
+            spawn("reader-\(i)") { [self] in readerLoop(reader) }
+        }
+        spawn("decision") { [self] in decisionLoop() }
+        if storeFactory != nil { spawn("sync") { [self] in syncLoop() } }
+    }
+
+    /// Stops readers, drains the ring, makes a last upload, joins every thread.
+    public func stop() {
+        for r in readers { r.cancel() }
+        let readerThreads = threads.prefix(readers.count)
+        for (_, done) in readerThreads { done.wait() }
+        // Release: the decision thread that sees `stopping` also sees every push made before it.
+        stopping.store(true, ordering: .releasing)
+        wake.signal()
+        syncWake.signal()
+        for (_, done) in threads.dropFirst(readers.count) { done.wait() }
+        threads.removeAll()
+        if storeFactory != nil { _ = syncOnce() }  // upload what the last taps journalled
+    }
+
+    /// Asks the sync thread to sync now instead of at its next scheduled time.
+    public func syncNow() { syncWake.signal() }
+
+    private func spawn(_ name: String, _ body: @escaping @Sendable () -> Void) {
+        let done = DispatchSemaphore(value: 0)
+        let t = Thread {
+            body()
+            done.signal()
+        }
+        t.name = "faregate-\(options.gateID)-\(name)"
+        t.stackSize = 1 << 20
+        threads.append((t, done))
+        t.start()
+    }
+
+    // MARK: Reader threads
+
+    private func readerLoop(_ reader: any CardReader) {
+        while true {
+            switch reader.nextEvent() {
+            case .cancelled:
+                return
+            case .readerLost(let why):
+                counters.withLock { $0.readerLosses += 1 }
+                Log.warning("gate \(options.gateID): reader \(reader.name) lost: \(why)")
+            case .readerRestored:
+                Log.info("gate \(options.gateID): reader \(reader.name) restored")
+            case .tap(var tap):
+                tap.enqueuedAt = clock.monotonicNanos()
+                if ring.tryPush(tap) {
+                    wake.signal()
+                } else {
+                    // Ring full: the rider is told to tap again now; the decision loop journals it.
+                    pendingRejections.withLock { $0.append(tap.reader) }
+                    barrier.command(.deny(.tapAgain))
+                    wake.signal()
+                }
+            }
+        }
+    }
+
+    // MARK: Decision thread
+
+    private struct Handled {
+        var output: GateCore.Output
+        var tap: Tap?
+        var dequeuedAt: UInt64
+    }
+
+    private func decisionLoop() {
+        var batch: [Handled] = []
+        batch.reserveCapacity(options.maxBatch)
+        var entries: [JournalEntry] = []
+        entries.reserveCapacity(options.maxBatch)
+        while true {
+            // Take a batch: one fdatasync covers every tap that arrived while the last one ran.
+            let (table, verifiedAt) = self.table.current()
+            let dataAge = dataAgeSeconds(verifiedAt: verifiedAt)
+            func take(_ tap: Tap) {
+                let dequeuedAt = clock.monotonicNanos()
+                let out = core.handle(tap, dequeuedAt: dequeuedAt, table: table, dataAgeSeconds: dataAge, clock: clock)
+                batch.append(Handled(output: out, tap: tap, dequeuedAt: dequeuedAt))
+            }
+            while batch.count < options.maxBatch, let tap = ring.tryPop() { take(tap) }
+            let rejected = pendingRejections.withLock { r -> [UInt16] in
+                defer { r.removeAll(keepingCapacity: true) }
+                return r
+            }
+            for reader in rejected {
+                let entry = core.rejectedTap(reader: reader, wallMillis: clock.wallMillis(), dataVersion: table?.dataVersion ?? 0)
+                let now = clock.monotonicNanos()
+                batch.append(Handled(output: GateCore.Output(entry: entry, command: .deny(.tapAgain), lookedUpAt: now, decidedAt: now), tap: nil, dequeuedAt: now))
+            }
+            if batch.isEmpty {
+                // Acquire pairs with the release in stop(): every push made before it is visible,
+                // and readers are joined, so an empty ring now stays empty.
+                guard stopping.load(ordering: .acquiring) else {
+                    wake.wait()
+                    continue
+                }
+                guard let tap = ring.tryPop() else { return }
+                take(tap)
+            }
+            entries.removeAll(keepingCapacity: true)
+            for h in batch { entries.append(h.output.entry) }
+            var journalFailed = false
+            do {
+                try journal.append(entries)
+            } catch {
+                journalFailed = true
+                Log.error("gate \(options.gateID): \(error); \(entries.count) tap(s) refused, barrier kept closed")
+                core.rewind(to: journal.nextSequence)
+            }
+            let journaledAt = clock.monotonicNanos()
+            for h in batch {
+                // An entry that is not durable never opens the barrier.
+                let command: BarrierCommand = journalFailed ? .deny(.gateOutOfService) : h.output.command
+                if h.output.entry.kind != .rejected { barrier.command(command) }
+                let commandedAt = clock.monotonicNanos()
+                observer?(
+                    TapReport(
+                        entry: h.output.entry, tap: h.tap, dequeuedAt: h.dequeuedAt, lookedUpAt: h.output.lookedUpAt,
+                        decidedAt: h.output.decidedAt,
+                        journaledAt: journaledAt, commandedAt: commandedAt, journalFailed: journalFailed))
+            }
+            counters.withLock {
+                $0.taps += UInt64(batch.count - rejected.count)
+                $0.rejected += UInt64(rejected.count)
+                if journalFailed { $0.journalFailures += UInt64(batch.count) }
+            }
+            batch.removeAll(keepingCapacity: true)
+        }
+    }
+
+    private func dataAgeSeconds(verifiedAt: UInt64?) -> Int? {
+        guard let verifiedAt else { return nil }
+        let now = clock.monotonicNanos()
+        return now > verifiedAt ? Int((now - verifiedAt) / 1_000_000_000) : 0
+    }
+
+    // MARK: Sync thread
+
+    private func syncLoop() {
+        var backoff = 1.0
+        var delay = nextInterval()
+        while true {
+            _ = syncWake.wait(timeout: .now() + delay)
+            if stopping.load(ordering: .acquiring) { return }
+            if syncOnce() {
+                backoff = 1.0
+                delay = nextInterval()
+            } else {
+                delay = backoff
+                backoff = min(backoff * 2, options.sync.maxBackoffSeconds)
+            }
+        }
+    }
+
+    private func nextInterval() -> Double {
+        options.sync.intervalSeconds + Double.random(in: 0...max(0, options.sync.jitterSeconds))
+    }
+
+    /// One sync: reload the table if central data changed, upload the journal. Returns success.
+    @discardableResult
+    public func syncOnce() -> Bool {
+        guard let storeFactory else { return false }
+        do throws(CentralStoreError) {
+            let store: any CentralStore
+            if let open = syncStore { store = open } else { store = try storeFactory() }
+            syncStore = store
+            let version = try store.dataVersion()
+            let (inService, _) = table.current()
+            if inService == nil || inService?.dataVersion != version {
+                var entries: [CardKey: CardStatus] = [:]
+                let loaded = try store.forEachStatus { entries[$0] = $1 }
+                table.publish(DictionaryStatusTable(dataVersion: loaded, entries: entries), verifiedAt: clock.monotonicNanos())
+                Log.info("gate \(options.gateID): table version \(loaded) in service, \(entries.count) cards")
+            } else {
+                table.markVerified(at: clock.monotonicNanos())
+            }
+            try upload(to: store)
+            counters.withLock { $0.syncs += 1 }
+            lastSyncError.withLock { $0 = nil }
+            return true
+        } catch {
+            syncStore = nil  // reconnect next time
+            counters.withLock { $0.syncFailures += 1 }
+            let message = error.description
+            let changed = lastSyncError.withLock { last -> Bool in
+                defer { last = message }
+                return last != message
+            }
+            if changed { Log.warning("gate \(options.gateID): sync failed, serving from cache: \(message)") }
+            return false
+        }
+    }
+
+    private func upload(to store: any CentralStore) throws(CentralStoreError) {
+        while true {
+            let pending: [JournalEntry]
+            do {
+                pending = try journal.pendingUpload(limit: options.sync.uploadBatch)
+            } catch {
+                throw CentralStoreError(.queryFailed, "cannot read local journal for upload", cause: error.description)
+            }
+            if pending.isEmpty { return }
+            try store.uploadJournal(gate: options.gateID, entries: pending)
+            let acked = try store.acknowledgedSequence(gate: options.gateID)
+            do {
+                try journal.acknowledge(acked)
+            } catch {
+                throw CentralStoreError(.queryFailed, "cannot record acknowledgement locally", cause: error.description)
+            }
+            counters.withLock { $0.uploaded += UInt64(pending.count) }
+            if acked < pending[pending.count - 1].sequence { return }  // central holds a gap: retry later
+        }
+    }
+}

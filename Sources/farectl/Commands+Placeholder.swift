@@ -1,3 +1,0 @@
-let simulateCommands: [Command] = []
-let centralCommands: [Command] = []
-let journalCommands: [Command] = []

@@ -1,0 +1,77 @@
+import FaregateCore
+import FaregateRuntime
+import FaregateSQLite
+import FaregateSimulation
+import Foundation
+
+let simulateCommands: [Command] = [
+    Command(
+        ["simulate"],
+        usage: "simulate [--gates N] [--readers N] [--taps N] [--seed S] [--central FILE | --demo-cards N] [--journal-dir DIR] [--no-fsync] [--json]",
+        "run gates in-process on simulated taps and print a summary"
+    ) { args in
+        let json = args.flag("--json")
+        let noFsync = args.flag("--no-fsync")
+        let gates = try args.int("--gates", default: 1, in: 1...256)
+        let readers = try args.int("--readers", default: 2, in: 1...16)
+        let taps = try args.int("--taps", default: 10_000, in: 1...100_000_000)
+        let seed = UInt64(try args.int("--seed", default: 1))
+        let central = try args.value("--central")
+        let demoCards = try args.int("--demo-cards", default: 100_000, in: 1...50_000_000)
+        let journalDir = try args.value("--journal-dir")
+        try args.finish()
+
+        let workDir = NSTemporaryDirectory() + "faregate-sim-\(getpid())"
+        let journalRoot = journalDir ?? workDir + "/journals"
+        let centralPath: String
+        var populationSize = demoCards
+        if let central {
+            centralPath = central
+            // The generator draws from the demo population this store was made with.
+            let store = try SQLiteCentralStore(path: central)
+            populationSize = max(1, try store.stats().cards)
+        } else {
+            try FileManager.default.createDirectory(atPath: workDir, withIntermediateDirectories: true)
+            centralPath = workDir + "/central.sqlite"
+            if !json { warn("simulate: creating a demo central store with \(demoCards) cards at \(centralPath)") }
+            try createDemoStore(at: centralPath, cards: demoCards, seed: 1)
+        }
+        var options = GateSimulation.Options(journalRoot: journalRoot)
+        options.gates = gates
+        options.readersPerGate = readers
+        options.taps = taps
+        options.seed = seed
+        options.populationSize = populationSize
+        options.fsync = !noFsync
+        let simulation = GateSimulation(options: options) { () throws(CentralStoreError) -> any CentralStore in
+            try SQLiteCentralStore(path: centralPath)
+        }
+        let summary = try simulation.run()
+        if journalDir == nil { try? FileManager.default.removeItem(atPath: journalRoot) }
+        if central == nil { try? FileManager.default.removeItem(atPath: workDir) }
+        try report(summary, json: json) { summary.text }
+        return summary.decisionsAddUp ? 0 : 1
+    },
+]
+
+/// Creates a central store at `path` holding the demo population of `cards` cards.
+func createDemoStore(at path: String, cards: Int, seed: UInt64) throws {
+    let store = try SQLiteCentralStore.create(at: path)
+    let now = Int64(Date().timeIntervalSince1970 * 1000)
+    var batch: [SQLiteCentralStore.CardRecord] = []
+    batch.reserveCapacity(50_000)
+    var i = 0
+    while i < cards {
+        batch.removeAll(keepingCapacity: true)
+        for j in i..<min(cards, i + 50_000) {
+            let c = DemoPopulation.card(j, seed: seed)
+            batch.append(
+                SQLiteCentralStore.CardRecord(
+                    key: c.key, cardType: c.cardType, blacklisted: c.blacklisted, suspended: c.suspended,
+                    returned: c.returned, identityHash: c.identity.map { DemoPopulation.identityHash($0, seed: seed) },
+                    health: c.health))
+        }
+        try store.insertCards(batch, wallMillis: now)
+        i += 50_000
+    }
+}
