@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-    import Glibc
-#endif
 import FaregateCore
 import Foundation
 import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// An error of the local journal, naming the file and the problem.
 public struct JournalError: Error, CustomStringConvertible, Sendable {
@@ -53,7 +54,8 @@ public final class FileJournal: @unchecked Sendable {
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         } catch {
-            throw JournalError(path: directory, message: "cannot create journal directory: \(error.localizedDescription)")
+            throw JournalError(
+                path: directory, message: "cannot create journal directory: \(error.localizedDescription)")
         }
         let recovered = try Self.recover(path: path, directory: directory)
         recoveryNotes = recovered.notes
@@ -118,9 +120,13 @@ public final class FileJournal: @unchecked Sendable {
         var buffer = [UInt8](repeating: 0, count: end - offset)
         var got = 0
         while got < buffer.count {
-            let n = buffer.withUnsafeMutableBytes { pread(readFD, $0.baseAddress! + got, $0.count - got, off_t(offset + got)) }
+            let n = buffer.withUnsafeMutableBytes {
+                pread(readFD, $0.baseAddress! + got, $0.count - got, off_t(offset + got))
+            }
             if n < 0 && errno == EINTR { continue }
-            guard n > 0 else { throw JournalError(path: path, message: "short read of journal", errno: n < 0 ? errno : nil) }
+            guard n > 0 else {
+                throw JournalError(path: path, message: "short read of journal", errno: n < 0 ? errno : nil)
+            }
             got += n
         }
         var out: [JournalEntry] = []
@@ -155,7 +161,8 @@ public final class FileJournal: @unchecked Sendable {
             throw JournalError(path: tmp, message: "cannot write acknowledged sequence")
         }
         guard rename(tmp, directory + "/acked") == 0 else {
-            throw JournalError(path: directory + "/acked", message: "cannot replace acknowledged sequence", errno: errno)
+            throw JournalError(
+                path: directory + "/acked", message: "cannot replace acknowledged sequence", errno: errno)
         }
         cursor.withLock { $0.acked = max($0.acked, sequence) }
     }
@@ -180,7 +187,9 @@ public final class FileJournal: @unchecked Sendable {
 
     /// Scans the journal, cuts a torn tail and sets a damaged file aside (see the type's doc).
     static func recover(path: String, directory: String) throws(JournalError) -> Recovered {
-        guard FileManager.default.fileExists(atPath: path) else { return Recovered(length: 0, lastSequence: 0, notes: []) }
+        guard FileManager.default.fileExists(atPath: path) else {
+            return Recovered(length: 0, lastSequence: 0, notes: [])
+        }
         guard let data = FileManager.default.contents(atPath: path) else {
             throw JournalError(path: path, message: "exists but cannot be read")
         }

@@ -72,7 +72,8 @@ extension GateConfig {
     /// the file's directory.
     public static func load(path: String) throws(ConfigError) -> GateConfig {
         guard let data = FileManager.default.contents(atPath: path) else {
-            throw ConfigError(path: path, message: FileManager.default.fileExists(atPath: path) ? "cannot be read" : "does not exist")
+            throw ConfigError(
+                path: path, message: FileManager.default.fileExists(atPath: path) ? "cannot be read" : "does not exist")
         }
         let base = (path as NSString).deletingLastPathComponent
         return try parse(data, path: path, baseDirectory: base.isEmpty ? "." : base)
@@ -85,13 +86,19 @@ extension GateConfig {
         } catch {
             throw ConfigError(path: path, message: "not valid JSON: \(error.localizedDescription)")
         }
-        guard let root = object as? [String: Any] else { throw ConfigError(path: path, message: "top level must be an object") }
+        guard let root = object as? [String: Any] else {
+            throw ConfigError(path: path, message: "top level must be an object")
+        }
         var r = Reader(path: path, object: root, context: "")
         func resolve(_ p: String) -> String { p.hasPrefix("/") ? p : baseDirectory + "/" + p }
 
         var c = GateConfig(gateID: try r.string("gate_id"), journalDirectory: resolve(try r.string("journal_dir")))
-        guard !c.gateID.isEmpty, c.gateID.count <= 64, c.gateID.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) })
-        else { throw ConfigError(path: path, message: "gate_id must be 1–64 characters of letters, digits, '-', '_' or '.'") }
+        guard !c.gateID.isEmpty, c.gateID.count <= 64,
+            c.gateID.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) })
+        else {
+            throw ConfigError(
+                path: path, message: "gate_id must be 1–64 characters of letters, digits, '-', '_' or '.'")
+        }
         c.station = try r.optionalString("station")
         c.line = try r.optionalString("line")
         c.journalFsync = try r.optionalBool("journal_fsync") ?? true
@@ -106,16 +113,19 @@ extension GateConfig {
             try central.finish()
         }
         if var s = try r.optionalObject("sync") {
-            c.sync.intervalSeconds = try s.optionalDouble("interval_seconds", in: 0.01...86400) ?? c.sync.intervalSeconds
+            c.sync.intervalSeconds =
+                try s.optionalDouble("interval_seconds", in: 0.01...86400) ?? c.sync.intervalSeconds
             c.sync.jitterSeconds = try s.optionalDouble("jitter_seconds", in: 0...3600) ?? c.sync.jitterSeconds
-            c.sync.maxBackoffSeconds = try s.optionalDouble("max_backoff_seconds", in: 0.01...86400) ?? c.sync.maxBackoffSeconds
+            c.sync.maxBackoffSeconds =
+                try s.optionalDouble("max_backoff_seconds", in: 0.01...86400) ?? c.sync.maxBackoffSeconds
             c.sync.uploadBatch = try s.optionalInt("upload_batch", in: 1...1_000_000) ?? c.sync.uploadBatch
             try s.finish()
         }
         if var rd = try r.optionalObject("readers") {
             if let b = try rd.optionalString("backend") {
                 guard let backend = Readers.Backend(rawValue: b) else {
-                    throw ConfigError(path: path, message: "readers.backend must be \"simulated\" or \"pcsc\", not \"\(b)\"")
+                    throw ConfigError(
+                        path: path, message: "readers.backend must be \"simulated\" or \"pcsc\", not \"\(b)\"")
                 }
                 c.readers.backend = backend
             }
@@ -132,8 +142,10 @@ extension GateConfig {
             policy.healthRed = try p.optionalOutcome("health_red") ?? policy.healthRed
             policy.healthUnknown = try p.optionalOutcome("health_unknown") ?? policy.healthUnknown
             policy.unknownCard = try p.optionalOutcome("unknown_card") ?? policy.unknownCard
-            policy.minimumBalanceFen = Int32(try p.optionalInt("minimum_balance_fen", in: 0...1_000_000) ?? Int(policy.minimumBalanceFen))
-            policy.maxDataAgeSeconds = try p.optionalInt("max_data_age_seconds", in: 1...(86400 * 365)) ?? policy.maxDataAgeSeconds
+            policy.minimumBalanceFen = Int32(
+                try p.optionalInt("minimum_balance_fen", in: 0...1_000_000) ?? Int(policy.minimumBalanceFen))
+            policy.maxDataAgeSeconds =
+                try p.optionalInt("max_data_age_seconds", in: 1...(86400 * 365)) ?? policy.maxDataAgeSeconds
             policy.staleData = try p.optionalOutcome("stale_data") ?? policy.staleData
             try p.finish()
             c.policy = policy
@@ -156,7 +168,9 @@ extension GateConfig {
         }
 
         func name(_ key: String) -> String { context.isEmpty ? key : context + "." + key }
-        func fail(_ key: String, _ what: String) -> ConfigError { ConfigError(path: path, message: "\(name(key)) \(what)") }
+        func fail(_ key: String, _ what: String) -> ConfigError {
+            ConfigError(path: path, message: "\(name(key)) \(what)")
+        }
 
         mutating func raw(_ key: String) -> Any? {
             used.insert(key)
@@ -190,19 +204,25 @@ extension GateConfig {
         mutating func optionalDouble(_ key: String, in range: ClosedRange<Double>) throws(ConfigError) -> Double? {
             guard let v = raw(key) else { return nil }
             guard let n = v as? NSNumber, !Self.isBoolean(n) else { throw fail(key, "must be a number") }
-            guard range.contains(n.doubleValue) else { throw fail(key, "must be between \(range.lowerBound) and \(range.upperBound)") }
+            guard range.contains(n.doubleValue) else {
+                throw fail(key, "must be between \(range.lowerBound) and \(range.upperBound)")
+            }
             return n.doubleValue
         }
 
         mutating func optionalInt(_ key: String, in range: ClosedRange<Int>) throws(ConfigError) -> Int? {
-            guard let d = try optionalDouble(key, in: Double(range.lowerBound)...Double(range.upperBound)) else { return nil }
+            guard let d = try optionalDouble(key, in: Double(range.lowerBound)...Double(range.upperBound)) else {
+                return nil
+            }
             guard d == d.rounded() else { throw fail(key, "must be a whole number") }
             return Int(d)
         }
 
         mutating func optionalOutcome(_ key: String) throws(ConfigError) -> Decision.Outcome? {
             guard let s = try optionalString(key) else { return nil }
-            guard let o = Decision.Outcome(name: s) else { throw fail(key, "must be \"open\", \"deny\" or \"staff\", not \"\(s)\"") }
+            guard let o = Decision.Outcome(name: s) else {
+                throw fail(key, "must be \"open\", \"deny\" or \"staff\", not \"\(s)\"")
+            }
             return o
         }
 

@@ -193,9 +193,14 @@ public final class GateRuntime: @unchecked Sendable {
                 return r
             }
             for reader in rejected {
-                let entry = core.rejectedTap(reader: reader, wallMillis: clock.wallMillis(), dataVersion: table?.dataVersion ?? 0)
+                let entry = core.rejectedTap(
+                    reader: reader, wallMillis: clock.wallMillis(), dataVersion: table?.dataVersion ?? 0)
                 let now = clock.monotonicNanos()
-                batch.append(Handled(output: GateCore.Output(entry: entry, command: .deny(.tapAgain), lookedUpAt: now, decidedAt: now), tap: nil, dequeuedAt: now))
+                batch.append(
+                    Handled(
+                        output: GateCore.Output(
+                            entry: entry, command: .deny(.tapAgain), lookedUpAt: now, decidedAt: now), tap: nil,
+                        dequeuedAt: now))
             }
             if batch.isEmpty {
                 // Acquire pairs with the release in stop(): every push made before it is visible,
@@ -279,7 +284,8 @@ public final class GateRuntime: @unchecked Sendable {
             if inService == nil || inService?.dataVersion != version {
                 var entries: [CardKey: CardStatus] = [:]
                 let loaded = try store.forEachStatus { entries[$0] = $1 }
-                table.publish(DictionaryStatusTable(dataVersion: loaded, entries: entries), verifiedAt: clock.monotonicNanos())
+                table.publish(
+                    DictionaryStatusTable(dataVersion: loaded, entries: entries), verifiedAt: clock.monotonicNanos())
                 Log.info("gate \(options.gateID): table version \(loaded) in service, \(entries.count) cards")
             } else {
                 table.markVerified(at: clock.monotonicNanos())

@@ -89,7 +89,8 @@ public struct GateSimulation {
             runtimeOptions.policy = options.policy
             runtimeOptions.sync.intervalSeconds = 3600  // the run syncs at start and stop
             let runtime = GateRuntime(
-                options: runtimeOptions, journal: journal, readers: gateReaders, barrier: SimulatedBarrier(keepLog: false),
+                options: runtimeOptions, journal: journal, readers: gateReaders,
+                barrier: SimulatedBarrier(keepLog: false),
                 clock: clock, storeFactory: storeFactory, observer: { recorder.record($0) })
             runtimes.append(runtime)
             recorders.append(recorder)
@@ -201,16 +202,24 @@ public struct SimulationSummary: Codable, Sendable {
     public var decisionsAddUp: Bool { decisions.values.reduce(0, +) == taps && handled == taps }
 
     public var text: String {
-        var out = "faregate simulation: \(gates.count) gate(s), \(taps) taps in \(String(format: "%.2f", elapsedSeconds)) s"
-        out += " (\(String(format: "%.0f", Double(taps) / max(elapsedSeconds, 1e-9))) taps/s, journal fsync \(fsync ? "on" : "off"))\n\n"
+        var out =
+            "faregate simulation: \(gates.count) gate(s), \(taps) taps in \(String(format: "%.2f", elapsedSeconds)) s"
+        out +=
+            " (\(String(format: "%.0f", Double(taps) / max(elapsedSeconds, 1e-9))) taps/s, journal fsync \(fsync ? "on" : "off"))\n\n"
         out += "decisions by reason:\n"
         for (reason, n) in decisions.sorted(by: { ($0.value, $1.key) > ($1.value, $0.key) }) {
             let pct = String(format: "%6.2f%%", Double(n) * 100 / Double(max(taps, 1)))
-            out += "  " + reason.padding(toLength: 22, withPad: " ", startingAt: 0) + String(n).leftPad(8) + "  " + pct + "\n"
+            out +=
+                "  " + reason.padding(toLength: 22, withPad: " ", startingAt: 0) + String(n).leftPad(8) + "  " + pct
+                + "\n"
         }
-        out += "  " + "total".padding(toLength: 22, withPad: " ", startingAt: 0) + String(decisions.values.reduce(0, +)).leftPad(8)
+        out +=
+            "  " + "total".padding(toLength: 22, withPad: " ", startingAt: 0)
+            + String(decisions.values.reduce(0, +)).leftPad(8)
         out += decisionsAddUp ? "  = taps \(taps)\n" : "  ≠ taps \(taps)  (MISMATCH)\n"
-        out += "outcomes: " + outcomes.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ") + "\n\n"
+        out +=
+            "outcomes: " + outcomes.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+            + "\n\n"
         out += "latency per stage (µs):      p50        p99        max\n"
         for stage in Self.stageOrder {
             guard let l = latencyMicros[stage] else { continue }
@@ -219,7 +228,8 @@ public struct SimulationSummary: Codable, Sendable {
         }
         out += "\ngates:\n"
         for g in gates {
-            out += "  \(g.gateID): \(g.taps) taps, journal last seq \(g.journalLastSequence), acknowledged by central \(g.acknowledged)"
+            out +=
+                "  \(g.gateID): \(g.taps) taps, journal last seq \(g.journalLastSequence), acknowledged by central \(g.acknowledged)"
             if let f = g.lastSyncFailure { out += ", last sync failure: \(f)" }
             out += "\n"
         }

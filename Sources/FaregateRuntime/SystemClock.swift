@@ -1,9 +1,10 @@
+import FaregateCore
+
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Darwin)
     import Darwin
 #endif
-import FaregateCore
 
 /// The host's clocks: `CLOCK_MONOTONIC` for durations and data age, `CLOCK_REALTIME` for journal
 /// timestamps and dates. Thread-safe (stateless).

@@ -67,7 +67,8 @@ extension SQLiteCentralStore {
     /// Sets the health of the identity bound to `key`; every card bound to that identity changes.
     /// Returns how many cards changed.
     @discardableResult
-    public func setHealth(of key: CardKey, to health: HealthStatus, wallMillis: Int64) throws(CentralStoreError) -> Int {
+    public func setHealth(of key: CardKey, to health: HealthStatus, wallMillis: Int64) throws(CentralStoreError) -> Int
+    {
         let changed = try run("cannot set health of \(key)") { () throws(SQLiteError) -> Int in
             try db.transaction { () throws(SQLiteError) -> Int in
                 let q = try db.prepare(
@@ -75,7 +76,8 @@ extension SQLiteCentralStore {
                     UPDATE identities SET health = ?, health_at = ?, health_source = 'farectl'
                     WHERE identity_id = (SELECT identity_id FROM bindings WHERE card_key = ?)
                     """)
-                try q.bind(.integer(Int64(health.rawValue)), .integer(wallMillis), .integer(Int64(bitPattern: key.rawValue)))
+                try q.bind(
+                    .integer(Int64(health.rawValue)), .integer(wallMillis), .integer(Int64(bitPattern: key.rawValue)))
                 try q.run()
                 let n = db.changes
                 if n > 0 { try bumpDataVersion() }
@@ -112,12 +114,14 @@ extension SQLiteCentralStore {
             var byMedium: [String: Int] = [:]
             let m = try db.prepare("SELECT medium, count(*) FROM cards GROUP BY medium")
             while try m.step() {
-                byMedium[Medium(rawValue: UInt8(clamping: m.int64(0)))?.description ?? "other", default: 0] += Int(m.int64(1))
+                byMedium[Medium(rawValue: UInt8(clamping: m.int64(0)))?.description ?? "other", default: 0] += Int(
+                    m.int64(1))
             }
             var byHealth: [String: Int] = [:]
             let h = try db.prepare("SELECT health, count(*) FROM identities GROUP BY health")
             while try h.step() {
-                byHealth[HealthStatus(rawValue: UInt8(clamping: h.int64(0)))?.description ?? "other", default: 0] += Int(h.int64(1))
+                byHealth[HealthStatus(rawValue: UInt8(clamping: h.int64(0)))?.description ?? "other", default: 0] +=
+                    Int(h.int64(1))
             }
             return Stats(
                 cards: try count("SELECT count(*) FROM cards"), boundCards: try count("SELECT count(*) FROM bindings"),

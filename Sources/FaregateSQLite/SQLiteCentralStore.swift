@@ -86,7 +86,8 @@ public final class SQLiteCentralStore: CentralStore {
 
     static func map(_ e: SQLiteError, _ what: String) -> CentralStoreError {
         switch e.primary {
-        case .corrupt, .notADatabase: CentralStoreError(.corrupt, what + ": the file is damaged or not a database", cause: e.message)
+        case .corrupt, .notADatabase:
+            CentralStoreError(.corrupt, what + ": the file is damaged or not a database", cause: e.message)
         case .cantOpen: CentralStoreError(.unavailable, what + ": cannot open the file", cause: e.message)
         case .constraint: CentralStoreError(.refused, what, cause: e.message)
         default: CentralStoreError(.queryFailed, what, cause: e.description)

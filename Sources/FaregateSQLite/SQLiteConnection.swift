@@ -86,7 +86,9 @@ public final class SQLiteStatement {
             case .integer(let n): rc = sqlite3_bind_int64(handle, idx, n)
             case .text(let s): rc = sqlite3_bind_text(handle, idx, s, -1, SQLITE_TRANSIENT_PTR)
             case .blob(let b):
-                rc = b.withUnsafeBytes { sqlite3_bind_blob(handle, idx, $0.baseAddress, Int32($0.count), SQLITE_TRANSIENT_PTR) }
+                rc = b.withUnsafeBytes {
+                    sqlite3_bind_blob(handle, idx, $0.baseAddress, Int32($0.count), SQLITE_TRANSIENT_PTR)
+                }
             }
             guard rc == SQLITE_OK else { throw connection.error(rc) }
         }

@@ -35,13 +35,16 @@ public struct TapScript: Sendable, Equatable {
             guard f.count == 3 || f.count == 4 else {
                 throw ParseError(line: n + 1, message: "expected 'delay_ms reader medium:number [fault]'")
             }
-            guard let delay = Int(f[0]), delay >= 0 else { throw ParseError(line: n + 1, message: "bad delay '\(f[0])'") }
+            guard let delay = Int(f[0]), delay >= 0 else {
+                throw ParseError(line: n + 1, message: "bad delay '\(f[0])'")
+            }
             guard let reader = Int(f[1]), (0..<16).contains(reader) else {
                 throw ParseError(line: n + 1, message: "bad reader '\(f[1])' (0–15)")
             }
             let parts = f[2].split(separator: ":")
             guard parts.count == 2, let medium = Medium(name: String(parts[0])) else {
-                throw ParseError(line: n + 1, message: "bad medium in '\(f[2])' (e.g. transit-card:1000751000000000001)")
+                throw ParseError(
+                    line: n + 1, message: "bad medium in '\(f[2])' (e.g. transit-card:1000751000000000001)")
             }
             guard let key = CardKey(medium: medium, number: parts[1]) else {
                 throw ParseError(line: n + 1, message: "'\(parts[1])' is not a valid \(medium) number")
@@ -52,7 +55,8 @@ public struct TapScript: Sendable, Equatable {
                 case "removed": card.fault = .removedMidRead
                 case "malformed": card.fault = .malformedResponse
                 case "unknown-app": card.fault = .unknownApplication
-                default: throw ParseError(line: n + 1, message: "unknown fault '\(f[3])' (removed, malformed, unknown-app)")
+                default:
+                    throw ParseError(line: n + 1, message: "unknown fault '\(f[3])' (removed, malformed, unknown-app)")
                 }
             }
             steps.append(Step(delayMillis: delay, reader: reader, card: card))

@@ -30,10 +30,13 @@ struct Arguments {
     }
 
     /// The value of option `name` parsed as an integer in `range`.
-    mutating func int(_ name: String, default def: Int, in range: ClosedRange<Int> = 0...Int.max) throws(CLIError) -> Int {
+    mutating func int(_ name: String, default def: Int, in range: ClosedRange<Int> = 0...Int.max) throws(CLIError)
+        -> Int
+    {
         guard let text = try value(name) else { return def }
         guard let n = Int(text), range.contains(n) else {
-            throw CLIError("option \(name) takes a whole number from \(range.lowerBound) to \(range.upperBound), not '\(text)'")
+            throw CLIError(
+                "option \(name) takes a whole number from \(range.lowerBound) to \(range.upperBound), not '\(text)'")
         }
         return n
     }

@@ -9,7 +9,9 @@ struct Command: Sendable {
     var summary: String
     var run: @Sendable (inout Arguments) throws -> Int32
 
-    init(_ words: [String], usage: String, _ summary: String, run: @escaping @Sendable (inout Arguments) throws -> Int32) {
+    init(
+        _ words: [String], usage: String, _ summary: String, run: @escaping @Sendable (inout Arguments) throws -> Int32
+    ) {
         self.words = words
         self.usage = usage
         self.summary = summary

@@ -6,7 +6,8 @@ import Foundation
 func parseCard(_ text: String) throws(CLIError) -> CardKey {
     let parts = text.split(separator: ":")
     guard parts.count == 2, let medium = Medium(name: String(parts[0])) else {
-        throw CLIError("card must be medium:number (media: \(Medium.allCases.map(\.description).joined(separator: ", ")))")
+        throw CLIError(
+            "card must be medium:number (media: \(Medium.allCases.map(\.description).joined(separator: ", ")))")
     }
     guard let key = CardKey(medium: medium, number: parts[1]) else {
         throw CLIError("'\(parts[1])' is not a valid \(medium) number")
@@ -36,7 +37,9 @@ let centralCommands: [Command] = [
         try report(stats, json: json) { "central store \(db): \(stats.cards) cards, data version \(stats.dataVersion)" }
         return 0
     },
-    Command(["central", "stats"], usage: "central stats --db FILE [--json]", "counts of cards, identities, health, journal") {
+    Command(
+        ["central", "stats"], usage: "central stats --db FILE [--json]", "counts of cards, identities, health, journal"
+    ) {
         args in
         let json = args.flag("--json")
         guard let db = try args.value("--db") else { throw CLIError("--db FILE is required") }
@@ -55,7 +58,8 @@ let centralCommands: [Command] = [
         return 0
     },
     Command(
-        ["central", "set-health"], usage: "central set-health --db FILE --card MEDIUM:NUMBER --health green|yellow|red|unknown",
+        ["central", "set-health"],
+        usage: "central set-health --db FILE --card MEDIUM:NUMBER --health green|yellow|red|unknown",
         "set the health of the identity a card is bound to (all its cards change)"
     ) { args in
         let json = args.flag("--json")
@@ -74,7 +78,9 @@ let centralCommands: [Command] = [
             var identities_changed: Int
             var data_version: UInt64
         }
-        let r = Result(card: key.description, health: health.description, identities_changed: n, data_version: try store.dataVersion())
+        let r = Result(
+            card: key.description, health: health.description, identities_changed: n,
+            data_version: try store.dataVersion())
         try report(r, json: json) { "\(key): identity health set to \(health); data version \(r.data_version)" }
         return 0
     },

@@ -4,10 +4,13 @@ import Foundation
 
 let journalCommands: [Command] = [
     Command(
-        ["journal", "tail"], usage: "journal tail --dir DIR [-n N] [--json]", "print the last N entries of a gate's local journal"
+        ["journal", "tail"], usage: "journal tail --dir DIR [-n N] [--json]",
+        "print the last N entries of a gate's local journal"
     ) { args in
         let json = args.flag("--json")
-        guard let dir = try args.value("--dir") else { throw CLIError("--dir DIR (the gate's journal_dir) is required") }
+        guard let dir = try args.value("--dir") else {
+            throw CLIError("--dir DIR (the gate's journal_dir) is required")
+        }
         let n = try args.int("-n", default: 20, in: 1...1_000_000)
         try args.finish()
         let path = dir + "/journal.log"
@@ -26,14 +29,18 @@ let journalCommands: [Command] = [
             }
             rows.append(
                 Row(
-                    seq: e.sequence, wall_ms: e.wallMillis, reader: e.reader, card: e.key.rawValue == 0 ? "-" : e.key.description,
+                    seq: e.sequence, wall_ms: e.wallMillis, reader: e.reader,
+                    card: e.key.rawValue == 0 ? "-" : e.key.description,
                     kind: e.kind.description, outcome: e.decision.outcome.description, reason: e.decision.reason.code,
-                    message_zh: e.decision.reason.messageZH, message_en: e.decision.reason.messageEN, balance_fen: e.balanceFen,
+                    message_zh: e.decision.reason.messageZH, message_en: e.decision.reason.messageEN,
+                    balance_fen: e.balanceFen,
                     data_version: e.dataVersion))
         }
         try report(rows, json: json) {
-            rows.map { "\($0.seq)\t\($0.wall_ms)\tr\($0.reader)\t\($0.card)\t\($0.outcome)\t\($0.reason)\t\($0.message_zh)" }
-                .joined(separator: "\n") + (bad > 0 ? "\n(\(bad) damaged line(s) skipped)" : "")
+            rows.map {
+                "\($0.seq)\t\($0.wall_ms)\tr\($0.reader)\t\($0.card)\t\($0.outcome)\t\($0.reason)\t\($0.message_zh)"
+            }
+            .joined(separator: "\n") + (bad > 0 ? "\n(\(bad) damaged line(s) skipped)" : "")
         }
         return 0
     },
@@ -42,13 +49,16 @@ let journalCommands: [Command] = [
         "open a gate's journal as the daemon would (recovering a torn tail) and report its state"
     ) { args in
         let json = args.flag("--json")
-        guard let dir = try args.value("--dir") else { throw CLIError("--dir DIR (the gate's journal_dir) is required") }
+        guard let dir = try args.value("--dir") else {
+            throw CLIError("--dir DIR (the gate's journal_dir) is required")
+        }
         try args.finish()
         let journal = try FileJournal(directory: dir)
         struct State: Encodable {
             var last_sequence: UInt64, acknowledged: UInt64, recovery: [String]
         }
-        let s = State(last_sequence: journal.lastSequence, acknowledged: journal.acknowledged, recovery: journal.recoveryNotes)
+        let s = State(
+            last_sequence: journal.lastSequence, acknowledged: journal.acknowledged, recovery: journal.recoveryNotes)
         try report(s, json: json) {
             "journal \(dir): last sequence \(s.last_sequence), acknowledged by central \(s.acknowledged)"
                 + s.recovery.map { "\n  recovery: \($0)" }.joined()

@@ -7,7 +7,8 @@ import Foundation
 let simulateCommands: [Command] = [
     Command(
         ["simulate"],
-        usage: "simulate [--gates N] [--readers N] [--taps N] [--seed S] [--central FILE | --demo-cards N] [--journal-dir DIR] [--no-fsync] [--json]",
+        usage:
+            "simulate [--gates N] [--readers N] [--taps N] [--seed S] [--central FILE | --demo-cards N] [--journal-dir DIR] [--no-fsync] [--json]",
         "run gates in-process on simulated taps and print a summary"
     ) { args in
         let json = args.flag("--json")
@@ -51,7 +52,7 @@ let simulateCommands: [Command] = [
         if central == nil { try? FileManager.default.removeItem(atPath: workDir) }
         try report(summary, json: json) { summary.text }
         return summary.decisionsAddUp ? 0 : 1
-    },
+    }
 ]
 
 /// Creates a central store at `path` holding the demo population of `cards` cards.

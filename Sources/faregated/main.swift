@@ -56,7 +56,9 @@ case .pcsc:
 
 var script: TapScript?
 if let scriptPath = config.readers.script {
-    guard let data = FileManager.default.contents(atPath: scriptPath) else { fail(2, "tap script \(scriptPath) cannot be read") }
+    guard let data = FileManager.default.contents(atPath: scriptPath) else {
+        fail(2, "tap script \(scriptPath) cannot be read")
+    }
     do { script = try TapScript(parsing: String(decoding: data, as: UTF8.self)) } catch {
         fail(2, "tap script \(scriptPath): \(error)")
     }
@@ -84,7 +86,9 @@ let runtime = GateRuntime(
             "tap seq=\(r.entry.sequence) reader=\(r.entry.reader) card=\(r.entry.key.rawValue == 0 ? "-" : r.entry.key.description) \(r.entry.decision) \(r.entry.decision.reason.messageZH)"
         )
     })
-Log.info("gate \(config.gateID) starting: \(readers.count) \(config.readers.backend) reader(s), journal \(journal.path) next seq \(journal.nextSequence)")
+Log.info(
+    "gate \(config.gateID) starting: \(readers.count) \(config.readers.backend) reader(s), journal \(journal.path) next seq \(journal.nextSequence)"
+)
 runtime.start()
 if runtime.currentCounters.syncs == 0, storeFactory != nil {
     Log.warning("gate \(config.gateID): no central data yet; taps go to staff until a sync succeeds")
@@ -107,7 +111,8 @@ if let script {
         for step in script.steps {
             if step.delayMillis > 0 { usleep(UInt32(min(step.delayMillis, 4_000_000)) * 1000) }
             guard step.reader < simulatedReaders.count else {
-                Log.warning("tap script: reader \(step.reader) does not exist (readers.count is \(simulatedReaders.count))")
+                Log.warning(
+                    "tap script: reader \(step.reader) does not exist (readers.count is \(simulatedReaders.count))")
                 continue
             }
             simulatedReaders[step.reader].present(step.card)
@@ -124,6 +129,8 @@ stopSignal.wait()
 Log.info("gate \(config.gateID) stopping")
 runtime.stop()
 let c = runtime.currentCounters
-Log.info("gate \(config.gateID) stopped: \(c.taps) taps, \(c.rejected) rejected, journal last seq \(journal.lastSequence), acknowledged \(journal.acknowledged)")
+Log.info(
+    "gate \(config.gateID) stopped: \(c.taps) taps, \(c.rejected) rejected, journal last seq \(journal.lastSequence), acknowledged \(journal.acknowledged)"
+)
 _ = signalSources
 exit(0)
