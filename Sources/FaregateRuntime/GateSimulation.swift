@@ -23,6 +23,7 @@ public struct GateSimulation {
         public var journalRoot: String
         public var fsync = true
         public var policy = GatePolicy.healthCheckEra
+        public var mix = DemoPopulation.Mix.beijing2022
         public init(journalRoot: String) { self.journalRoot = journalRoot }
     }
 
@@ -108,7 +109,7 @@ public struct GateSimulation {
             let signal = recorders[f / options.readersPerGate].readerSignals[f % options.readersPerGate]
             var generator = TapGenerator(
                 populationSize: options.populationSize, populationSeed: options.populationSeed,
-                seed: options.seed &+ UInt64(f) &* 0x9E37_79B9)
+                seed: options.seed &+ UInt64(f) &* 0x9E37_79B9, mix: options.mix)
             let cards = (0..<share).map { _ in generator.next() }
             group.enter()
             Thread {

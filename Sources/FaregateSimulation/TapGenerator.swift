@@ -8,18 +8,20 @@ import FaregateCore
 public struct TapGenerator: Sendable {
     public var populationSize: Int
     public var populationSeed: UInt64
+    public var mix: DemoPopulation.Mix
     private var rng: SplitMix64
 
-    public init(populationSize: Int, populationSeed: UInt64, seed: UInt64) {
+    public init(populationSize: Int, populationSeed: UInt64, seed: UInt64, mix: DemoPopulation.Mix = .beijing2022) {
         precondition(populationSize > 0)
         self.populationSize = populationSize
         self.populationSeed = populationSeed
+        self.mix = mix
         rng = SplitMix64(seed: seed)
     }
 
     public mutating func next() -> SimulatedCard {
         let i = Int(rng.next() % UInt64(populationSize))
-        let card = DemoPopulation.card(i, seed: populationSeed)
+        let card = DemoPopulation.card(i, seed: populationSeed, mix: mix)
         var sim = SimulatedCard.medium(card.key)
         sim.read.cardType = card.cardType
         let roll = Int(rng.next() % 10_000)

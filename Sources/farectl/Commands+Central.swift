@@ -17,19 +17,20 @@ func parseCard(_ text: String) throws(CLIError) -> CardKey {
 
 let centralCommands: [Command] = [
     Command(
-        ["central", "init"], usage: "central init --db FILE [--demo N] [--seed S] [--json]",
+        ["central", "init"], usage: "central init --db FILE [--demo N] [--seed S] [--mix FILE] [--json]",
         "create (or migrate) the embedded SQLite central store, optionally with N synthetic cards"
     ) { args in
         let json = args.flag("--json")
         guard let db = try args.value("--db") else { throw CLIError("--db FILE is required") }
         let demo = try args.int("--demo", default: 0, in: 0...50_000_000)
         let seed = UInt64(try args.int("--seed", default: 1))
+        let mix = try loadMix(try args.value("--mix"))
         try args.finish()
         if demo > 0 {
             if FileManager.default.fileExists(atPath: db) {
                 throw CLIError("\(db) already exists; --demo fills a new store only")
             }
-            try createDemoStore(at: db, cards: demo, seed: seed)
+            try createDemoStore(at: db, cards: demo, seed: seed, mix: mix)
         } else {
             try SQLiteCentralStore.create(at: db)
         }

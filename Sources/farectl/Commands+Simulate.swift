@@ -8,7 +8,7 @@ let simulateCommands: [Command] = [
     Command(
         ["simulate"],
         usage:
-            "simulate [--gates N] [--readers N] [--taps N] [--seed S] [--central FILE | --demo-cards N] [--journal-dir DIR] [--no-fsync] [--json]",
+            "simulate [--gates N] [--readers N] [--taps N] [--seed S] [--central FILE | --demo-cards N] [--journal-dir DIR] [--mix FILE] [--no-fsync] [--json]",
         "run gates in-process on simulated taps and print a summary"
     ) { args in
         let json = args.flag("--json")
@@ -20,6 +20,7 @@ let simulateCommands: [Command] = [
         let central = try args.value("--central")
         let demoCards = try args.int("--demo-cards", default: 100_000, in: 1...50_000_000)
         let journalDir = try args.value("--journal-dir")
+        let mix = try loadMix(try args.value("--mix"))
         try args.finish()
 
         let workDir = NSTemporaryDirectory() + "faregate-sim-\(getpid())"
@@ -35,7 +36,7 @@ let simulateCommands: [Command] = [
             try FileManager.default.createDirectory(atPath: workDir, withIntermediateDirectories: true)
             centralPath = workDir + "/central.sqlite"
             if !json { warn("simulate: creating a demo central store with \(demoCards) cards at \(centralPath)") }
-            try createDemoStore(at: centralPath, cards: demoCards, seed: 1)
+            try createDemoStore(at: centralPath, cards: demoCards, seed: 1, mix: mix)
         }
         var options = GateSimulation.Options(journalRoot: journalRoot)
         options.gates = gates
@@ -44,6 +45,7 @@ let simulateCommands: [Command] = [
         options.seed = seed
         options.populationSize = populationSize
         options.fsync = !noFsync
+        options.mix = mix
         let simulation = GateSimulation(options: options) { () throws(CentralStoreError) -> any CentralStore in
             try SQLiteCentralStore(path: centralPath)
         }
@@ -56,7 +58,7 @@ let simulateCommands: [Command] = [
 ]
 
 /// Creates a central store at `path` holding the demo population of `cards` cards.
-func createDemoStore(at path: String, cards: Int, seed: UInt64) throws {
+func createDemoStore(at path: String, cards: Int, seed: UInt64, mix: DemoPopulation.Mix) throws {
     let store = try SQLiteCentralStore.create(at: path)
     let now = Int64(Date().timeIntervalSince1970 * 1000)
     var batch: [SQLiteCentralStore.CardRecord] = []
@@ -65,7 +67,7 @@ func createDemoStore(at path: String, cards: Int, seed: UInt64) throws {
     while i < cards {
         batch.removeAll(keepingCapacity: true)
         for j in i..<min(cards, i + 50_000) {
-            let c = DemoPopulation.card(j, seed: seed)
+            let c = DemoPopulation.card(j, seed: seed, mix: mix)
             batch.append(
                 SQLiteCentralStore.CardRecord(
                     key: c.key, cardType: c.cardType, blacklisted: c.blacklisted, suspended: c.suspended,
@@ -75,4 +77,18 @@ func createDemoStore(at path: String, cards: Int, seed: UInt64) throws {
         try store.insertCards(batch, wallMillis: now)
         i += 50_000
     }
+}
+
+/// The population mix in `path` (see `seeds/populations/`), or the built-in Beijing 2022 mix.
+func loadMix(_ path: String?) throws -> DemoPopulation.Mix {
+    guard let path else { return .beijing2022 }
+    guard let data = FileManager.default.contents(atPath: path) else {
+        throw CLIError("cannot read population mix \(path)")
+    }
+    let mix: DemoPopulation.Mix
+    do { mix = try JSONDecoder().decode(DemoPopulation.Mix.self, from: data) } catch {
+        throw CLIError("population mix \(path) is not valid: \(error)")
+    }
+    do { try mix.validate() } catch { throw CLIError("population mix \(path): \(error)") }
+    return mix
 }
