@@ -18,6 +18,9 @@ let package = Package(
             providers: [.apt(["libsqlite3-dev"])]
         ),
 
+        // Linux calls hidden behind _GNU_SOURCE (SO_PEERCRED), as swift-nio's CNIOLinux does.
+        .target(name: "CFaregateLinux"),
+
         // MARK: Pure core: domain, decisions, state machines, data structures. No I/O, no C.
         .target(name: "FaregateCore"),
 
@@ -28,7 +31,7 @@ let package = Package(
         .target(name: "FaregateSQLite", dependencies: ["FaregateCore", "CSQLite"]),
 
         // MARK: Runtime: threads, files, configuration, the gate pipeline and the simulator.
-        .target(name: "FaregateRuntime", dependencies: ["FaregateCore", "FaregateSimulation"]),
+        .target(name: "FaregateRuntime", dependencies: ["FaregateCore", "FaregateSimulation", "CFaregateLinux"]),
 
         // MARK: Composition roots: the only places that choose real or simulated backends.
         .executableTarget(

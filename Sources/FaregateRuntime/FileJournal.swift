@@ -148,6 +148,9 @@ public final class FileJournal: @unchecked Sendable {
         return out
     }
 
+    /// Bytes of the file known durable.
+    var durableEnd: Int { durableLength.load(ordering: .acquiring) }
+
     /// The highest sequence the central store holds contiguously.
     public var acknowledged: UInt64 { cursor.withLock { $0.acked } }
 
@@ -246,5 +249,21 @@ public final class FileJournal: @unchecked Sendable {
             }
         }
         return Recovered(length: lastGoodEnd, lastSequence: lastSeq, notes: notes)
+    }
+}
+
+extension FileJournal {
+    /// The last `count` durable entries, oldest first (for `journal tail` over the control socket).
+    public func tail(_ count: Int) throws(JournalError) -> [JournalEntry] {
+        let end = durableEnd
+        let want = min(end, max(count, 1) * 256)
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw JournalError(path: path, message: "cannot open for reading", errno: errno) }
+        defer { close(fd) }
+        var buffer = [UInt8](repeating: 0, count: want)
+        let n = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress!, want, off_t(end - want)) }
+        guard n == want else { throw JournalError(path: path, message: "short read", errno: n < 0 ? errno : nil) }
+        let lines = buffer.split(separator: UInt8(ascii: "\n")).suffix(count)
+        return lines.compactMap { try? JournalCodec.decode(Substring(String(decoding: $0, as: UTF8.self))) }
     }
 }

@@ -19,6 +19,13 @@ public struct GateConfig: Sendable, Equatable {
     public var policy: GatePolicy
     /// Hours east of UTC for dates on cards and in policies (Beijing: 8).
     public var utcOffsetHours: Int
+    /// Path of the control socket (`farectl status`, `tap`, …).
+    public var controlSocket: String
+    /// Prometheus text file for node_exporter's textfile collector; nil writes none.
+    public var metricsFile: String?
+    public var metricsIntervalSeconds: Double
+
+    public static let defaultControlSocket = "/run/faregate/faregated.sock"
 
     public enum Central: Sendable, Equatable {
         case sqlite(path: String)
@@ -57,6 +64,9 @@ public struct GateConfig: Sendable, Equatable {
         readers = Readers()
         policy = .healthCheckEra
         utcOffsetHours = 8
+        controlSocket = Self.defaultControlSocket
+        metricsFile = nil
+        metricsIntervalSeconds = 15
     }
 }
 
@@ -107,6 +117,9 @@ extension GateConfig {
             throw ConfigError(path: path, message: "ring_capacity must be a power of two, not \(c.ringCapacity)")
         }
         c.utcOffsetHours = try r.optionalInt("utc_offset_hours", in: -12...14) ?? 8
+        c.controlSocket = try r.optionalString("control_socket").map(resolve) ?? Self.defaultControlSocket
+        c.metricsFile = try r.optionalString("metrics_file").map(resolve)
+        c.metricsIntervalSeconds = try r.optionalDouble("metrics_interval_seconds", in: 1...3600) ?? 15
 
         if var central = try r.optionalObject("central") {
             if let p = try central.optionalString("sqlite") { c.central = .sqlite(path: resolve(p)) }

@@ -72,6 +72,15 @@ public final class GateRuntime: @unchecked Sendable {
     private let counters = Mutex(Counters())
     private let pendingRejections = Mutex<[UInt16]>([])
     private let lastSyncError = Mutex<String?>(nil)
+    private let syncLock = NSLock()
+    /// Journal entries by reason code (indexed by `Reason.rawValue`) and detected → commanded
+    /// latency, for metrics.
+    private let tallies = Mutex((reasons: [UInt64](repeating: 0, count: 64), total: LatencyHistogram()))
+    /// The last reports, newest last, for the control socket's `tap` command.
+    private let recent = Mutex<[TapReport]>([])
+    private let reportArrived = DispatchSemaphore(value: 0)
+    private let reportWaiters = Atomic<Int>(0)
+    public let startedAt: UInt64
     private var threads: [(Thread, DispatchSemaphore)] = []
     private var syncStore: (any CentralStore)?
 
@@ -94,9 +103,37 @@ public final class GateRuntime: @unchecked Sendable {
         ring = MutexTapRing(capacity: options.ringCapacity)
         core = GateCore(nextSequence: journal.nextSequence, policy: options.policy)
         core.utcOffsetSeconds = options.utcOffsetSeconds
+        startedAt = clock.monotonicNanos()
     }
 
     public var currentCounters: Counters { counters.withLock { $0 } }
+
+    /// Journal entries by reason since start, and the detected → commanded latency histogram.
+    public var currentTallies: (reasons: [Reason: UInt64], total: LatencyHistogram) {
+        tallies.withLock { t in
+            var out: [Reason: UInt64] = [:]
+            for r in Reason.allCases where t.reasons[Int(r.rawValue) & 63] > 0 {
+                out[r] = t.reasons[Int(r.rawValue) & 63]
+            }
+            return (out, t.total)
+        }
+    }
+
+    /// Waits up to `timeout` seconds for the first report from `reader` with a sequence after
+    /// `sequence` (the control socket's `tap` command uses it to answer with the decision).
+    public func waitForReport(reader: UInt16, after sequence: UInt64, timeout: Double) -> TapReport? {
+        reportWaiters.add(1, ordering: .relaxed)
+        defer { reportWaiters.subtract(1, ordering: .relaxed) }
+        let deadline = DispatchTime.now() + timeout
+        while true {
+            if let r = recent.withLock({ $0.last { $0.entry.reader == reader && $0.entry.sequence > sequence } }) {
+                return r
+            }
+            if reportArrived.wait(timeout: deadline) == .timedOut {
+                return recent.withLock { $0.last { $0.entry.reader == reader && $0.entry.sequence > sequence } }
+            }
+        }
+    }
     public var lastSyncFailure: String? { lastSyncError.withLock { $0 } }
 
     /// Loads the table once (so the first taps are decided on data when central state is up),
@@ -234,6 +271,26 @@ public final class GateRuntime: @unchecked Sendable {
                         decidedAt: h.output.decidedAt,
                         journaledAt: journaledAt, commandedAt: commandedAt, journalFailed: journalFailed))
             }
+            tallies.withLock { t in
+                for h in batch {
+                    t.reasons[Int(h.output.entry.decision.reason.rawValue) & 63] += 1
+                    if let tap = h.tap { t.total.record(clock.monotonicNanos() &- tap.detectedAt) }
+                }
+            }
+            recent.withLock { r in
+                for h in batch {
+                    r.append(
+                        TapReport(
+                            entry: h.output.entry, tap: h.tap, dequeuedAt: h.dequeuedAt,
+                            lookedUpAt: h.output.lookedUpAt,
+                            decidedAt: h.output.decidedAt, journaledAt: journaledAt, commandedAt: journaledAt,
+                            journalFailed: journalFailed))
+                }
+                if r.count > 512 { r.removeFirst(r.count - 256) }
+            }
+            // Only pay for a wake-up when a control request is waiting for a decision.
+            let waiters = reportWaiters.load(ordering: .relaxed)
+            for _ in 0..<waiters { reportArrived.signal() }
             counters.withLock {
                 $0.taps += UInt64(batch.count - rejected.count)
                 $0.rejected += UInt64(rejected.count)
@@ -272,9 +329,12 @@ public final class GateRuntime: @unchecked Sendable {
     }
 
     /// One sync: reload the table if central data changed, upload the journal. Returns success.
+    /// Serialised: the sync thread, the control socket and tests may call it concurrently.
     @discardableResult
     public func syncOnce() -> Bool {
         guard let storeFactory else { return false }
+        syncLock.lock()
+        defer { syncLock.unlock() }
         do throws(CentralStoreError) {
             let store: any CentralStore
             if let open = syncStore { store = open } else { store = try storeFactory() }

@@ -4,14 +4,19 @@ import Foundation
 
 let journalCommands: [Command] = [
     Command(
-        ["journal", "tail"], usage: "journal tail --dir DIR [-n N] [--json]",
-        "print the last N entries of a gate's local journal"
+        ["journal", "tail"], usage: "journal tail (--dir DIR | --socket PATH) [-n N] [--json]",
+        "print the last N entries of a gate's journal (its directory, or a running gate)"
     ) { args in
-        let json = args.flag("--json")
-        guard let dir = try args.value("--dir") else {
-            throw CLIError("--dir DIR (the gate's journal_dir) is required")
-        }
         let n = try args.int("-n", default: 20, in: 1...1_000_000)
+        if let socket = try args.value("--socket") {
+            var forward = Arguments(["--socket", socket] + (args.flag("--json") ? ["--json"] : []))
+            try args.finish()
+            return try control(&forward, ["command": "journal", "n": min(n, 10_000)]) { a in
+                ((a["entries"] as? [[String: Any]]) ?? []).map(describeEntry).joined(separator: "\n")
+            }
+        }
+        let json = args.flag("--json")
+        guard let dir = try args.value("--dir") else { throw CLIError("--dir DIR or --socket PATH is required") }
         try args.finish()
         let path = dir + "/journal.log"
         guard let data = FileManager.default.contents(atPath: path) else { throw CLIError("cannot read \(path)") }

@@ -14,123 +14,158 @@ func fail(_ status: Int32, _ message: String) -> Never {
     exit(status)
 }
 
-var configPath: String?
-var exitAfterScript = false
-var argv = CommandLine.arguments.dropFirst()
-while let a = argv.popFirst() {
-    switch a {
-    case "--config": configPath = argv.popFirst()
-    case "--exit-after-script": exitAfterScript = true
-    case "--verbose": Log.minimumLevel = .debug
-    case "-h", "--help":
-        print("usage: faregated --config FILE [--exit-after-script] [--verbose]")
-        exit(0)
-    default: fail(2, "unknown argument '\(a)' (usage: faregated --config FILE)")
+/// The daemon's whole life, outside the main actor: its threads and Dispatch handlers run on
+/// their own threads, and nothing here needs main-actor isolation.
+nonisolated func runDaemon() -> Int32 {
+
+    var configPath: String?
+    var exitAfterScript = false
+    var argv = CommandLine.arguments.dropFirst()
+    while let a = argv.popFirst() {
+        switch a {
+        case "--config": configPath = argv.popFirst()
+        case "--exit-after-script": exitAfterScript = true
+        case "--verbose": Log.minimumLevel = .debug
+        case "-h", "--help":
+            print("usage: faregated --config FILE [--exit-after-script] [--verbose]")
+            return 0
+        default: fail(2, "unknown argument '\(a)' (usage: faregated --config FILE)")
+        }
     }
-}
-guard let configPath else { fail(2, "--config FILE is required") }
+    guard let configPath else { fail(2, "--config FILE is required") }
 
-let config: GateConfig
-do { config = try GateConfig.load(path: configPath) } catch { fail(2, error.description) }
+    let config: GateConfig
+    do { config = try GateConfig.load(path: configPath) } catch { fail(2, error.description) }
 
-// The journal must be writable before the gate serves anyone: refuse to start otherwise.
-let journal: FileJournal
-do { journal = try FileJournal(directory: config.journalDirectory, fsync: config.journalFsync) } catch {
-    fail(1, "\(error); refusing to start without a writable journal")
-}
-for note in journal.recoveryNotes { Log.warning("journal \(journal.path): \(note)") }
-
-let clock = SystemClock()
-var readers: [any CardReader] = []
-var simulatedReaders: [SimulatedCardReader] = []
-switch config.readers.backend {
-case .simulated:
-    for i in 0..<config.readers.count {
-        let r = SimulatedCardReader(name: "sim-reader-\(i)", index: UInt16(i), clock: clock)
-        simulatedReaders.append(r)
-        readers.append(r)
+    // The journal must be writable before the gate serves anyone: refuse to start otherwise.
+    let journal: FileJournal
+    do { journal = try FileJournal(directory: config.journalDirectory, fsync: config.journalFsync) } catch {
+        fail(1, "\(error); refusing to start without a writable journal")
     }
-case .pcsc:
-    fail(2, "config \(configPath): readers.backend \"pcsc\" is not available in this build yet")
-}
+    for note in journal.recoveryNotes { Log.warning("journal \(journal.path): \(note)") }
 
-var script: TapScript?
-if let scriptPath = config.readers.script {
-    guard let data = FileManager.default.contents(atPath: scriptPath) else {
-        fail(2, "tap script \(scriptPath) cannot be read")
+    let clock = SystemClock()
+    var readers: [any CardReader] = []
+    var simulatedReaders: [SimulatedCardReader] = []
+    switch config.readers.backend {
+    case .simulated:
+        for i in 0..<config.readers.count {
+            let r = SimulatedCardReader(name: "sim-reader-\(i)", index: UInt16(i), clock: clock)
+            simulatedReaders.append(r)
+            readers.append(r)
+        }
+    case .pcsc:
+        fail(2, "config \(configPath): readers.backend \"pcsc\" is not available in this build yet")
     }
-    do { script = try TapScript(parsing: String(decoding: data, as: UTF8.self)) } catch {
-        fail(2, "tap script \(scriptPath): \(error)")
+
+    var script: TapScript?
+    if let scriptPath = config.readers.script {
+        guard let data = FileManager.default.contents(atPath: scriptPath) else {
+            fail(2, "tap script \(scriptPath) cannot be read")
+        }
+        do { script = try TapScript(parsing: String(decoding: data, as: UTF8.self)) } catch {
+            fail(2, "tap script \(scriptPath): \(error)")
+        }
     }
-}
 
-let storeFactory: (@Sendable () throws(CentralStoreError) -> any CentralStore)?
-switch config.central {
-case .sqlite(let path):
-    storeFactory = { () throws(CentralStoreError) -> any CentralStore in try SQLiteCentralStore(path: path) }
-case .none:
-    storeFactory = nil
-}
+    let storeFactory: (@Sendable () throws(CentralStoreError) -> any CentralStore)?
+    switch config.central {
+    case .sqlite(let path):
+        storeFactory = { () throws(CentralStoreError) -> any CentralStore in try SQLiteCentralStore(path: path) }
+    case .none:
+        storeFactory = nil
+    }
 
-var options = GateRuntime.Options(gateID: config.gateID)
-options.ringCapacity = config.ringCapacity
-options.policy = config.policy
-options.utcOffsetSeconds = config.utcOffsetHours * 3600
-options.sync = config.sync
-let barrier = SimulatedBarrier(keepLog: false)
-barrier.onCommand = { Log.debug("barrier: \($0)") }
-let runtime = GateRuntime(
-    options: options, journal: journal, readers: readers, barrier: barrier, clock: clock, storeFactory: storeFactory,
-    observer: { r in
-        Log.info(
-            "tap seq=\(r.entry.sequence) reader=\(r.entry.reader) card=\(r.entry.key.rawValue == 0 ? "-" : r.entry.key.description) \(r.entry.decision) \(r.entry.decision.reason.messageZH)"
-        )
-    })
-Log.info(
-    "gate \(config.gateID) starting: \(readers.count) \(config.readers.backend) reader(s), journal \(journal.path) next seq \(journal.nextSequence)"
-)
-runtime.start()
-if runtime.currentCounters.syncs == 0, storeFactory != nil {
-    Log.warning("gate \(config.gateID): no central data yet; taps go to staff until a sync succeeds")
-}
+    var options = GateRuntime.Options(gateID: config.gateID)
+    options.ringCapacity = config.ringCapacity
+    options.policy = config.policy
+    options.utcOffsetSeconds = config.utcOffsetHours * 3600
+    options.sync = config.sync
+    let barrier = SimulatedBarrier(keepLog: false)
+    barrier.onCommand = { Log.debug("barrier: \($0)") }
+    let runtime = GateRuntime(
+        options: options, journal: journal, readers: readers, barrier: barrier, clock: clock,
+        storeFactory: storeFactory,
+        observer: { r in
+            Log.info(
+                "tap seq=\(r.entry.sequence) reader=\(r.entry.reader) card=\(r.entry.key.rawValue == 0 ? "-" : r.entry.key.description) \(r.entry.decision) \(r.entry.decision.reason.messageZH)"
+            )
+        })
+    Log.info(
+        "gate \(config.gateID) starting: \(readers.count) \(config.readers.backend) reader(s), journal \(journal.path) next seq \(journal.nextSequence)"
+    )
+    runtime.start()
+    if runtime.currentCounters.syncs == 0, storeFactory != nil {
+        Log.warning("gate \(config.gateID): no central data yet; taps go to staff until a sync succeeds")
+    }
 
-let stopSignal = DispatchSemaphore(value: 0)
-signal(SIGTERM, SIG_IGN)
-signal(SIGINT, SIG_IGN)
-let signalSources = [SIGTERM, SIGINT].map { sig -> DispatchSourceSignal in
-    let s = DispatchSource.makeSignalSource(signal: sig)
-    s.setEventHandler { stopSignal.signal() }
-    s.resume()
-    return s
-}
+    // The control socket is for staff and bench tools; a gate whose socket cannot be created still
+    // serves riders, so this is logged, not fatal.
+    var control: ControlServer?
+    let gateControl = GateControl(runtime: runtime, simulatedReaders: simulatedReaders, clock: clock)
+    do {
+        control = try ControlServer(path: config.controlSocket) { gateControl.handle($0) }
+        Log.info("control socket \(config.controlSocket)")
+    } catch {
+        Log.error("\(error); running without a control socket")
+    }
 
-if let script {
-    let simulatedReaders = simulatedReaders
-    let exitAfterScript = exitAfterScript
-    Thread {
-        for step in script.steps {
-            if step.delayMillis > 0 { usleep(UInt32(min(step.delayMillis, 4_000_000)) * 1000) }
-            guard step.reader < simulatedReaders.count else {
-                Log.warning(
-                    "tap script: reader \(step.reader) does not exist (readers.count is \(simulatedReaders.count))")
-                continue
+    var metricsTimer: DispatchSourceTimer?
+    if let metricsFile = config.metricsFile {
+        let timer = DispatchSource.makeTimerSource(queue: .global(qos: .utility))
+        timer.schedule(deadline: .now(), repeating: config.metricsIntervalSeconds)
+        timer.setEventHandler {
+            do { try GateMetrics.write(runtime, clock: clock, to: metricsFile) } catch {
+                Log.warning("metrics file \(metricsFile): \(error)")
             }
-            simulatedReaders[step.reader].present(step.card)
         }
-        if exitAfterScript {
-            // Let the last taps through the decision loop before stopping.
-            while simulatedReaders.contains(where: { $0.backlog > 0 }) { usleep(10_000) }
-            stopSignal.signal()
-        }
-    }.start()
+        timer.resume()
+        metricsTimer = timer
+    }
+
+    let stopSignal = DispatchSemaphore(value: 0)
+    signal(SIGTERM, SIG_IGN)
+    signal(SIGINT, SIG_IGN)
+    let signalSources = [SIGTERM, SIGINT].map { sig -> DispatchSourceSignal in
+        let s = DispatchSource.makeSignalSource(signal: sig)
+        s.setEventHandler { stopSignal.signal() }
+        s.resume()
+        return s
+    }
+
+    if let script {
+        let simulatedReaders = simulatedReaders
+        let exitAfterScript = exitAfterScript
+        Thread {
+            for step in script.steps {
+                if step.delayMillis > 0 { usleep(UInt32(min(step.delayMillis, 4_000_000)) * 1000) }
+                guard step.reader < simulatedReaders.count else {
+                    Log.warning(
+                        "tap script: reader \(step.reader) does not exist (readers.count is \(simulatedReaders.count))")
+                    continue
+                }
+                simulatedReaders[step.reader].present(step.card)
+            }
+            if exitAfterScript {
+                // Let the last taps through the decision loop before stopping.
+                while simulatedReaders.contains(where: { $0.backlog > 0 }) { usleep(10_000) }
+                stopSignal.signal()
+            }
+        }.start()
+    }
+
+    stopSignal.wait()
+    Log.info("gate \(config.gateID) stopping")
+    metricsTimer?.cancel()
+    control?.stop()
+    runtime.stop()
+    if let metricsFile = config.metricsFile { try? GateMetrics.write(runtime, clock: clock, to: metricsFile) }
+    let c = runtime.currentCounters
+    Log.info(
+        "gate \(config.gateID) stopped: \(c.taps) taps, \(c.rejected) rejected, journal last seq \(journal.lastSequence), acknowledged \(journal.acknowledged)"
+    )
+    _ = signalSources
+    return 0
 }
 
-stopSignal.wait()
-Log.info("gate \(config.gateID) stopping")
-runtime.stop()
-let c = runtime.currentCounters
-Log.info(
-    "gate \(config.gateID) stopped: \(c.taps) taps, \(c.rejected) rejected, journal last seq \(journal.lastSequence), acknowledged \(journal.acknowledged)"
-)
-_ = signalSources
-exit(0)
+exit(runDaemon())
