@@ -44,13 +44,18 @@ public final class FileJournal: @unchecked Sendable {
     public private(set) var lastSequence: UInt64
     private let durableLength: Atomic<Int>
     private let cursor = Mutex<(offset: Int, acked: UInt64)>((0, 0))
+    /// Held while the uploader reads the file and while the writer rotates it.
+    let fileLock = NSLock()
+    /// Rotate `journal.log` once it is this large and fully acknowledged (0: never).
+    public let rotateBytes: Int
     /// Lines cut off or set aside during recovery (for the operator's log).
     public private(set) var recoveryNotes: [String] = []
 
-    public init(directory: String, fsync: Bool = true) throws(JournalError) {
+    public init(directory: String, fsync: Bool = true, rotateBytes: Int = 64 << 20) throws(JournalError) {
         self.directory = directory
         path = directory + "/journal.log"
         fsyncEnabled = fsync
+        self.rotateBytes = rotateBytes
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         } catch {
@@ -62,10 +67,12 @@ public final class FileJournal: @unchecked Sendable {
         fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o640)
         guard fd >= 0 else { throw JournalError(path: path, message: "cannot open for appending", errno: errno) }
         length = recovered.length
-        lastSequence = recovered.lastSequence
-        durableLength = Atomic(recovered.length)
         let acked = try Self.readAcked(directory: directory)
-        cursor.withLock { $0 = (0, min(acked, recovered.lastSequence)) }
+        // After a rotation the file is empty and `acked` carries the sequence on; a sequence the
+        // central store acknowledged is never handed out again.
+        lastSequence = max(recovered.lastSequence, acked)
+        durableLength = Atomic(recovered.length)
+        cursor.withLock { $0 = (0, acked) }
     }
 
     deinit { close(fd) }
@@ -77,6 +84,7 @@ public final class FileJournal: @unchecked Sendable {
     /// On failure nothing of the batch remains in the file and the error says why (disk full…).
     public func append(_ entries: [JournalEntry]) throws(JournalError) {
         guard !entries.isEmpty else { return }
+        if rotateBytes > 0 && length >= rotateBytes { rotateIfAcknowledged() }
         var text = ""
         text.reserveCapacity(entries.count * 96)
         var seq = lastSequence
@@ -109,8 +117,41 @@ public final class FileJournal: @unchecked Sendable {
         durableLength.store(length, ordering: .releasing)
     }
 
+    /// Starts a new `journal.log` when everything in the current one is acknowledged centrally;
+    /// the previous file is kept as `journal.previous.log` (one generation). Best effort: on any
+    /// failure the current file simply goes on growing.
+    private func rotateIfAcknowledged() {
+        fileLock.lock()
+        defer { fileLock.unlock() }
+        guard cursor.withLock({ $0.acked }) >= lastSequence else { return }
+        let previous = directory + "/journal.previous.log"
+        guard rename(path, previous) == 0 else { return }
+        let newFD = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o640)
+        guard newFD >= 0 else {
+            _ = rename(previous, path)  // put it back; keep appending to the old descriptor
+            return
+        }
+        fsyncDirectory()
+        close(fd)
+        fd = newFD
+        length = 0
+        durableLength.store(0, ordering: .releasing)
+        cursor.withLock { $0.offset = 0 }
+        Log.info("journal \(path): rotated at sequence \(lastSequence) (all acknowledged)")
+    }
+
+    private func fsyncDirectory() {
+        let d = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if d >= 0 {
+            _ = fsync(d)
+            close(d)
+        }
+    }
+
     /// Durable entries not yet acknowledged by the central store, oldest first, at most `limit`.
     public func pendingUpload(limit: Int) throws(JournalError) -> [JournalEntry] {
+        fileLock.lock()
+        defer { fileLock.unlock() }
         let end = durableLength.load(ordering: .acquiring)
         let (offset, acked) = cursor.withLock { $0 }
         guard end > offset else { return [] }
@@ -148,7 +189,7 @@ public final class FileJournal: @unchecked Sendable {
         return out
     }
 
-    /// Bytes of the file known durable.
+    /// Bytes of the current file known durable.
     var durableEnd: Int { durableLength.load(ordering: .acquiring) }
 
     /// The highest sequence the central store holds contiguously.
@@ -255,6 +296,8 @@ public final class FileJournal: @unchecked Sendable {
 extension FileJournal {
     /// The last `count` durable entries, oldest first (for `journal tail` over the control socket).
     public func tail(_ count: Int) throws(JournalError) -> [JournalEntry] {
+        fileLock.lock()
+        defer { fileLock.unlock() }
         let end = durableEnd
         let want = min(end, max(count, 1) * 256)
         let fd = open(path, O_RDONLY | O_CLOEXEC)

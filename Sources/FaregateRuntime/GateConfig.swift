@@ -12,6 +12,8 @@ public struct GateConfig: Sendable, Equatable {
     /// Make every journal batch durable (fdatasync) before the barrier opens. Only benchmarks and
     /// throwaway simulations turn this off.
     public var journalFsync: Bool
+    /// Start a new journal file past this size once everything in it is acknowledged centrally.
+    public var journalRotateBytes: Int
     public var ringCapacity: Int
     public var central: Central
     public var sync: Sync
@@ -58,6 +60,7 @@ public struct GateConfig: Sendable, Equatable {
         station = nil
         line = nil
         journalFsync = true
+        journalRotateBytes = 64 << 20
         ringCapacity = 1024
         central = .none
         sync = Sync()
@@ -112,6 +115,7 @@ extension GateConfig {
         c.station = try r.optionalString("station")
         c.line = try r.optionalString("line")
         c.journalFsync = try r.optionalBool("journal_fsync") ?? true
+        c.journalRotateBytes = (try r.optionalInt("journal_rotate_mib", in: 1...65536) ?? 64) << 20
         c.ringCapacity = try r.optionalInt("ring_capacity", in: 2...(1 << 20)) ?? 1024
         guard c.ringCapacity & (c.ringCapacity - 1) == 0 else {
             throw ConfigError(path: path, message: "ring_capacity must be a power of two, not \(c.ringCapacity)")

@@ -39,7 +39,10 @@ nonisolated func runDaemon() -> Int32 {
 
     // The journal must be writable before the gate serves anyone: refuse to start otherwise.
     let journal: FileJournal
-    do { journal = try FileJournal(directory: config.journalDirectory, fsync: config.journalFsync) } catch {
+    do {
+        journal = try FileJournal(
+            directory: config.journalDirectory, fsync: config.journalFsync, rotateBytes: config.journalRotateBytes)
+    } catch {
         fail(1, "\(error); refusing to start without a writable journal")
     }
     for note in journal.recoveryNotes { Log.warning("journal \(journal.path): \(note)") }

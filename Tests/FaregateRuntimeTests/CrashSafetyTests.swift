@@ -67,7 +67,8 @@ final class CrashSafetyTests: XCTestCase {
         try store.insertCards(
             DemoPopulation.generate(count: 500, seed: 1).map {
                 .init(
-                    key: $0.key, cardType: $0.cardType, identityHash: $0.identity.map { DemoPopulation.identityHash($0, seed: 1) },
+                    key: $0.key, cardType: $0.cardType,
+                    identityHash: $0.identity.map { DemoPopulation.identityHash($0, seed: 1) },
                     health: $0.health)
             }, wallMillis: 1)
         var generator = TapGenerator(populationSize: 500, populationSeed: 1, seed: 9)

@@ -115,3 +115,38 @@ final class FileJournalTests: XCTestCase {
         try FileManager.default.removeItem(atPath: dir)
     }
 }
+
+final class FileJournalRotationTests: XCTestCase {
+    func testRotatesOnlyWhenEverythingIsAcknowledgedAndTheSequenceGoesOn() throws {
+        let dir = NSTemporaryDirectory() + "faregate-rotate-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        func batch(_ r: ClosedRange<UInt64>) -> [JournalEntry] {
+            r.map {
+                JournalEntry(
+                    sequence: $0, wallMillis: 1, reader: 0, key: CardKey(rawValue: $0), kind: .decision,
+                    decision: .open(.ok),
+                    balanceFen: nil, dataVersion: 1, timings: StageTimings())
+            }
+        }
+        do {
+            let j = try FileJournal(directory: dir, rotateBytes: 500)
+            try j.append(batch(1...10))
+            try j.append(batch(11...11))  // over the limit, but nothing acknowledged: no rotation
+            XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/journal.previous.log"))
+            try j.acknowledge(10)
+            try j.append(batch(12...12))  // 11 is not acknowledged yet
+            XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/journal.previous.log"))
+            XCTAssertEqual(try j.pendingUpload(limit: 100).map(\.sequence), [11, 12])
+            try j.acknowledge(12)
+            try j.append(batch(13...14))  // 1...12 acknowledged: 13 starts a new file
+            XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/journal.previous.log"))
+            XCTAssertEqual(try j.pendingUpload(limit: 100).map(\.sequence), [13, 14])
+            try j.acknowledge(14)
+        }
+        let j = try FileJournal(directory: dir, rotateBytes: 500)
+        XCTAssertEqual(j.nextSequence, 15, "the sequence survives a rotation and a restart")
+        XCTAssertEqual(j.acknowledged, 14)
+        try j.append(batch(15...15))
+        XCTAssertEqual(try j.pendingUpload(limit: 100).map(\.sequence), [15])
+    }
+}
