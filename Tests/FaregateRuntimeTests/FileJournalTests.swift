@@ -93,15 +93,9 @@ final class FileJournalTests: XCTestCase {
     func testAFailedWriteLeavesNoPartialBatchAndTheJournalGoesOn() throws {
         let j = try FileJournal(directory: dir)
         try j.append(entries(1...2))
-        let size = try XCTUnwrap(FileManager.default.attributesOfItem(atPath: j.path)[.size] as? Int)
-        signal(SIGXFSZ, SIG_IGN)
-        var old = rlimit()
-        getrlimit(Int32(RLIMIT_FSIZE.rawValue), &old)
-        var limited = old
-        limited.rlim_cur = rlim_t(size + 40)
-        setrlimit(Int32(RLIMIT_FSIZE.rawValue), &limited)
-        XCTAssertThrowsError(try j.append(entries(3...5))) { XCTAssertTrue("\($0)".contains(j.path), "\($0)") }
-        setrlimit(Int32(RLIMIT_FSIZE.rawValue), &old)
+        try whileDiskIsFull(growingPast: j.path, by: 40) {
+            XCTAssertThrowsError(try j.append(entries(3...5))) { XCTAssertTrue("\($0)".contains(j.path), "\($0)") }
+        }
         XCTAssertEqual(j.lastSequence, 2)
         try j.append(entries(3...3))
         let reopened = try FileJournal(directory: dir)

@@ -258,16 +258,10 @@ final class GateRuntimeTests: XCTestCase {
         gate.start()
         readers[0].present(.transit(green.identifier))
         collector.waitFor(1)
-        let size = try XCTUnwrap(FileManager.default.attributesOfItem(atPath: gate.journal.path)[.size] as? Int)
-        signal(SIGXFSZ, SIG_IGN)
-        var old = rlimit()
-        getrlimit(Int32(RLIMIT_FSIZE.rawValue), &old)
-        var limited = old
-        limited.rlim_cur = rlim_t(size + 10)
-        setrlimit(Int32(RLIMIT_FSIZE.rawValue), &limited)
-        readers[0].present(.transit(green.identifier))
-        collector.waitFor(1)
-        setrlimit(Int32(RLIMIT_FSIZE.rawValue), &old)
+        try whileDiskIsFull(growingPast: gate.journal.path, by: 10) {
+            readers[0].present(.transit(green.identifier))
+            collector.waitFor(1)
+        }
         readers[0].present(.transit(green.identifier))
         collector.waitFor(1)
         gate.stop()
