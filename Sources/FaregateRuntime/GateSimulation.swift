@@ -35,49 +35,11 @@ public struct GateSimulation {
         self.storeFactory = storeFactory
     }
 
-    /// Per-stage latency histograms and per-reason counts for one gate, fed on its decision thread.
-    final class Recorder: Sendable {
-        struct State {
-            var stages = [String: LatencyHistogram]()
-            var reasons = [String: Int]()
-            var outcomes = [String: Int]()
-            var kinds = [String: Int]()
-            var handled = 0
-        }
-        let state = Mutex(State())
-        let readerSignals: [DispatchSemaphore]
-
-        init(readers: Int) { readerSignals = (0..<readers).map { _ in DispatchSemaphore(value: 0) } }
-
-        func record(_ r: GateRuntime.TapReport) {
-            state.withLock { s in
-                s.handled += 1
-                s.reasons[r.entry.decision.reason.code, default: 0] += 1
-                s.outcomes[r.entry.decision.outcome.description, default: 0] += 1
-                s.kinds[r.entry.kind.description, default: 0] += 1
-                if let t = r.tap {
-                    func add(_ name: String, _ a: UInt64, _ b: UInt64) {
-                        s.stages[name, default: LatencyHistogram()].record(b > a ? b - a : 0)
-                    }
-                    add("read", t.detectedAt, t.readAt)
-                    add("queue", t.readAt, r.dequeuedAt)
-                    add("lookup", r.dequeuedAt, r.lookedUpAt)
-                    add("decide", r.lookedUpAt, r.decidedAt)
-                    add("journal", r.decidedAt, r.journaledAt)
-                    add("barrier", r.journaledAt, r.commandedAt)
-                    add("total", t.detectedAt, r.commandedAt)
-                }
-            }
-            let reader = Int(r.entry.reader)
-            if reader < readerSignals.count { readerSignals[reader].signal() }
-        }
-    }
-
     /// Runs the simulation to completion and returns its summary.
     public func run() throws -> SimulationSummary {
         let clock = SystemClock()
         var runtimes: [GateRuntime] = []
-        var recorders: [Recorder] = []
+        var recorders: [TapRecorder] = []
         var readers: [[SimulatedCardReader]] = []
         for g in 0..<options.gates {
             let gateID = String(format: "SIM-G%03d", g + 1)
@@ -85,7 +47,7 @@ public struct GateSimulation {
             let gateReaders = (0..<options.readersPerGate).map {
                 SimulatedCardReader(name: "\(gateID)-sim-reader-\($0)", index: UInt16($0), clock: clock)
             }
-            let recorder = Recorder(readers: options.readersPerGate)
+            let recorder = TapRecorder(readers: options.readersPerGate)
             var runtimeOptions = GateRuntime.Options(gateID: gateID)
             runtimeOptions.policy = options.policy
             runtimeOptions.sync.intervalSeconds = 3600  // the run syncs at start and stop
@@ -130,13 +92,7 @@ public struct GateSimulation {
         var kinds = [String: Int]()
         var handled = 0
         for rec in recorders {
-            rec.state.withLock { s in
-                for (k, h) in s.stages { stages[k, default: LatencyHistogram()].merge(h) }
-                for (k, n) in s.reasons { reasons[k, default: 0] += n }
-                for (k, n) in s.outcomes { outcomes[k, default: 0] += n }
-                for (k, n) in s.kinds { kinds[k, default: 0] += n }
-                handled += s.handled
-            }
+            handled += rec.merge(into: &stages, reasons: &reasons, outcomes: &outcomes, kinds: &kinds)
         }
         let gates = runtimes.map { r in
             let c = r.currentCounters

@@ -1,0 +1,357 @@
+import Dispatch
+import FaregateCore
+import FaregateSimulation
+import Foundation
+import Synchronization
+
+/// A whole station at rush hour: riders arrive along a morning-peak profile, queue at the
+/// shortest open line of entry or exit gates, tap, and pass or are turned away; the gates are
+/// real `GateRuntime`s (threads, ring, journal with fdatasync, central store) deciding every tap.
+///
+/// Rider movement runs in simulated seconds (a discrete-event loop, one tap at a time, so the
+/// run is deterministic for a seed); gate latency is measured in real time. Faults are
+/// scheduled in simulated time: a reader unplugged (its gate leaves service, its queue
+/// re-chooses) and the central store down (syncs fail, gates decide from cache, then catch up).
+public struct StationSimulation {
+    public struct Options: Sendable {
+        public var entryGates = 10
+        public var exitGates = 10
+        public var riders = 50_000
+        public var seed: UInt64 = 1
+        /// Share of riders entering (a residential station in the morning sends most riders in).
+        public var entryShare = 0.6
+        public var profile = ArrivalProfile.morningPeak
+        public var populationSize = 100_000
+        public var populationSeed: UInt64 = 1
+        public var mix = DemoPopulation.Mix.beijing2022
+        public var journalRoot: String
+        public var fsync = true
+        /// Simulated seconds between syncs of every gate.
+        public var syncEverySeconds = 60.0
+        public var faults: [Fault] = []
+        /// Chance that a rider let through is followed closely by a tailgater, and that an exit
+        /// lane sees someone push in against the flow.
+        public var tailgateChance = 0.004
+        public var reverseChance = 0.0005
+
+        public init(journalRoot: String) { self.journalRoot = journalRoot }
+    }
+
+    public enum Fault: Sendable, Equatable {
+        case readerUnplugged(gate: Int, from: Double, to: Double)
+        case centralDown(from: Double, to: Double)
+    }
+
+    public let options: Options
+    public let storeFactory: @Sendable () throws(CentralStoreError) -> any CentralStore
+
+    public init(options: Options, storeFactory: @escaping @Sendable () throws(CentralStoreError) -> any CentralStore) {
+        self.options = options
+        self.storeFactory = storeFactory
+    }
+
+    /// A simulated outage between the gates and the central store.
+    final class Outage: Sendable {
+        let down = Atomic<Bool>(false)
+    }
+
+    /// Wraps the real store; while the outage is on every call fails like a dropped network.
+    final class OutageStore: CentralStore {
+        let inner: any CentralStore
+        let outage: Outage
+        init(_ inner: any CentralStore, _ outage: Outage) {
+            self.inner = inner
+            self.outage = outage
+        }
+        func check() throws(CentralStoreError) {
+            if outage.down.load(ordering: .relaxed) {
+                throw CentralStoreError(.unavailable, "simulated network outage")
+            }
+        }
+        func dataVersion() throws(CentralStoreError) -> UInt64 {
+            try check()
+            return try inner.dataVersion()
+        }
+        func forEachStatus(_ body: (CardKey, CardStatus) -> Void) throws(CentralStoreError) -> UInt64 {
+            try check()
+            return try inner.forEachStatus(body)
+        }
+        func uploadJournal(gate: String, entries: [JournalEntry]) throws(CentralStoreError) {
+            try check()
+            try inner.uploadJournal(gate: gate, entries: entries)
+        }
+        func acknowledgedSequence(gate: String) throws(CentralStoreError) -> UInt64 {
+            try check()
+            return try inner.acknowledgedSequence(gate: gate)
+        }
+    }
+
+    struct Gate {
+        var id: String
+        var entry: Bool
+        var runtime: GateRuntime
+        var reader: SimulatedCardReader
+        var recorder: TapRecorder
+        var queue: [Int] = []
+        var queueHead = 0
+        var busyUntil = 0.0
+        var inService = true
+        var served = 0
+        var maxQueue = 0
+        var queueLength: Int { queue.count - queueHead }
+    }
+
+    enum EventKind: Int { case fault = 0, sync = 1, free = 2, arrival = 3, sample = 4 }
+
+    struct Event: Comparable {
+        var time: Double
+        var kind: EventKind
+        var id: Int
+        static func < (a: Event, b: Event) -> Bool { (a.time, a.kind.rawValue, a.id) < (b.time, b.kind.rawValue, b.id) }
+    }
+
+    /// Runs the station; `progress` is called now and then with a one-line status.
+    public func run(progress: (String) -> Void = { _ in }) throws -> StationReport {
+        let o = options
+        let clock = SystemClock()
+        let outage = Outage()
+        let factory = storeFactory
+        var gates: [Gate] = []
+        for g in 0..<(o.entryGates + o.exitGates) {
+            let entry = g < o.entryGates
+            let id = String(format: "%@%02d", entry ? "IN-" : "OUT-", entry ? g + 1 : g - o.entryGates + 1)
+            let journal = try FileJournal(directory: o.journalRoot + "/" + id, fsync: o.fsync)
+            let reader = SimulatedCardReader(name: id + "-sim-reader", index: 0, clock: clock)
+            let recorder = TapRecorder(readers: 1)
+            var ro = GateRuntime.Options(gateID: id)
+            ro.sync.intervalSeconds = 86400  // the simulation drives syncs in simulated time
+            let runtime = GateRuntime(
+                options: ro, journal: journal, readers: [reader], barrier: SimulatedBarrier(keepLog: false),
+                clock: clock,
+                storeFactory: { () throws(CentralStoreError) -> any CentralStore in OutageStore(try factory(), outage)
+                },
+                observer: { recorder.record($0) })
+            gates.append(Gate(id: id, entry: entry, runtime: runtime, reader: reader, recorder: recorder))
+        }
+        for g in gates { g.runtime.start() }
+
+        var rng = SplitMix64(seed: o.seed)
+        let arrivals = o.profile.arrivals(count: o.riders, seed: o.seed ^ 0xA11)
+        var generator = TapGenerator(
+            populationSize: o.populationSize, populationSeed: o.populationSeed, seed: o.seed ^ 0x7A9, mix: o.mix)
+        var riderEntry = [Bool](repeating: true, count: o.riders)
+        var riderWait = [Double](repeating: 0, count: o.riders)
+        for i in 0..<o.riders { riderEntry[i] = Double(rng.next() >> 11) / Double(1 << 53) < o.entryShare }
+
+        var events = EventHeap()
+        for (i, t) in arrivals.enumerated() { events.push(Event(time: t, kind: .arrival, id: i)) }
+        for (i, f) in o.faults.enumerated() {
+            switch f {
+            case .readerUnplugged(_, let from, let to), .centralDown(let from, let to):
+                events.push(Event(time: from, kind: .fault, id: 2 * i))
+                events.push(Event(time: to, kind: .fault, id: 2 * i + 1))
+            }
+        }
+        let window = o.profile.windowSeconds
+        var t = 0.0
+        while t <= window {
+            events.push(Event(time: t, kind: .sample, id: 0))
+            t += 10
+        }
+        t = o.syncEverySeconds
+        while t <= window {
+            events.push(Event(time: t, kind: .sync, id: 0))
+            t += o.syncEverySeconds
+        }
+
+        var report = StationReport(options: o, gateIDs: gates.map(\.id))
+        var waits = LatencyHistogram()
+        var answered = 0
+        let started = clock.monotonicNanos()
+        var lastProgress = started
+
+        func chooseGate(entry: Bool) -> Int? {
+            var best: Int?
+            var bestLoad = Int.max
+            for (i, g) in gates.enumerated() where g.entry == entry && g.inService {
+                let load = g.queueLength
+                if load < bestLoad {
+                    best = i
+                    bestLoad = load
+                }
+            }
+            return best
+        }
+
+        func serve(_ gi: Int, at now: Double) {
+            guard gates[gi].inService, gates[gi].queueLength > 0, gates[gi].busyUntil <= now else { return }
+            let rider = gates[gi].queue[gates[gi].queueHead]
+            gates[gi].queueHead += 1
+            riderWait[rider] = now - arrivals[rider]
+            waits.record(UInt64(riderWait[rider] * 1e9))
+            gates[gi].reader.present(generator.next())
+            // The gate is real: wait for its answer (real time) before moving simulated time on.
+            if gates[gi].recorder.readerSignals[0].wait(timeout: .now() + 10) == .timedOut {
+                report.unanswered += 1
+            }
+            answered += 1
+            let decision = gates[gi].recorder.state.withLock { $0.last?.entry.decision } ?? .deny(.readError)
+            var service: Double
+            switch decision.outcome {
+            case .open:
+                service = 1.4 + Double(rng.next() % 800) / 1000
+                report.passages[gates[gi].entry ? 0 : 1].add(at: now)
+                let roll = Double(rng.next() >> 11) / Double(1 << 53)
+                if roll < o.tailgateChance {
+                    // Half follow so close the flap cannot close (alarm, door stays open), half
+                    // are caught by the closing flap (alarm, door closes).
+                    let close = rng.next() % 2 == 0
+                    report.alarms.append(
+                        .init(time: now, gate: gates[gi].id, kind: close ? "close_tailgating" : "tailgating"))
+                    service += close ? 1.0 : 2.0
+                } else if !gates[gi].entry && roll < o.tailgateChance + o.reverseChance {
+                    report.alarms.append(.init(time: now, gate: gates[gi].id, kind: "reverse_intrusion"))
+                    service += 3.0
+                }
+            case .deny: service = 2.5
+            case .staff: service = 8.0
+            }
+            gates[gi].served += 1
+            gates[gi].busyUntil = now + service
+            events.push(Event(time: now + service, kind: .free, id: gi))
+        }
+
+        while let e = events.pop() {
+            let now = e.time
+            switch e.kind {
+            case .arrival:
+                let entry = riderEntry[e.id]
+                if let gi = chooseGate(entry: entry) {
+                    gates[gi].queue.append(e.id)
+                    gates[gi].maxQueue = max(gates[gi].maxQueue, gates[gi].queueLength)
+                    serve(gi, at: now)
+                } else {
+                    report.turnedAway += 1  // every gate of that direction out of service: staff gate
+                }
+            case .free:
+                serve(e.id, at: now)
+            case .sample:
+                report.queueSamples.append(gates.map { $0.inService ? $0.queueLength : -1 })
+            case .sync:
+                for g in gates { g.runtime.syncOnce() }
+            case .fault:
+                let fault = o.faults[e.id / 2]
+                let starting = e.id % 2 == 0
+                switch fault {
+                case .readerUnplugged(let gi, _, _) where gates.indices.contains(gi):
+                    if starting {
+                        gates[gi].reader.unplug()
+                        gates[gi].inService = false
+                        // Its queue walks to the other gates of the same direction.
+                        let waiting = Array(gates[gi].queue[gates[gi].queueHead...])
+                        gates[gi].queue.removeAll()
+                        gates[gi].queueHead = 0
+                        for r in waiting {
+                            if let other = chooseGate(entry: gates[gi].entry) {
+                                gates[other].queue.append(r)
+                                serve(other, at: now)
+                            } else {
+                                report.turnedAway += 1
+                            }
+                        }
+                    } else {
+                        gates[gi].reader.plug()
+                        gates[gi].inService = true
+                    }
+                    report.faultLog.append(
+                        .init(time: now, what: "\(gates[gi].id) reader \(starting ? "unplugged" : "plugged back")"))
+                case .readerUnplugged: break
+                case .centralDown:
+                    outage.down.store(starting, ordering: .relaxed)
+                    report.faultLog.append(.init(time: now, what: "central store \(starting ? "down" : "back")"))
+                }
+            }
+            let real = clock.monotonicNanos()
+            if real - lastProgress > 500_000_000 {
+                lastProgress = real
+                let maxQ = gates.map(\.queueLength).max() ?? 0
+                progress(
+                    String(
+                        format: "station %@  riders %d/%d  longest queue %d  alarms %d", StationReport.clockText(now),
+                        answered, o.riders, maxQ, report.alarms.count))
+            }
+        }
+        for g in gates { g.runtime.stop() }
+        report.elapsedSeconds = Double(clock.monotonicNanos() - started) / 1e9
+        report.taps = answered
+        report.waitSeconds = .init(waits, scale: 1e9)
+
+        var (stages, decisions, outcomes, kinds) = (
+            [String: LatencyHistogram](), [String: Int](), [String: Int](), [String: Int]()
+        )
+        for g in gates {
+            _ = g.recorder.merge(into: &stages, reasons: &decisions, outcomes: &outcomes, kinds: &kinds)
+            let c = g.runtime.currentCounters
+            report.gates.append(
+                .init(
+                    id: g.id, entry: g.entry, served: g.served, maxQueue: g.maxQueue,
+                    journalLastSequence: g.runtime.journal.lastSequence,
+                    acknowledged: g.runtime.journal.acknowledged, syncFailures: Int(c.syncFailures),
+                    readerLosses: Int(c.readerLosses)))
+        }
+        (report.stages, report.decisions, report.outcomes, report.kinds) = (stages, decisions, outcomes, kinds)
+        report.journalDecisions = try Self.countJournals(root: o.journalRoot, gates: gates.map(\.id))
+        return report
+    }
+
+    /// Reads every gate's journal back and counts its entries by reason: the report's totals are
+    /// checked against what the gates actually recorded.
+    static func countJournals(root: String, gates: [String]) throws -> [String: Int] {
+        var out: [String: Int] = [:]
+        for id in gates {
+            for name in ["journal.previous.log", "journal.log"] {
+                guard let data = FileManager.default.contents(atPath: root + "/" + id + "/" + name) else { continue }
+                for line in String(decoding: data, as: UTF8.self).split(separator: "\n") {
+                    if let e = try? JournalCodec.decode(line) { out[e.decision.reason.code, default: 0] += 1 }
+                }
+            }
+        }
+        return out
+    }
+}
+
+/// A binary min-heap of simulation events.
+struct EventHeap {
+    private var items: [StationSimulation.Event] = []
+
+    mutating func push(_ e: StationSimulation.Event) {
+        items.append(e)
+        var i = items.count - 1
+        while i > 0 {
+            let p = (i - 1) / 2
+            guard items[i] < items[p] else { break }
+            items.swapAt(i, p)
+            i = p
+        }
+    }
+
+    mutating func pop() -> StationSimulation.Event? {
+        guard let first = items.first else { return nil }
+        let last = items.removeLast()
+        if !items.isEmpty {
+            items[0] = last
+            var i = 0
+            while true {
+                let l = 2 * i + 1
+                let r = l + 1
+                var m = i
+                if l < items.count && items[l] < items[m] { m = l }
+                if r < items.count && items[r] < items[m] { m = r }
+                if m == i { break }
+                items.swapAt(i, m)
+                i = m
+            }
+        }
+        return first
+    }
+}
