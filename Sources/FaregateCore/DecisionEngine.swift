@@ -23,6 +23,8 @@ public struct DecisionEngine: Sendable {
     public var shadowPolicy: GatePolicy?
     /// Eras of this gate, sorted by `fromDay` ascending.
     public private(set) var schedule: [ScheduledRules]
+    /// Era of `policy` when it came from a policy file (pinned era, or the first era), for reports.
+    public var label: String = ""
 
     /// The rules of one era for one gate.
     public struct ScheduledRules: Sendable, Hashable {
