@@ -106,7 +106,8 @@ public struct DecisionEngine: Sendable {
     ) -> DecisionPair {
         let (enforcedRules, shadowRules) = rules(on: context.today)
         var enforced = Self.decide(result, status: status, context: context, policy: enforcedRules, trace: &enforcedTrace)
-        guard let shadowRules else { return DecisionPair(enforced: enforced, shadow: nil) }
+        // A failed read is refused the same way under any rules: no shadow decision to compare.
+        guard let shadowRules, case .card = result else { return DecisionPair(enforced: enforced, shadow: nil) }
         let shadow = Self.decide(result, status: status, context: context, policy: shadowRules, trace: &shadowTrace)
         if enforced == .open(.ok), shadow.outcome != .open { enforced = .open(.okShadow) }
         return DecisionPair(enforced: enforced, shadow: shadow)

@@ -73,7 +73,7 @@ public struct GateCore: Sendable {
         let entry = JournalEntry(
             sequence: nextSequence, wallMillis: wall, reader: tap.reader, key: key, kind: kind, decision: decision,
             balanceFen: balance, dataVersion: table?.dataVersion ?? 0, timings: timings,
-            shadowDecision: kind == .decision ? pair.shadow : nil)
+            shadowDecision: pair.shadow)
         nextSequence += 1
         return Output(entry: entry, command: BarrierCommand(decision), decidedAt: decidedAt)
     }

@@ -7,6 +7,12 @@ public struct ShadowReport: Sendable, Hashable, Codable {
         public var shadow: String
         public var count: Int
 
+        public init(enforced: String, shadow: String, count: Int) {
+            self.enforced = enforced
+            self.shadow = shadow
+            self.count = count
+        }
+
         public static func < (a: Difference, b: Difference) -> Bool {
             (b.count, a.enforced, a.shadow) < (a.count, b.enforced, b.shadow)
         }
