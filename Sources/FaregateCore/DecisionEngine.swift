@@ -105,7 +105,8 @@ public struct DecisionEngine: Sendable {
         shadowTrace: inout S
     ) -> DecisionPair {
         let (enforcedRules, shadowRules) = rules(on: context.today)
-        var enforced = Self.decide(result, status: status, context: context, policy: enforcedRules, trace: &enforcedTrace)
+        var enforced = Self.decide(
+            result, status: status, context: context, policy: enforcedRules, trace: &enforcedTrace)
         // A failed read is refused the same way under any rules: no shadow decision to compare.
         guard let shadowRules, case .card = result else { return DecisionPair(enforced: enforced, shadow: nil) }
         let shadow = Self.decide(result, status: status, context: context, policy: shadowRules, trace: &shadowTrace)
@@ -133,7 +134,8 @@ public struct DecisionEngine: Sendable {
         }
         let medium = read.key.medium
         let mediumBit = medium.map { GatePolicy.bit(of: $0) } ?? 0
-        if let d = check(.mediumSuspended, policy.suspendedMedia & mediumBit != 0 ? .deny(.ticketSuspended) : nil, &trace)
+        if let d = check(
+            .mediumSuspended, policy.suspendedMedia & mediumBit != 0 ? .deny(.ticketSuspended) : nil, &trace)
         {
             return d
         }
@@ -171,7 +173,8 @@ public struct DecisionEngine: Sendable {
 
         let stale = context.dataAgeSeconds.map { $0 > policy.maxDataAgeSeconds } ?? false
         if let d = check(
-            .staleData, stale && policy.staleData != .open ? Decision(outcome: policy.staleData, reason: .staleData) : nil,
+            .staleData,
+            stale && policy.staleData != .open ? Decision(outcome: policy.staleData, reason: .staleData) : nil,
             &trace)
         {
             return d

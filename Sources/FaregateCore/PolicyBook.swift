@@ -35,8 +35,10 @@ public struct PolicyEra: Sendable, Hashable {
         var enforce = defaultAssignment.enforce ?? ""
         var shadow = defaultAssignment.shadow
         var office = defaultAssignment.office ?? ""
-        var provenance = ["era \(id) (\(file)) default: enforce \(enforce)" + (shadow.map { ", shadow \($0)" } ?? "")
-            + ", office \(office)"]
+        var provenance = [
+            "era \(id) (\(file)) default: enforce \(enforce)" + (shadow.map { ", shadow \($0)" } ?? "")
+                + ", office \(office)"
+        ]
         for (scope, name) in [("line", line), ("station", station)] {
             guard let name else { continue }
             guard let a = (scope == "line" ? lines : stations)[name] else {
@@ -47,7 +49,8 @@ public struct PolicyEra: Sendable, Hashable {
             if let e = a.enforce { enforce = e; parts.append("enforce \(e)") }
             if let s = a.shadow { shadow = s; parts.append("shadow \(s)") }
             if let o = a.office { office = o; parts.append("office \(o)") }
-            provenance.append("\(scope) \(name)" + (a.name.map { " (\($0))" } ?? "") + ": " + parts.joined(separator: ", "))
+            provenance.append(
+                "\(scope) \(name)" + (a.name.map { " (\($0))" } ?? "") + ": " + parts.joined(separator: ", "))
         }
         // Names were checked against the rule sets on load, so these lookups succeed.
         return Resolved(
@@ -82,7 +85,8 @@ public struct PolicyBook: Sendable, Hashable {
         for f in files {
             let era = try PolicyParser.parse(f.bytes, file: f.name)
             if let other = eras.first(where: { $0.id == era.id }) {
-                throw PolicyError(file: f.name, field: "era", problem: "era '\(era.id)' is also defined in \(other.file)")
+                throw PolicyError(
+                    file: f.name, field: "era", problem: "era '\(era.id)' is also defined in \(other.file)")
             }
             if let other = eras.first(where: { $0.effectiveFrom == era.effectiveFrom }) {
                 throw PolicyError(
@@ -105,7 +109,8 @@ public struct PolicyBook: Sendable, Hashable {
     ///
     /// - Parameter pinnedEra: an era id chosen explicitly; it then applies on every date.
     ///   Without it, each tap picks the era by date. Before the first era the first era applies.
-    public func engine(station: String?, line: String?, pinnedEra: String? = nil) throws(PolicyError) -> DecisionEngine {
+    public func engine(station: String?, line: String?, pinnedEra: String? = nil) throws(PolicyError) -> DecisionEngine
+    {
         if let pinnedEra {
             guard let era = era(id: pinnedEra) else {
                 throw PolicyError(

@@ -44,7 +44,8 @@ enum PolicyParser {
             ] {
                 if let value, !known.contains(value) {
                     let set = key == "office" ? "officeRules" : "gateRules"
-                    throw o.fail(key, "'\(value)' is not defined in \(set) (defined: \(known.sorted().joined(separator: ", ")))")
+                    throw o.fail(
+                        key, "'\(value)' is not defined in \(set) (defined: \(known.sorted().joined(separator: ", ")))")
                 }
             }
             return a

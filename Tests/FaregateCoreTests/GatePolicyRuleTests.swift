@@ -31,7 +31,8 @@ final class GatePolicyRuleTests: XCTestCase {
         ]
         for k in media {
             for (health, expected) in table {
-                let d = e.decide(read(k), status: CardStatus(health: health, binding: .bound), context: context(june2022))
+                let d = e.decide(
+                    read(k), status: CardStatus(health: health, binding: .bound), context: context(june2022))
                 XCTAssertEqual(d, expected, "\(k) \(health)")
             }
         }
@@ -42,7 +43,8 @@ final class GatePolicyRuleTests: XCTestCase {
     func testUnboundCardKeepsRidingUntilBalanceRunsOut() throws {
         let e = try engine(Seeds.era2022)
         let unbound = CardStatus(health: .unknown, binding: .unbound)
-        XCTAssertEqual(e.decide(read(card, balance: 300), status: unbound, context: context(june2022)), .open(.unboundCard))
+        XCTAssertEqual(
+            e.decide(read(card, balance: 300), status: unbound, context: context(june2022)), .open(.unboundCard))
         XCTAssertEqual(Reason.unboundCard.messageZH, "未发现健康码信息，请尽快授权升级")
         XCTAssertEqual(
             e.decide(read(card, balance: 0), status: unbound, context: context(june2022)), .deny(.insufficientBalance))
@@ -55,7 +57,9 @@ final class GatePolicyRuleTests: XCTestCase {
             let s = CardStatus(health: health, binding: .bound)
             let physical = CardRead(key: card, application: .tUnion, balanceFen: 100)
             let phone = CardRead(key: card, application: .tUnion, balanceFen: 100)  // emulated by a phone
-            XCTAssertEqual(e.decide(physical, status: s, context: context(june2022)), e.decide(phone, status: s, context: context(june2022)))
+            XCTAssertEqual(
+                e.decide(physical, status: s, context: context(june2022)),
+                e.decide(phone, status: s, context: context(june2022)))
         }
     }
 
@@ -64,10 +68,13 @@ final class GatePolicyRuleTests: XCTestCase {
         let e = try engine(Seeds.era2022)
         let t = key(.commemorativeTicket, 20_220_519)
         XCTAssertEqual(
-            e.decide(read(t, balance: nil), status: CardStatus(health: .unknown, binding: .unbound), context: context(june2022)),
+            e.decide(
+                read(t, balance: nil), status: CardStatus(health: .unknown, binding: .unbound),
+                context: context(june2022)),
             .deny(.unregisteredTicket))
         XCTAssertEqual(
-            e.decide(read(t, balance: nil), status: CardStatus(health: .green, binding: .bound), context: context(june2022)),
+            e.decide(
+                read(t, balance: nil), status: CardStatus(health: .green, binding: .bound), context: context(june2022)),
             .open(.ok))
     }
 
@@ -79,10 +86,14 @@ final class GatePolicyRuleTests: XCTestCase {
             guard let k = CardKey(rideCodeIssuer: issuer, account: 4242) else { return XCTFail("key") }
             XCTAssertEqual(k.rideCodeIssuer, issuer)
             XCTAssertEqual(
-                e.decide(read(k, balance: nil), status: CardStatus(health: .green, binding: .bound), context: context(june2022)),
+                e.decide(
+                    read(k, balance: nil), status: CardStatus(health: .green, binding: .bound),
+                    context: context(june2022)),
                 .open(.ok), "\(issuer)")
             XCTAssertEqual(
-                e.decide(read(k, balance: nil), status: CardStatus(health: .unknown, binding: .unbound), context: context(june2022)),
+                e.decide(
+                    read(k, balance: nil), status: CardStatus(health: .unknown, binding: .unbound),
+                    context: context(june2022)),
                 .deny(.rideCodeNotAuthorised), "\(issuer)")
         }
         XCTAssertTrue(RideCodeIssuer.shanghai.isOtherCity && RideCodeIssuer.hohhot.isOtherCity)
@@ -93,10 +104,12 @@ final class GatePolicyRuleTests: XCTestCase {
         var p = GatePolicy(acceptedRideCodeIssuers: RideCodeIssuer.transitApp.bit | RideCodeIssuer.alipay.bit)
         p.healthCheck = false
         let e = DecisionEngine(policy: p)
-        guard let sh = CardKey(rideCodeIssuer: .shanghai, account: 1), let ali = CardKey(rideCodeIssuer: .alipay, account: 1)
+        guard let sh = CardKey(rideCodeIssuer: .shanghai, account: 1),
+            let ali = CardKey(rideCodeIssuer: .alipay, account: 1)
         else { return XCTFail("key") }
         let s = CardStatus(health: .green, binding: .bound)
-        XCTAssertEqual(e.decide(read(sh, balance: nil), status: s, context: context(june2022)), .deny(.rideCodeIssuerNotAccepted))
+        XCTAssertEqual(
+            e.decide(read(sh, balance: nil), status: s, context: context(june2022)), .deny(.rideCodeIssuerNotAccepted))
         XCTAssertEqual(e.decide(read(ali, balance: nil), status: s, context: context(june2022)), .open(.ok))
     }
 
@@ -106,8 +119,14 @@ final class GatePolicyRuleTests: XCTestCase {
         let e = try engine(Seeds.era2022)
         for m in [Medium.singleJourneyTicket, .welfareTicket] {
             let k = key(m, 31)
-            XCTAssertEqual(e.decide(read(k, balance: nil), status: CardStatus(health: .red, binding: .bound), context: context(june2022)), .deny(.healthRed))
-            XCTAssertEqual(e.decide(read(k, balance: nil), status: CardStatus(health: .green, binding: .bound), context: context(june2022)), .open(.ok))
+            XCTAssertEqual(
+                e.decide(
+                    read(k, balance: nil), status: CardStatus(health: .red, binding: .bound), context: context(june2022)
+                ), .deny(.healthRed))
+            XCTAssertEqual(
+                e.decide(
+                    read(k, balance: nil), status: CardStatus(health: .green, binding: .bound),
+                    context: context(june2022)), .open(.ok))
         }
     }
 
@@ -115,11 +134,17 @@ final class GatePolicyRuleTests: XCTestCase {
     func testElectronicTicketSuspendedWhileHealthChecksAreOn() throws {
         let k = key(.electronicTicket, 88)
         let s = CardStatus(health: .green, binding: .bound)
-        XCTAssertEqual(try engine(Seeds.era2022).decide(read(k, balance: nil), status: s, context: context(june2022)), .deny(.ticketSuspended))
-        XCTAssertEqual(try engine(Seeds.era2023).decide(read(k, balance: nil), status: s, context: context("2023-06-01")), .open(.ok))
+        XCTAssertEqual(
+            try engine(Seeds.era2022).decide(read(k, balance: nil), status: s, context: context(june2022)),
+            .deny(.ticketSuspended))
+        XCTAssertEqual(
+            try engine(Seeds.era2023).decide(read(k, balance: nil), status: s, context: context("2023-06-01")),
+            .open(.ok))
         // A refunded ticket is marked suspended in the table and never opens.
         let refunded = CardStatus(health: .green, binding: .bound, suspended: true)
-        XCTAssertEqual(try engine(Seeds.era2023).decide(read(k, balance: nil), status: refunded, context: context("2023-06-01")), .deny(.ticketSuspended))
+        XCTAssertEqual(
+            try engine(Seeds.era2023).decide(read(k, balance: nil), status: refunded, context: context("2023-06-01")),
+            .deny(.ticketSuspended))
     }
 
     // Stale data: the gate follows the policy's stale rule (staff) rather than trusting old health.
@@ -127,7 +152,8 @@ final class GatePolicyRuleTests: XCTestCase {
         let e = try engine(Seeds.era2022)
         let s = CardStatus(health: .green, binding: .bound)
         XCTAssertEqual(e.decide(read(card), status: s, context: context(june2022, age: 6 * 3600)), .open(.ok))
-        XCTAssertEqual(e.decide(read(card), status: s, context: context(june2022, age: 6 * 3600 + 1)), .staff(.staleData))
+        XCTAssertEqual(
+            e.decide(read(card), status: s, context: context(june2022, age: 6 * 3600 + 1)), .staff(.staleData))
         XCTAssertEqual(e.decide(read(card), status: nil, context: context(june2022)), .staff(.unknownCard))
     }
 
@@ -136,11 +162,13 @@ final class GatePolicyRuleTests: XCTestCase {
     func testBusTestLinesRunHealthCheckInShadowMode() throws {
         let red = CardStatus(health: .red, binding: .bound)
         for line in Seeds.busTestLines {
-            let pair = try engine(line: line).decideWithShadow(.card(read(card)), status: red, context: context(june2022))
+            let pair = try engine(line: line).decideWithShadow(
+                .card(read(card)), status: red, context: context(june2022))
             XCTAssertEqual(pair.enforced, .open(.okShadow), line)
             XCTAssertEqual(pair.shadow, .deny(.healthRed), line)
         }
-        let other = try engine(line: "bus-1").decideWithShadow(.card(read(card)), status: red, context: context(june2022))
+        let other = try engine(line: "bus-1").decideWithShadow(
+            .card(read(card)), status: red, context: context(june2022))
         XCTAssertEqual(other, DecisionPair(enforced: .deny(.healthRed), shadow: nil))
     }
 
@@ -150,7 +178,10 @@ final class GatePolicyRuleTests: XCTestCase {
             let e = try engine(era)
             for health in HealthStatus.allCases {
                 for binding in BindingState.allCases {
-                    XCTAssertEqual(e.decide(read(card), status: CardStatus(health: health, binding: binding), context: context(date)), .open(.ok))
+                    XCTAssertEqual(
+                        e.decide(
+                            read(card), status: CardStatus(health: health, binding: binding), context: context(date)),
+                        .open(.ok))
                 }
             }
         }

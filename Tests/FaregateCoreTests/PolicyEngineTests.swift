@@ -19,7 +19,8 @@ final class PolicyEngineTests: XCTestCase {
         let card = key(.transitCard, 3_104_000_000_000_000_001)
         let table = DictionaryStatusTable(dataVersion: 7, entries: [card: CardStatus(health: .red, binding: .bound)])
         let clock = ManualClock(wallMillis: Self.june2022Millis)
-        var core = GateCore(nextSequence: 1, engine: try book.engine(station: "bagou", line: nil, pinnedEra: Seeds.era2022))
+        var core = GateCore(
+            nextSequence: 1, engine: try book.engine(station: "bagou", line: nil, pinnedEra: Seeds.era2022))
         let first = core.handle(tap(read(card)), dequeuedAt: 3, table: table, dataAgeSeconds: 10, clock: clock)
         XCTAssertEqual(first.entry.decision, .deny(.healthRed))
         XCTAssertEqual(first.command, .deny(.healthRed))
@@ -31,9 +32,13 @@ final class PolicyEngineTests: XCTestCase {
 
         // Back to date-driven eras: 2022-06-01 is the health-check era again.
         core.engine = try book.engine(station: "bagou", line: nil)
-        XCTAssertEqual(core.handle(tap(read(card)), dequeuedAt: 5, table: table, dataAgeSeconds: 10, clock: clock).entry.decision, .deny(.healthRed))
+        XCTAssertEqual(
+            core.handle(tap(read(card)), dequeuedAt: 5, table: table, dataAgeSeconds: 10, clock: clock).entry.decision,
+            .deny(.healthRed))
         clock.setWall(millis: Self.june2022Millis + 400 * 86_400_000)  // 2023-07: anonymous-stations era
-        XCTAssertEqual(core.handle(tap(read(card)), dequeuedAt: 6, table: table, dataAgeSeconds: 10, clock: clock).entry.decision, .open(.ok))
+        XCTAssertEqual(
+            core.handle(tap(read(card)), dequeuedAt: 6, table: table, dataAgeSeconds: 10, clock: clock).entry.decision,
+            .open(.ok))
     }
 
     // Shadow mode on a bus test line: the barrier follows the old rule, the journal records what
@@ -55,8 +60,11 @@ final class PolicyEngineTests: XCTestCase {
             XCTAssertEqual(out.shadow, out.entry.shadowDecision)
             entries.append(out.entry)
         }
-        XCTAssertEqual(entries.map(\.decision), [.open(.ok), .open(.okShadow), .open(.okShadow), .open(.ok), .open(.ok)])
-        XCTAssertEqual(entries.map(\.shadowDecision), [.open(.ok), .deny(.healthRed), .deny(.healthRed), .open(.unboundCard), .open(.ok)])
+        XCTAssertEqual(
+            entries.map(\.decision), [.open(.ok), .open(.okShadow), .open(.okShadow), .open(.ok), .open(.ok)])
+        XCTAssertEqual(
+            entries.map(\.shadowDecision),
+            [.open(.ok), .deny(.healthRed), .deny(.healthRed), .open(.unboundCard), .open(.ok)])
 
         // The shadow survives the journal line; lines without it keep the old 16-field format.
         for e in entries {
@@ -87,7 +95,9 @@ final class PolicyEngineTests: XCTestCase {
         let stations: [String?] = [nil] + Seeds.anonymousStations + Seeds.identityStations
         let lines: [String?] = [nil, "metro-1"] + Seeds.busTestLines
         let eras: [String?] = [nil, Seeds.era2022, Seeds.era2023, Seeds.era2024]
-        let dates: [Int64] = [Self.june2022Millis, Self.june2022Millis + 400 * 86_400_000, Self.june2022Millis + 800 * 86_400_000]
+        let dates: [Int64] = [
+            Self.june2022Millis, Self.june2022Millis + 400 * 86_400_000, Self.june2022Millis + 800 * 86_400_000,
+        ]
         var checked = 0, shadowed = 0
         var outcomes: Set<Decision> = []
         var decidingRules: Set<DecisionRule> = []
@@ -103,8 +113,11 @@ final class PolicyEngineTests: XCTestCase {
                 engine = DecisionEngine(policy: restricted, shadowPolicy: .healthCheckEra)
             }
             let medium = Medium.allCases.randomElement(using: &rng) ?? .transitCard
-            let k = medium == .rideCode
-                ? CardKey(rideCodeIssuer: RideCodeIssuer.allCases.randomElement(using: &rng) ?? .alipay, account: rng.next() % 1000)
+            let k =
+                medium == .rideCode
+                ? CardKey(
+                    rideCodeIssuer: RideCodeIssuer.allCases.randomElement(using: &rng) ?? .alipay,
+                    account: rng.next() % 1000)
                 : CardKey(medium: medium, identifier: rng.next() % 1_000_000)
             guard let k else { return XCTFail("key") }
             var r = read(k, balance: [nil, 0, 1, 500].randomElement(using: &rng) ?? nil)

@@ -27,7 +27,9 @@ enum Seeds {
     static let era2024 = "2024-real-name"
     static let anonymousStations = ["beijing-west", "olympic-park", "forest-park-south-gate", "bagou", "cueb"]
     static let identityStations = ["jinanqiao", "haidian-huangzhuang", "zhongguancun", "national-library"]
-    static let busTestLines = ["bus-2", "bus-6", "bus-10", "bus-14", "bus-15", "bus-17", "bus-19", "bus-20", "bus-24", "bus-38"]
+    static let busTestLines = [
+        "bus-2", "bus-6", "bus-10", "bus-14", "bus-15", "bus-17", "bus-19", "bus-20", "bus-24", "bus-38",
+    ]
 }
 
 func day(_ s: String) -> CalendarDate {

@@ -22,11 +22,16 @@ final class RegistrationRuleTests: XCTestCase {
         let table: [(R.Identification, R.Verdict)] = [
             (.verificationCode(name: false, phone: true, verified: true, onBehalf: false), .refused(.nameRequired)),
             (.verificationCode(name: true, phone: false, verified: true, onBehalf: false), .refused(.phoneRequired)),
-            (.verificationCode(name: true, phone: true, verified: false, onBehalf: false), .refused(.verificationCodeRequired)),
+            (
+                .verificationCode(name: true, phone: true, verified: false, onBehalf: false),
+                .refused(.verificationCodeRequired)
+            ),
             (verified, .allowed([.bindCard])),
         ]
         for (identification, expected) in table {
-            XCTAssertEqual(R.bind(unbound, by: identification, physicalCardsOfIdentity: 0, rules: r), expected, "\(identification)")
+            XCTAssertEqual(
+                R.bind(unbound, by: identification, physicalCardsOfIdentity: 0, rules: r), expected, "\(identification)"
+            )
         }
     }
 
@@ -35,16 +40,22 @@ final class RegistrationRuleTests: XCTestCase {
         for era in [Seeds.era2022, Seeds.era2023, Seeds.era2024] {
             let r = try rules(era)
             XCTAssertEqual(
-                R.bind(unbound, by: .verificationCode(name: true, phone: true, verified: true, onBehalf: true), physicalCardsOfIdentity: 0, rules: r),
+                R.bind(
+                    unbound, by: .verificationCode(name: true, phone: true, verified: true, onBehalf: true),
+                    physicalCardsOfIdentity: 0, rules: r),
                 .allowed([.bindCard]), era)
             XCTAssertEqual(
-                R.bind(unbound, by: .verificationCode(name: true, phone: true, verified: false, onBehalf: true), physicalCardsOfIdentity: 0, rules: r),
+                R.bind(
+                    unbound, by: .verificationCode(name: true, phone: true, verified: false, onBehalf: true),
+                    physicalCardsOfIdentity: 0, rules: r),
                 .refused(.verificationCodeRequired), era)
         }
         var noProxy = try rules(Seeds.era2022)
         noProxy.bindOnBehalfWithCode = false
         XCTAssertEqual(
-            R.bind(unbound, by: .verificationCode(name: true, phone: true, verified: true, onBehalf: true), physicalCardsOfIdentity: 0, rules: noProxy),
+            R.bind(
+                unbound, by: .verificationCode(name: true, phone: true, verified: true, onBehalf: true),
+                physicalCardsOfIdentity: 0, rules: noProxy),
             .refused(.onBehalfNotAllowed))
     }
 
@@ -52,7 +63,9 @@ final class RegistrationRuleTests: XCTestCase {
     func testBindingIsPermanentOnceMade() throws {
         for era in [Seeds.era2022, Seeds.era2023, Seeds.era2024] {
             let bound = R.CardFacts(key: card, bound: true)
-            XCTAssertEqual(R.bind(bound, by: verified, physicalCardsOfIdentity: 0, rules: try rules(era)), .refused(.alreadyBound), era)
+            XCTAssertEqual(
+                R.bind(bound, by: verified, physicalCardsOfIdentity: 0, rules: try rules(era)), .refused(.alreadyBound),
+                era)
         }
     }
 
@@ -60,11 +73,16 @@ final class RegistrationRuleTests: XCTestCase {
     func testOnePersonMayBindOnlyOnePhysicalCardInFirstTwoEras() throws {
         for era in [Seeds.era2022, Seeds.era2023] {
             let r = try rules(era)
-            XCTAssertEqual(R.bind(unbound, by: verified, physicalCardsOfIdentity: 0, rules: r), .allowed([.bindCard]), era)
-            XCTAssertEqual(R.bind(unbound, by: verified, physicalCardsOfIdentity: 1, rules: r), .refused(.oneCardPerPerson), era)
+            XCTAssertEqual(
+                R.bind(unbound, by: verified, physicalCardsOfIdentity: 0, rules: r), .allowed([.bindCard]), era)
+            XCTAssertEqual(
+                R.bind(unbound, by: verified, physicalCardsOfIdentity: 1, rules: r), .refused(.oneCardPerPerson), era)
             let phone = R.CardFacts(key: card, isPhoneCard: true, bound: false)
-            XCTAssertEqual(R.bind(phone, by: verified, physicalCardsOfIdentity: 1, rules: r), .allowed([.bindCard]), era)
-            XCTAssertEqual(R.issueCard(identityGiven: true, physicalCardsOfIdentity: 1, rules: r), .refused(.oneCardPerPerson), era)
+            XCTAssertEqual(
+                R.bind(phone, by: verified, physicalCardsOfIdentity: 1, rules: r), .allowed([.bindCard]), era)
+            XCTAssertEqual(
+                R.issueCard(identityGiven: true, physicalCardsOfIdentity: 1, rules: r), .refused(.oneCardPerPerson), era
+            )
         }
     }
 
@@ -73,16 +91,27 @@ final class RegistrationRuleTests: XCTestCase {
         let r = try rules(Seeds.era2024)
         for n in [0, 1, 2, 5] {
             XCTAssertEqual(R.bind(unbound, by: verified, physicalCardsOfIdentity: n, rules: r), .allowed([.bindCard]))
-            XCTAssertEqual(R.issueCard(identityGiven: true, physicalCardsOfIdentity: n, rules: r), .allowed([.issueCard, .bindCard]))
+            XCTAssertEqual(
+                R.issueCard(identityGiven: true, physicalCardsOfIdentity: n, rules: r),
+                .allowed([.issueCard, .bindCard]))
         }
     }
 
     // 2024: staff may bind a card for a relative who gives that relative's ID number; not before.
     func testStaffMayBindForRelativeByTheirIdNumberIn2024() throws {
-        XCTAssertEqual(R.bind(unbound, by: .staffForRelative(idNumberGiven: true), physicalCardsOfIdentity: 3, rules: try rules(Seeds.era2024)), .allowed([.bindCard]))
-        XCTAssertEqual(R.bind(unbound, by: .staffForRelative(idNumberGiven: false), physicalCardsOfIdentity: 0, rules: try rules(Seeds.era2024)), .refused(.idNumberRequired))
+        XCTAssertEqual(
+            R.bind(
+                unbound, by: .staffForRelative(idNumberGiven: true), physicalCardsOfIdentity: 3,
+                rules: try rules(Seeds.era2024)), .allowed([.bindCard]))
+        XCTAssertEqual(
+            R.bind(
+                unbound, by: .staffForRelative(idNumberGiven: false), physicalCardsOfIdentity: 0,
+                rules: try rules(Seeds.era2024)), .refused(.idNumberRequired))
         for era in [Seeds.era2022, Seeds.era2023] {
-            XCTAssertEqual(R.bind(unbound, by: .staffForRelative(idNumberGiven: true), physicalCardsOfIdentity: 0, rules: try rules(era)), .refused(.relativeBindingNotAllowed))
+            XCTAssertEqual(
+                R.bind(
+                    unbound, by: .staffForRelative(idNumberGiven: true), physicalCardsOfIdentity: 0,
+                    rules: try rules(era)), .refused(.relativeBindingNotAllowed))
         }
     }
 
@@ -90,18 +119,28 @@ final class RegistrationRuleTests: XCTestCase {
     func testOnlyCardsAreBound() throws {
         let r = try rules(Seeds.era2022)
         for m in [Medium.rideCode, .commemorativeTicket, .singleJourneyTicket, .welfareTicket, .electronicTicket] {
-            XCTAssertEqual(R.bind(R.CardFacts(key: key(m, 1), bound: false), by: verified, physicalCardsOfIdentity: 0, rules: r), .refused(.notBindable))
+            XCTAssertEqual(
+                R.bind(R.CardFacts(key: key(m, 1), bound: false), by: verified, physicalCardsOfIdentity: 0, rules: r),
+                .refused(.notBindable))
         }
-        XCTAssertEqual(R.bind(R.CardFacts(key: key(.municipalCard, 1), bound: false), by: verified, physicalCardsOfIdentity: 0, rules: r), .allowed([.bindCard]))
+        XCTAssertEqual(
+            R.bind(
+                R.CardFacts(key: key(.municipalCard, 1), bound: false), by: verified, physicalCardsOfIdentity: 0,
+                rules: r), .allowed([.bindCard]))
     }
 
     // 2022: an unbound card cannot be topped up without identity, and no new card without identity.
     func testUnboundCardCannotBeToppedUpAndNoNewCardWithoutIdentityIn2022() throws {
         let r = try rules(Seeds.era2022, station: "beijing-west")
-        XCTAssertEqual(R.topUp(unbound, identityGiven: false, physicalCardsOfIdentity: 0, rules: r), .refused(.identityRequired))
-        XCTAssertEqual(R.topUp(R.CardFacts(key: card, bound: true), identityGiven: false, physicalCardsOfIdentity: 0, rules: r), .allowed([.creditPurse]))
-        XCTAssertEqual(R.issueCard(identityGiven: false, physicalCardsOfIdentity: 0, rules: r), .refused(.identityRequired))
-        XCTAssertEqual(R.issueCard(identityGiven: true, physicalCardsOfIdentity: 0, rules: r), .allowed([.issueCard, .bindCard]))
+        XCTAssertEqual(
+            R.topUp(unbound, identityGiven: false, physicalCardsOfIdentity: 0, rules: r), .refused(.identityRequired))
+        XCTAssertEqual(
+            R.topUp(R.CardFacts(key: card, bound: true), identityGiven: false, physicalCardsOfIdentity: 0, rules: r),
+            .allowed([.creditPurse]))
+        XCTAssertEqual(
+            R.issueCard(identityGiven: false, physicalCardsOfIdentity: 0, rules: r), .refused(.identityRequired))
+        XCTAssertEqual(
+            R.issueCard(identityGiven: true, physicalCardsOfIdentity: 0, rules: r), .allowed([.issueCard, .bindCard]))
     }
 
     // Returning a card needs no identity, in every era, bound or not.
@@ -110,7 +149,10 @@ final class RegistrationRuleTests: XCTestCase {
             XCTAssertEqual(R.returnCard(R.CardFacts(key: card, bound: bound)), .allowed([.returnCard]))
         }
         XCTAssertEqual(R.returnCard(R.CardFacts(key: card, bound: false, returned: true)), .refused(.cardReturned))
-        XCTAssertEqual(R.topUp(R.CardFacts(key: card, bound: true, returned: true), identityGiven: true, physicalCardsOfIdentity: 0, rules: try rules(Seeds.era2024)), .refused(.cardReturned))
+        XCTAssertEqual(
+            R.topUp(
+                R.CardFacts(key: card, bound: true, returned: true), identityGiven: true, physicalCardsOfIdentity: 0,
+                rules: try rules(Seeds.era2024)), .refused(.cardReturned))
     }
 
     // 2023: anonymous stations sell, issue and top up without identity; the named others require it.
@@ -118,15 +160,24 @@ final class RegistrationRuleTests: XCTestCase {
         for station in Seeds.anonymousStations {
             let r = try rules(Seeds.era2023, station: station)
             XCTAssertTrue(r.isAnonymous, station)
-            XCTAssertEqual(R.issueCard(identityGiven: false, physicalCardsOfIdentity: 0, rules: r), .allowed([.issueCard]), station)
-            XCTAssertEqual(R.topUp(unbound, identityGiven: false, physicalCardsOfIdentity: 0, rules: r), .allowed([.creditPurse]), station)
-            XCTAssertEqual(R.sellTicket(.singleJourneyTicket, idNumberGiven: false, rules: r), .allowed([.sellTicket]), station)
+            XCTAssertEqual(
+                R.issueCard(identityGiven: false, physicalCardsOfIdentity: 0, rules: r), .allowed([.issueCard]), station
+            )
+            XCTAssertEqual(
+                R.topUp(unbound, identityGiven: false, physicalCardsOfIdentity: 0, rules: r), .allowed([.creditPurse]),
+                station)
+            XCTAssertEqual(
+                R.sellTicket(.singleJourneyTicket, idNumberGiven: false, rules: r), .allowed([.sellTicket]), station)
         }
         for station in Seeds.identityStations + ["tiantongyuan"] {
             let r = try rules(Seeds.era2023, station: station)
             XCTAssertFalse(r.isAnonymous, station)
-            XCTAssertEqual(R.issueCard(identityGiven: false, physicalCardsOfIdentity: 0, rules: r), .refused(.identityRequired), station)
-            XCTAssertEqual(R.sellTicket(.singleJourneyTicket, idNumberGiven: false, rules: r), .refused(.identityRequired), station)
+            XCTAssertEqual(
+                R.issueCard(identityGiven: false, physicalCardsOfIdentity: 0, rules: r), .refused(.identityRequired),
+                station)
+            XCTAssertEqual(
+                R.sellTicket(.singleJourneyTicket, idNumberGiven: false, rules: r), .refused(.identityRequired), station
+            )
         }
     }
 
@@ -134,12 +185,19 @@ final class RegistrationRuleTests: XCTestCase {
     // the card for good (and counts against one card per person).
     func testTopUpAtNonAnonymousStationAsksForIdentityAndBindsForGood() throws {
         let r = try rules(Seeds.era2023, station: "zhongguancun")
-        XCTAssertEqual(R.topUp(unbound, identityGiven: false, physicalCardsOfIdentity: 0, rules: r), .refused(.identityRequired))
-        XCTAssertEqual(R.topUp(unbound, identityGiven: true, physicalCardsOfIdentity: 0, rules: r), .allowed([.bindCard, .creditPurse]))
-        XCTAssertEqual(R.topUp(unbound, identityGiven: true, physicalCardsOfIdentity: 1, rules: r), .refused(.oneCardPerPerson))
+        XCTAssertEqual(
+            R.topUp(unbound, identityGiven: false, physicalCardsOfIdentity: 0, rules: r), .refused(.identityRequired))
+        XCTAssertEqual(
+            R.topUp(unbound, identityGiven: true, physicalCardsOfIdentity: 0, rules: r),
+            .allowed([.bindCard, .creditPurse]))
+        XCTAssertEqual(
+            R.topUp(unbound, identityGiven: true, physicalCardsOfIdentity: 1, rules: r), .refused(.oneCardPerPerson))
         // Now bound: back at an anonymous station it tops up, and can never be re-bound.
         let nowBound = R.CardFacts(key: card, bound: true)
-        XCTAssertEqual(R.topUp(nowBound, identityGiven: false, physicalCardsOfIdentity: 1, rules: try rules(Seeds.era2023, station: "bagou")), .allowed([.creditPurse]))
+        XCTAssertEqual(
+            R.topUp(
+                nowBound, identityGiven: false, physicalCardsOfIdentity: 1,
+                rules: try rules(Seeds.era2023, station: "bagou")), .allowed([.creditPurse]))
         XCTAssertEqual(R.bind(nowBound, by: verified, physicalCardsOfIdentity: 0, rules: r), .refused(.alreadyBound))
     }
 
@@ -147,9 +205,15 @@ final class RegistrationRuleTests: XCTestCase {
     func testRealNameEverywhereIn2024() throws {
         for station in Seeds.anonymousStations + Seeds.identityStations + ["tiantongyuan"] {
             let r = try rules(Seeds.era2024, station: station)
-            XCTAssertEqual(R.issueCard(identityGiven: false, physicalCardsOfIdentity: 0, rules: r), .refused(.identityRequired), station)
-            XCTAssertEqual(R.topUp(unbound, identityGiven: false, physicalCardsOfIdentity: 0, rules: r), .refused(.identityRequired), station)
-            XCTAssertEqual(R.sellTicket(.singleJourneyTicket, idNumberGiven: false, rules: r), .refused(.identityRequired), station)
+            XCTAssertEqual(
+                R.issueCard(identityGiven: false, physicalCardsOfIdentity: 0, rules: r), .refused(.identityRequired),
+                station)
+            XCTAssertEqual(
+                R.topUp(unbound, identityGiven: false, physicalCardsOfIdentity: 0, rules: r),
+                .refused(.identityRequired), station)
+            XCTAssertEqual(
+                R.sellTicket(.singleJourneyTicket, idNumberGiven: false, rules: r), .refused(.identityRequired), station
+            )
         }
     }
 
@@ -158,7 +222,8 @@ final class RegistrationRuleTests: XCTestCase {
         let r = try rules(Seeds.era2022)
         for m in [Medium.singleJourneyTicket, .welfareTicket] {
             XCTAssertEqual(R.sellTicket(m, idNumberGiven: false, rules: r), .refused(.identityRequired))
-            XCTAssertEqual(R.sellTicket(m, idNumberGiven: true, rules: r), .allowed([.sellTicket, .recordBuyerIdentity]))
+            XCTAssertEqual(
+                R.sellTicket(m, idNumberGiven: true, rules: r), .allowed([.sellTicket, .recordBuyerIdentity]))
         }
         XCTAssertEqual(R.sellTicket(.transitCard, idNumberGiven: true, rules: r), .refused(.wrongMedium))
     }
@@ -168,24 +233,36 @@ final class RegistrationRuleTests: XCTestCase {
     func testElectronicTicketSalesSuspendedAndUnusedOnesRefunded() throws {
         let r = try rules(Seeds.era2022)
         XCTAssertEqual(R.sellTicket(.electronicTicket, idNumberGiven: true, rules: r), .refused(.salesSuspended))
-        XCTAssertEqual(R.sellTicket(.electronicTicket, idNumberGiven: true, rules: try rules(Seeds.era2023)), .allowed([.sellTicket]))
+        XCTAssertEqual(
+            R.sellTicket(.electronicTicket, idNumberGiven: true, rules: try rules(Seeds.era2023)),
+            .allowed([.sellTicket]))
         let table: [(used: Bool, refunded: Bool, same: Bool, R.Verdict)] = [
             (false, false, true, .allowed([.refundTicket])), (true, false, true, .refused(.ticketUsed)),
             (false, true, true, .refused(.alreadyRefunded)), (false, false, false, .refused(.wrongChannel)),
         ]
         for row in table {
-            XCTAssertEqual(R.refundElectronicTicket(used: row.used, refunded: row.refunded, sameChannel: row.same, rules: r), row.3)
+            XCTAssertEqual(
+                R.refundElectronicTicket(used: row.used, refunded: row.refunded, sameChannel: row.same, rules: r), row.3
+            )
         }
     }
 
     // Commemorative ticket: registered by its ticket number before use.
     func testCommemorativeTicketIsRegisteredByItsNumber() throws {
         let r = try rules(Seeds.era2022)
-        XCTAssertEqual(R.registerCommemorativeTicket(number: "20220519", alreadyRegistered: false, by: verified, rules: r), .allowed([.registerTicket]))
-        XCTAssertEqual(R.registerCommemorativeTicket(number: "2022-0519", alreadyRegistered: false, by: verified, rules: r), .refused(.invalidTicketNumber))
-        XCTAssertEqual(R.registerCommemorativeTicket(number: "20220519", alreadyRegistered: true, by: verified, rules: r), .refused(.alreadyRegistered))
         XCTAssertEqual(
-            R.registerCommemorativeTicket(number: "20220519", alreadyRegistered: false, by: .verificationCode(name: true, phone: true, verified: false, onBehalf: false), rules: r),
+            R.registerCommemorativeTicket(number: "20220519", alreadyRegistered: false, by: verified, rules: r),
+            .allowed([.registerTicket]))
+        XCTAssertEqual(
+            R.registerCommemorativeTicket(number: "2022-0519", alreadyRegistered: false, by: verified, rules: r),
+            .refused(.invalidTicketNumber))
+        XCTAssertEqual(
+            R.registerCommemorativeTicket(number: "20220519", alreadyRegistered: true, by: verified, rules: r),
+            .refused(.alreadyRegistered))
+        XCTAssertEqual(
+            R.registerCommemorativeTicket(
+                number: "20220519", alreadyRegistered: false,
+                by: .verificationCode(name: true, phone: true, verified: false, onBehalf: false), rules: r),
             .refused(.verificationCodeRequired))
     }
 
@@ -193,12 +270,19 @@ final class RegistrationRuleTests: XCTestCase {
     func testRideCodeAuthorisationIsOneTapInTheApp() throws {
         for issuer in RideCodeIssuer.allCases {
             guard let k = CardKey(rideCodeIssuer: issuer, account: 9) else { return XCTFail("key") }
-            XCTAssertEqual(R.authoriseRideCode(k, consented: true, acceptedIssuers: GatePolicy.allIssuers), .allowed([.authoriseRideCode]))
-            XCTAssertEqual(R.authoriseRideCode(k, consented: false, acceptedIssuers: GatePolicy.allIssuers), .refused(.consentRequired))
+            XCTAssertEqual(
+                R.authoriseRideCode(k, consented: true, acceptedIssuers: GatePolicy.allIssuers),
+                .allowed([.authoriseRideCode]))
+            XCTAssertEqual(
+                R.authoriseRideCode(k, consented: false, acceptedIssuers: GatePolicy.allIssuers),
+                .refused(.consentRequired))
         }
         guard let sh = CardKey(rideCodeIssuer: .shanghai, account: 9) else { return XCTFail("key") }
-        XCTAssertEqual(R.authoriseRideCode(sh, consented: true, acceptedIssuers: RideCodeIssuer.transitApp.bit), .refused(.issuerNotAccepted))
-        XCTAssertEqual(R.authoriseRideCode(card, consented: true, acceptedIssuers: GatePolicy.allIssuers), .refused(.wrongMedium))
+        XCTAssertEqual(
+            R.authoriseRideCode(sh, consented: true, acceptedIssuers: RideCodeIssuer.transitApp.bit),
+            .refused(.issuerNotAccepted))
+        XCTAssertEqual(
+            R.authoriseRideCode(card, consented: true, acceptedIssuers: GatePolicy.allIssuers), .refused(.wrongMedium))
     }
 
     func testEveryRefusalHasMessagesInBothLanguages() {
