@@ -105,6 +105,12 @@ public struct PolicyBook: Sendable, Hashable {
 
     public func era(id: String) -> PolicyEra? { eras.first { $0.id == id } }
 
+    /// Every station named in some era (a gate configured for another station gets the defaults,
+    /// which is legitimate, but a typo there is worth a warning).
+    public var knownStations: Set<String> { Set(eras.flatMap { $0.stations.keys }) }
+    /// Every line named in some era.
+    public var knownLines: Set<String> { Set(eras.flatMap { $0.lines.keys }) }
+
     /// The decision engine of a gate at `station` on `line`.
     ///
     /// - Parameter pinnedEra: an era id chosen explicitly; it then applies on every date.

@@ -48,6 +48,7 @@ let policyCommands: [Command] = [
         let setup = try GateSetup(&args)
         let card = try CardDescription(&args)
         try args.finish()
+        setup.warnUnknownScopes()
         let engine = try setup.book.engine(station: setup.station, line: setup.line, pinnedEra: setup.era)
         let status = try card.status()
         let ctx = DecisionContext(today: setup.date, dataAgeSeconds: setup.dataAge)
@@ -83,6 +84,7 @@ let policyCommands: [Command] = [
             throw CLIError("give an operation: bind, issue, top-up, return, sell, refund, register, authorise")
         }
         let setup = try GateSetup(&args)
+        setup.warnUnknownScopes()
         let verdict = try officeVerdict(op, &args, setup: setup)
         try args.finish()
         struct Out: Encodable {
@@ -171,6 +173,16 @@ struct GateSetup {
         }
         let age = try args.int("--data-age", default: -1)
         dataAge = age < 0 ? 60 : age
+    }
+
+    /// A station or line no era names gets the default rules: say so, it may be a typo.
+    func warnUnknownScopes() {
+        if let station, !book.knownStations.contains(station) {
+            warn("note: no era has rules for station '\(station)'; the default rules of each era apply")
+        }
+        if let line, !book.knownLines.contains(line) {
+            warn("note: no era has rules for line '\(line)'; the default rules of each era apply")
+        }
     }
 }
 

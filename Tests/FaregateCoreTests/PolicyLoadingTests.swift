@@ -136,3 +136,22 @@ final class PolicyLoadingTests: XCTestCase {
         XCTAssertEqual(roundTrip, GatePolicy(suspendedMedia: 3))
     }
 }
+
+/// The station and line ids the policy files use are the ones `seeds/stations.json` lists.
+final class SeedConsistencyTests: XCTestCase {
+    func testEveryStationAndLineOfThePoliciesIsInStationsJSON() throws {
+        struct Registry: Decodable {
+            struct Item: Decodable { var id: String }
+            var stations: [Item]
+            var lines: [Item]
+        }
+        let data = try Data(contentsOf: Seeds.root.appendingPathComponent("seeds/stations.json"))
+        let registry = try JSONDecoder().decode(Registry.self, from: data)
+        let book = try Seeds.book()
+        XCTAssertTrue(book.knownStations.isSubset(of: Set(registry.stations.map(\.id))), "\(book.knownStations)")
+        XCTAssertTrue(book.knownLines.isSubset(of: Set(registry.lines.map(\.id))), "\(book.knownLines)")
+        XCTAssertEqual(book.knownLines, Set(Seeds.busTestLines))
+        XCTAssertEqual(
+            book.knownStations, Set(Seeds.anonymousStations + Seeds.identityStations))
+    }
+}

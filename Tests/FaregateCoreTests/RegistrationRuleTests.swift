@@ -291,3 +291,20 @@ final class RegistrationRuleTests: XCTestCase {
         }
     }
 }
+
+extension RegistrationRuleTests {
+    // Children and the elderly are helped by staff at the station: staff walk them through the same
+    // steps (the code still goes to the rider's phone; the ID number is still taken at ticket sale).
+    func testChildrenAndElderlyAreHelpedByStaffThroughTheSameSteps() throws {
+        let r = try rules(Seeds.era2022, station: "national-library")
+        let staffHelped = R.Identification.verificationCode(name: true, phone: true, verified: true, onBehalf: true)
+        XCTAssertEqual(R.bind(unbound, by: staffHelped, physicalCardsOfIdentity: 0, rules: r), .allowed([.bindCard]))
+        XCTAssertEqual(
+            R.bind(
+                unbound, by: .verificationCode(name: true, phone: true, verified: false, onBehalf: true),
+                physicalCardsOfIdentity: 0, rules: r), .refused(.verificationCodeRequired))
+        XCTAssertEqual(
+            R.sellTicket(.welfareTicket, idNumberGiven: true, rules: r), .allowed([.sellTicket, .recordBuyerIdentity]))
+        XCTAssertEqual(R.sellTicket(.welfareTicket, idNumberGiven: false, rules: r), .refused(.identityRequired))
+    }
+}
