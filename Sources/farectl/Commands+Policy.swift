@@ -1,3 +1,4 @@
+import Dispatch
 import FaregateCore
 import FaregateRuntime
 import FaregateSQLite
@@ -314,3 +315,49 @@ func officeVerdict(_ op: String, _ args: inout Arguments, setup: GateSetup) thro
         throw CLIError("unknown operation '\(op)': bind, issue, top-up, return, sell, refund, register, authorise")
     }
 }
+
+/// `farectl policy bench`: decisions per second of the era engine (for scripts/bench; build with
+/// `-c release`). Generates taps up front so the timed loop does only the decisions.
+let policyBenchCommands: [Command] = [
+    Command(
+        ["policy", "bench"], usage: "policy bench [--taps N --line L --station S --policies DIR --json]",
+        "time the policy engine's decide() over generated taps (shadow rules included on a test line)"
+    ) { args in
+        let json = args.flag("--json")
+        let n = try args.int("--taps", default: 1_000_000, in: 1...100_000_000)
+        let setup = try GateSetup(&args)
+        try args.finish()
+        let engine = try setup.book.engine(station: setup.station, line: setup.line ?? "bus-2", pinnedEra: setup.era)
+        var state: UInt64 = 0x9E37_79B9
+        func next() -> UInt64 {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+        let count = min(n, 4096)
+        var taps: [(Tap.Result, CardStatus?)] = []
+        for _ in 0..<count {
+            let medium = Medium.allCases[Int(next() % UInt64(Medium.allCases.count))]
+            guard let k = CardKey(medium: medium, identifier: next() % 1_000_000) else { continue }
+            let read = CardRead(key: k, application: CardDescription.application(of: medium), balanceFen: 500)
+            taps.append((.card(read), CardStatus(rawValue: UInt8(next() % 8))))
+        }
+        let days = [setup.date, CalendarDate(daysSinceEpoch: setup.date.daysSinceEpoch + 400)]
+        var opened = 0
+        let start = DispatchTime.now().uptimeNanoseconds
+        for i in 0..<n {
+            let (result, status) = taps[i % taps.count]
+            let ctx = DecisionContext(today: days[i & 1], dataAgeSeconds: 60)
+            if engine.decideWithShadow(result, status: status, context: ctx).enforced.outcome == .open { opened += 1 }
+        }
+        let elapsed = DispatchTime.now().uptimeNanoseconds - start
+        struct Out: Encodable { var taps: Int, nanosPerDecision: Double, opened: Int }
+        let out = Out(taps: n, nanosPerDecision: Double(elapsed) / Double(n), opened: opened)
+        try report(out, json: json) {
+            "\(n) decisions (enforced + shadow), \(String(format: "%.1f", out.nanosPerDecision)) ns each, \(opened) opened"
+        }
+        return 0
+    }
+]
