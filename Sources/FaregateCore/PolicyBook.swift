@@ -145,9 +145,17 @@ public struct PolicyBook: Sendable, Hashable {
     public func officeRules(station: String?, on date: CalendarDate, pinnedEra: String? = nil) throws(PolicyError)
         -> PolicyEra.Resolved
     {
-        let chosen = pinnedEra.map { era(id: $0) } ?? era(on: date) ?? eras.first
-        guard let chosen else {
-            throw PolicyError(file: "(configuration)", field: "era", problem: "no era '\(pinnedEra ?? "")'")
+        if let pinnedEra {
+            guard let chosen = era(id: pinnedEra) else {
+                throw PolicyError(
+                    file: "(configuration)", field: "era",
+                    problem: "no era '\(pinnedEra)' (known: \(eras.map(\.id).joined(separator: ", ")))")
+            }
+            return chosen.resolve(station: station, line: nil)
+        }
+        // Before the first era, the first era applies (as for the gate engine).
+        guard let chosen = era(on: date) ?? eras.first else {
+            throw PolicyError(file: "(configuration)", field: "era", problem: "no eras loaded")
         }
         return chosen.resolve(station: station, line: nil)
     }

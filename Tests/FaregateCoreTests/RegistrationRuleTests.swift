@@ -308,3 +308,22 @@ extension RegistrationRuleTests {
         XCTAssertEqual(R.sellTicket(.welfareTicket, idNumberGiven: false, rules: r), .refused(.identityRequired))
     }
 }
+
+extension RegistrationRuleTests {
+    // Office rules follow the era by date, or the era chosen explicitly; an unknown era is refused.
+    func testOfficeRulesFollowTheEraByDateOrChoice() throws {
+        let byDate: [(String, String)] = [
+            ("2022-06-01", Seeds.era2022), ("2023-06-01", Seeds.era2023), ("2024-06-01", Seeds.era2024),
+        ]
+        for (date, era) in byDate {
+            XCTAssertEqual(try book.officeRules(station: "bagou", on: day(date)).era, era, date)
+        }
+        XCTAssertEqual(try book.officeRules(station: "bagou", on: day("2023-06-01")).officeName, "anonymous")
+        XCTAssertEqual(
+            try book.officeRules(station: "bagou", on: day("2023-06-01"), pinnedEra: Seeds.era2024).officeName,
+            "real-name-everywhere")
+        XCTAssertThrowsError(try book.officeRules(station: nil, on: day("2023-06-01"), pinnedEra: "1999")) {
+            XCTAssertTrue("\($0)".contains("no era '1999'"), "\($0)")
+        }
+    }
+}
