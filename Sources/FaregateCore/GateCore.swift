@@ -18,6 +18,8 @@ public struct GateCore: Sendable {
         public var lookedUpAt: UInt64
         /// Monotonic nanoseconds when the decision was taken.
         public var decidedAt: UInt64
+        /// In shadow mode, what the shadow rules would have decided (also in `entry`).
+        public var shadow: Decision? { entry.shadowDecision }
 
         public init(entry: JournalEntry, command: BarrierCommand, lookedUpAt: UInt64, decidedAt: UInt64) {
             self.entry = entry
@@ -31,6 +33,13 @@ public struct GateCore: Sendable {
         precondition(nextSequence >= 1, "journal sequences start at 1")
         self.nextSequence = nextSequence
         engine = DecisionEngine(policy: policy)
+    }
+
+    /// A core running `engine` (an era schedule compiled from policy files for this gate).
+    public init(nextSequence: UInt64, engine: DecisionEngine) {
+        precondition(nextSequence >= 1, "journal sequences start at 1")
+        self.nextSequence = nextSequence
+        self.engine = engine
     }
 
     /// Decides `tap`, taken off the ring at monotonic `dequeuedAt`.
@@ -57,7 +66,8 @@ public struct GateCore: Sendable {
         let lookedUpAt = clock.monotonicNanos()
         let context = DecisionContext(
             today: CalendarDate(wallMillis: wall, utcOffsetSeconds: utcOffsetSeconds), dataAgeSeconds: dataAgeSeconds)
-        let decision = engine.decide(tap.result, status: status, context: context)
+        let pair = engine.decideWithShadow(tap.result, status: status, context: context)
+        let decision = pair.enforced
         let decidedAt = clock.monotonicNanos()
 
         let kind: JournalEntry.Kind
@@ -74,7 +84,8 @@ public struct GateCore: Sendable {
             decide: StageTimings.micros(from: lookedUpAt, to: decidedAt))
         let entry = JournalEntry(
             sequence: nextSequence, wallMillis: wall, reader: tap.reader, key: key, kind: kind, decision: decision,
-            balanceFen: balance, dataVersion: table?.dataVersion ?? 0, timings: timings)
+            balanceFen: balance, dataVersion: table?.dataVersion ?? 0, timings: timings,
+            shadowDecision: pair.shadow)
         nextSequence += 1
         return Output(entry: entry, command: BarrierCommand(decision), lookedUpAt: lookedUpAt, decidedAt: decidedAt)
     }

@@ -19,12 +19,25 @@ public struct GatePolicy: Hashable, Sendable, Codable {
     public var maxDataAgeSeconds: Int
     /// What a stale gate does with a tap that would otherwise depend on the table.
     public var staleData: Decision.Outcome
+    /// What to do with an unregistered commemorative ticket while health checks are on.
+    public var unregisteredTicket: Decision.Outcome
+    /// What to do with a ride code whose account has not authorised the health link.
+    public var unauthorisedRideCode: Decision.Outcome
+    /// Media the gate accepts, one bit per `Medium.rawValue` (`GatePolicy.bit(of:)`).
+    public var acceptedMedia: UInt64
+    /// Media whose tickets are suspended (electronic tickets while health checks are on): denied
+    /// with `ticketSuspended` rather than `unsupportedMedium`.
+    public var suspendedMedia: UInt64
+    /// Ride-code issuers accepted, one bit per `RideCodeIssuer.rawValue`.
+    public var acceptedRideCodeIssuers: UInt64
 
     public init(
         healthCheck: Bool = true, unboundCard: Decision.Outcome = .deny, healthYellow: Decision.Outcome = .staff,
         healthRed: Decision.Outcome = .deny, healthUnknown: Decision.Outcome = .staff,
         unknownCard: Decision.Outcome = .staff, minimumBalanceFen: Int32 = 1, maxDataAgeSeconds: Int = 6 * 3600,
-        staleData: Decision.Outcome = .staff
+        staleData: Decision.Outcome = .staff, unregisteredTicket: Decision.Outcome = .deny,
+        unauthorisedRideCode: Decision.Outcome = .deny, acceptedMedia: UInt64 = GatePolicy.allMedia,
+        suspendedMedia: UInt64 = 0, acceptedRideCodeIssuers: UInt64 = GatePolicy.allIssuers
     ) {
         self.healthCheck = healthCheck
         self.unboundCard = unboundCard
@@ -35,6 +48,47 @@ public struct GatePolicy: Hashable, Sendable, Codable {
         self.minimumBalanceFen = minimumBalanceFen
         self.maxDataAgeSeconds = maxDataAgeSeconds
         self.staleData = staleData
+        self.unregisteredTicket = unregisteredTicket
+        self.unauthorisedRideCode = unauthorisedRideCode
+        self.acceptedMedia = acceptedMedia
+        self.suspendedMedia = suspendedMedia
+        self.acceptedRideCodeIssuers = acceptedRideCodeIssuers
+    }
+
+    /// Every medium's bit.
+    public static let allMedia: UInt64 = Medium.allCases.reduce(0) { $0 | bit(of: $1) }
+    /// Every issuer's bit.
+    public static let allIssuers: UInt64 = RideCodeIssuer.allCases.reduce(0) { $0 | $1.bit }
+
+    /// The bit of `medium` in `acceptedMedia` / `suspendedMedia`.
+    @inlinable public static func bit(of medium: Medium) -> UInt64 { 1 << UInt64(medium.rawValue & 63) }
+
+    enum CodingKeys: String, CodingKey {
+        case healthCheck, unboundCard, healthYellow, healthRed, healthUnknown, unknownCard, minimumBalanceFen
+        case maxDataAgeSeconds, staleData, unregisteredTicket, unauthorisedRideCode, acceptedMedia, suspendedMedia
+        case acceptedRideCodeIssuers
+    }
+
+    /// Decodes the skeleton's fields as before; the fields added with the policy engine are
+    /// optional and default as in `init`, so configurations written for the skeleton still load.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(
+            healthCheck: try c.decode(Bool.self, forKey: .healthCheck),
+            unboundCard: try c.decode(Decision.Outcome.self, forKey: .unboundCard),
+            healthYellow: try c.decode(Decision.Outcome.self, forKey: .healthYellow),
+            healthRed: try c.decode(Decision.Outcome.self, forKey: .healthRed),
+            healthUnknown: try c.decode(Decision.Outcome.self, forKey: .healthUnknown),
+            unknownCard: try c.decode(Decision.Outcome.self, forKey: .unknownCard),
+            minimumBalanceFen: try c.decode(Int32.self, forKey: .minimumBalanceFen),
+            maxDataAgeSeconds: try c.decode(Int.self, forKey: .maxDataAgeSeconds),
+            staleData: try c.decode(Decision.Outcome.self, forKey: .staleData),
+            unregisteredTicket: try c.decodeIfPresent(Decision.Outcome.self, forKey: .unregisteredTicket) ?? .deny,
+            unauthorisedRideCode: try c.decodeIfPresent(Decision.Outcome.self, forKey: .unauthorisedRideCode) ?? .deny,
+            acceptedMedia: try c.decodeIfPresent(UInt64.self, forKey: .acceptedMedia) ?? GatePolicy.allMedia,
+            suspendedMedia: try c.decodeIfPresent(UInt64.self, forKey: .suspendedMedia) ?? 0,
+            acceptedRideCodeIssuers: try c.decodeIfPresent(UInt64.self, forKey: .acceptedRideCodeIssuers)
+                ?? GatePolicy.allIssuers)
     }
 
     /// The 2022 health-check era as the skeleton runs it.

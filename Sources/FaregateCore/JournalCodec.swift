@@ -2,7 +2,9 @@
 ///
 /// Line format, tab-separated, one entry per line:
 /// `J1 seq wall_ms reader key_hex kind outcome reason balance|- data_version t_select t_read t_queue
-/// t_lookup t_decide crc32_hex`. The CRC covers every byte before the last tab, so a torn or
+/// t_lookup t_decide [shadow_outcome shadow_reason] crc32_hex`; the two shadow fields are present
+/// only when the entry carries a shadow decision, so lines of gates without shadow rules are
+/// unchanged. The CRC covers every byte before the last tab, so a torn or
 /// edited line is detected. Text so an operator can `tail` it; fixed fields so it parses fast.
 public enum JournalCodec {
     public static let magic = "J1"
@@ -15,7 +17,7 @@ public enum JournalCodec {
 
         public var description: String {
             switch self {
-            case .wrongFieldCount(let n): "expected 16 fields, found \(n)"
+            case .wrongFieldCount(let n): "expected 16 or 18 fields, found \(n)"
             case .badMagic: "line does not start with \(JournalCodec.magic)"
             case .badChecksum: "checksum mismatch (torn or altered line)"
             case .badField(let f): "field \(f) is not valid"
@@ -26,12 +28,16 @@ public enum JournalCodec {
     /// The line for `entry`, without the trailing newline.
     public static func encode(_ e: JournalEntry) -> String {
         let t = e.timings
-        let fields: [String] = [
+        var fields: [String] = [
             magic, String(e.sequence), String(e.wallMillis), String(e.reader), String(e.key.rawValue, radix: 16),
             e.kind.description, e.decision.outcome.description, e.decision.reason.code,
             e.balanceFen.map { String($0) } ?? "-", String(e.dataVersion), String(t.select), String(t.read),
             String(t.queue), String(t.lookup), String(t.decide),
         ]
+        if let shadow = e.shadowDecision {
+            fields.append(shadow.outcome.description)
+            fields.append(shadow.reason.code)
+        }
         let body = fields.joined(separator: "\t")
         return body + "\t" + String(CRC32.checksum(body.utf8), radix: 16)
     }
@@ -43,7 +49,7 @@ public enum JournalCodec {
         guard let crc = UInt32(line[line.index(after: lastTab)...], radix: 16) else { throw .badField("crc32") }
         guard CRC32.checksum(body.utf8) == crc else { throw .badChecksum }
         let f = body.split(separator: "\t", omittingEmptySubsequences: false)
-        guard f.count == 15 else { throw .wrongFieldCount(f.count + 1) }
+        guard f.count == 15 || f.count == 17 else { throw .wrongFieldCount(f.count + 1) }
         guard f[0] == magic else { throw .badMagic }
         func num<T: FixedWidthInteger>(_ i: Int, _ name: String, radix: Int = 10) throws(DecodeError) -> T {
             guard let v = T(f[i], radix: radix) else { throw .badField(name) }
@@ -60,6 +66,13 @@ public enum JournalCodec {
             sequence: try num(1, "seq"), wallMillis: try num(2, "wall_ms"), reader: try num(3, "reader"),
             key: CardKey(rawValue: try num(4, "key", radix: 16)), kind: kind,
             decision: Decision(outcome: outcome, reason: reason), balanceFen: balance,
-            dataVersion: try num(9, "data_version"), timings: timings)
+            dataVersion: try num(9, "data_version"), timings: timings, shadowDecision: try shadowDecision(f))
+    }
+
+    static func shadowDecision(_ f: [Substring]) throws(DecodeError) -> Decision? {
+        guard f.count == 17 else { return nil }
+        guard let outcome = Decision.Outcome(name: String(f[15])) else { throw .badField("shadow_outcome") }
+        guard let reason = Reason(code: String(f[16])) else { throw .badField("shadow_reason") }
+        return Decision(outcome: outcome, reason: reason)
     }
 }

@@ -39,11 +39,15 @@ public struct JournalEntry: Hashable, Sendable {
     /// Central data version the decision was taken against.
     public var dataVersion: UInt64
     public var timings: StageTimings
+    /// In shadow mode, what the shadow (new) rules would have decided; the barrier followed
+    /// `decision`. Nil when the gate runs no shadow rules.
+    public var shadowDecision: Decision?
 
     public init(
         sequence: UInt64, wallMillis: Int64, reader: UInt16, key: CardKey, kind: Kind, decision: Decision,
-        balanceFen: Int32?, dataVersion: UInt64, timings: StageTimings
+        balanceFen: Int32?, dataVersion: UInt64, timings: StageTimings, shadowDecision: Decision? = nil
     ) {
+        self.shadowDecision = shadowDecision
         self.sequence = sequence
         self.wallMillis = wallMillis
         self.reader = reader

@@ -10,6 +10,8 @@ public enum Reason: UInt16, Sendable, CaseIterable, Codable, CustomStringConvert
     case healthRed = 12
     case healthUnknown = 13
     case unregisteredTicket = 14
+    /// A ride code whose account has not authorised the health-code link (one tap in the app).
+    case rideCodeNotAuthorised = 15
     // Medium state
     case unknownCard = 20
     case blacklisted = 21
@@ -21,6 +23,8 @@ public enum Reason: UInt16, Sendable, CaseIterable, Codable, CustomStringConvert
     case insufficientBalance = 27
     case ticketSuspended = 28
     case unsupportedMedium = 29
+    /// A ride code from an app this era or line does not accept.
+    case rideCodeIssuerNotAccepted = 30
     // Reading
     case readError = 40
     case cardRemoved = 41
@@ -43,6 +47,7 @@ public enum Reason: UInt16, Sendable, CaseIterable, Codable, CustomStringConvert
         case .healthRed: "health_red"
         case .healthUnknown: "health_unknown"
         case .unregisteredTicket: "unregistered_ticket"
+        case .rideCodeNotAuthorised: "ride_code_not_authorised"
         case .unknownCard: "unknown_card"
         case .blacklisted: "blacklisted"
         case .returnedCard: "returned_card"
@@ -53,6 +58,7 @@ public enum Reason: UInt16, Sendable, CaseIterable, Codable, CustomStringConvert
         case .insufficientBalance: "insufficient_balance"
         case .ticketSuspended: "ticket_suspended"
         case .unsupportedMedium: "unsupported_medium"
+        case .rideCodeIssuerNotAccepted: "ride_code_issuer_not_accepted"
         case .readError: "read_error"
         case .cardRemoved: "card_removed"
         case .tapAgain: "tap_again"
@@ -77,6 +83,7 @@ public enum Reason: UInt16, Sendable, CaseIterable, Codable, CustomStringConvert
         case .healthRed: "健康码异常"
         case .healthUnknown: "未获取到健康状态，请联系工作人员"
         case .unregisteredTicket: "纪念票未登记，请先登记票号"
+        case .rideCodeNotAuthorised: "乘车码未关联健康码，请在APP内授权"
         case .unknownCard: "无效卡，请联系工作人员"
         case .blacklisted: "此卡已挂失或列入黑名单"
         case .returnedCard: "此卡已退卡"
@@ -87,6 +94,7 @@ public enum Reason: UInt16, Sendable, CaseIterable, Codable, CustomStringConvert
         case .insufficientBalance: "余额不足，请充值"
         case .ticketSuspended: "此票已停用"
         case .unsupportedMedium: "不支持此票卡"
+        case .rideCodeIssuerNotAccepted: "暂不支持此APP乘车码"
         case .readError: "读卡失败，请重新刷卡"
         case .cardRemoved: "读卡未完成，请重新刷卡"
         case .tapAgain: "请重新刷卡"
@@ -106,6 +114,7 @@ public enum Reason: UInt16, Sendable, CaseIterable, Codable, CustomStringConvert
         case .healthRed: "Health code abnormal"
         case .healthUnknown: "Health status unavailable: please see staff"
         case .unregisteredTicket: "Commemorative ticket not registered: register its number first"
+        case .rideCodeNotAuthorised: "Ride code not linked to a health code: authorise it in the app"
         case .unknownCard: "Card not valid: please see staff"
         case .blacklisted: "Card reported lost or blacklisted"
         case .returnedCard: "Card has been returned"
@@ -116,6 +125,7 @@ public enum Reason: UInt16, Sendable, CaseIterable, Codable, CustomStringConvert
         case .insufficientBalance: "Insufficient balance: please top up"
         case .ticketSuspended: "Ticket suspended"
         case .unsupportedMedium: "Medium not accepted here"
+        case .rideCodeIssuerNotAccepted: "Ride codes of this app are not accepted here"
         case .readError: "Read failed: please tap again"
         case .cardRemoved: "Card removed too early: please tap again"
         case .tapAgain: "Please tap again"
