@@ -19,6 +19,11 @@ public struct GateConfig: Sendable, Equatable {
     public var sync: Sync
     public var readers: Readers
     public var policy: GatePolicy
+    /// Directory of era policy files (`seeds/policies`); when set, the gate's rules come from
+    /// there for its station and line, and `policy` is not used.
+    public var policyDirectory: String?
+    /// An era chosen explicitly (an era id); nil picks the era by date on every tap.
+    public var era: String?
     /// Hours east of UTC for dates on cards and in policies (Beijing: 8).
     public var utcOffsetHours: Int
     /// Path of the control socket (`farectl status`, `tap`, …).
@@ -150,6 +155,15 @@ extension GateConfig {
             c.readers.names = try rd.optionalStrings("names") ?? []
             c.readers.script = try rd.optionalString("script").map(resolve)
             try rd.finish()
+        }
+        c.policyDirectory = try r.optionalString("policy_dir").map(resolve)
+        c.era = try r.optionalString("era")
+        if c.policyDirectory != nil && r.object["policy"] != nil {
+            throw ConfigError(
+                path: path, message: "policy and policy_dir are both set: choose inline rules or policy files")
+        }
+        if c.era != nil && c.policyDirectory == nil {
+            throw ConfigError(path: path, message: "era needs policy_dir (eras are defined in the policy files)")
         }
         if var p = try r.optionalObject("policy") {
             var policy = GatePolicy.healthCheckEra

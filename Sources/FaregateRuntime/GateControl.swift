@@ -12,11 +12,18 @@ public struct GateControl: Sendable {
     public let runtime: GateRuntime
     public let simulatedReaders: [SimulatedCardReader]
     let clock: any GateClock
+    /// Reloads the policy files (optionally pinning an era) and puts them in force; returns the
+    /// rules' label, or the error that left the previous rules in force.
+    let reloadPolicy: (@Sendable (String?) -> Result<String, PolicyError>)?
 
-    public init(runtime: GateRuntime, simulatedReaders: [SimulatedCardReader], clock: any GateClock) {
+    public init(
+        runtime: GateRuntime, simulatedReaders: [SimulatedCardReader], clock: any GateClock,
+        reloadPolicy: (@Sendable (String?) -> Result<String, PolicyError>)? = nil
+    ) {
         self.runtime = runtime
         self.simulatedReaders = simulatedReaders
         self.clock = clock
+        self.reloadPolicy = reloadPolicy
     }
 
     public func handle(_ request: [String: Any]) -> [String: Any] {
@@ -38,10 +45,17 @@ public struct GateControl: Sendable {
             } catch {
                 return failure(error.description)
             }
+        case "policy-reload":
+            guard let reloadPolicy else { return failure("this gate runs inline rules (no policy_dir configured)") }
+            switch reloadPolicy(request["era"] as? String) {
+            case .success(let label): return ["ok": true, "rules": label]
+            case .failure(let e): return failure("\(e); the previous rules stay in force")
+            }
         case "metrics":
             return ["ok": true, "text": GateMetrics.prometheus(runtime, clock: clock)]
         default:
-            return failure("unknown command '\(command)' (status, tap, lookup, sync-now, journal, metrics)")
+            return failure(
+                "unknown command '\(command)' (status, tap, lookup, sync-now, journal, metrics, policy-reload)")
         }
     }
 
@@ -116,11 +130,11 @@ public struct GateControl: Sendable {
 
     static func describe(_ e: JournalEntry) -> [String: Any] {
         var d: [String: Any] = [
-            "seq": e.sequence, "wall_ms": e.wallMillis, "reader": Int(e.reader),
+            "seq": Int(clamping: e.sequence), "wall_ms": Int(e.wallMillis), "reader": Int(e.reader),
             "card": e.key.rawValue == 0 ? "-" : e.key.description, "kind": e.kind.description,
             "outcome": e.decision.outcome.description, "reason": e.decision.reason.code,
             "message_zh": e.decision.reason.messageZH, "message_en": e.decision.reason.messageEN,
-            "data_version": e.dataVersion,
+            "data_version": Int(clamping: e.dataVersion),
         ]
         if let b = e.balanceFen { d["balance_fen"] = Int(b) }
         return d

@@ -23,6 +23,8 @@ public final class GateRuntime: @unchecked Sendable {
         public var gateID: String
         public var ringCapacity: Int = 1024
         public var policy: GatePolicy = .healthCheckEra
+        /// The decision engine built from policy files; when nil, one is built from `policy`.
+        public var engine: DecisionEngine?
         public var utcOffsetSeconds: Int = 8 * 3600
         public var sync: GateConfig.Sync = .init()
         /// Largest number of taps decided and journalled as one batch (one fdatasync).
@@ -73,6 +75,8 @@ public final class GateRuntime: @unchecked Sendable {
     private let pendingRejections = Mutex<[UInt16]>([])
     private let lastSyncError = Mutex<String?>(nil)
     private let syncLock = NSLock()
+    /// A new decision engine waiting to be taken over by the decision thread between batches.
+    private let pendingEngine = Mutex<DecisionEngine?>(nil)
     /// Journal entries by reason code (indexed by `Reason.rawValue`) and detected → commanded
     /// latency, for metrics.
     private let tallies = Mutex((reasons: [UInt64](repeating: 0, count: 64), total: LatencyHistogram()))
@@ -102,6 +106,7 @@ public final class GateRuntime: @unchecked Sendable {
         self.observer = observer
         ring = MutexTapRing(capacity: options.ringCapacity)
         core = GateCore(nextSequence: journal.nextSequence, policy: options.policy)
+        if let engine = options.engine { core.engine = engine }
         core.utcOffsetSeconds = options.utcOffsetSeconds
         startedAt = clock.monotonicNanos()
     }
@@ -117,6 +122,13 @@ public final class GateRuntime: @unchecked Sendable {
             }
             return (out, t.total)
         }
+    }
+
+    /// Puts new rules in force from the next tap on, without a restart: the decision thread
+    /// takes the engine over between two batches (the journal sequence goes on).
+    public func replaceEngine(_ engine: DecisionEngine) {
+        pendingEngine.withLock { $0 = engine }
+        wake.signal()
     }
 
     /// Waits up to `timeout` seconds for the first report from `reader` with a sequence after
@@ -216,6 +228,13 @@ public final class GateRuntime: @unchecked Sendable {
         var entries: [JournalEntry] = []
         entries.reserveCapacity(options.maxBatch)
         while true {
+            if let engine = pendingEngine.withLock({ p -> DecisionEngine? in
+                defer { p = nil }
+                return p
+            }) {
+                core.engine = engine
+                Log.info("gate \(options.gateID): rules \(engine.label.isEmpty ? "(inline)" : engine.label) in force")
+            }
             // Take a batch: one fdatasync covers every tap that arrived while the last one ran.
             let (table, verifiedAt) = self.table.current()
             let dataAge = dataAgeSeconds(verifiedAt: verifiedAt)

@@ -79,4 +79,12 @@ let controlCommands: [Command] = [
         try control(&args, ["command": "metrics"]) { a in (a["text"] as? String ?? "").trimmingCharacters(in: .newlines)
         }
     },
+    Command(
+        ["policy", "reload"], usage: "policy reload [--era ERA] [--socket PATH] [--json]",
+        "make a running gate reload its policy files (optionally pinning an era); a bad file changes nothing"
+    ) { args in
+        var request: [String: Any] = ["command": "policy-reload"]
+        if let era = try args.value("--era") { request["era"] = era }
+        return try control(&args, request) { a in "rules in force: \(field(a, "rules"))" }
+    },
 ]

@@ -79,7 +79,32 @@ nonisolated func runDaemon() -> Int32 {
         storeFactory = nil
     }
 
+    // Rules: policy files for this gate's station and line (era by date unless one is pinned), or
+    // the inline `policy` object. A policy that does not load refuses the start; on a reload it
+    // leaves the rules in force untouched.
+    @Sendable func loadEngine(era: String?) -> Result<DecisionEngine, PolicyError> {
+        guard let dir = config.policyDirectory else { return .success(DecisionEngine(policy: config.policy)) }
+        do {
+            let book = try PolicyFiles.loadBook(directory: dir)
+            if let station = config.station, !book.knownStations.contains(station) {
+                Log.warning("policy \(dir): station '\(station)' is named in no era; it gets the default rules")
+            }
+            if let line = config.line, !book.knownLines.contains(line) {
+                Log.warning("policy \(dir): line '\(line)' is named in no era; it gets the default rules")
+            }
+            return .success(try book.engine(station: config.station, line: config.line, pinnedEra: era))
+        } catch {
+            return .failure(error)
+        }
+    }
+    let engine: DecisionEngine
+    switch loadEngine(era: config.era) {
+    case .success(let e): engine = e
+    case .failure(let e): fail(2, "\(e)")
+    }
+
     var options = GateRuntime.Options(gateID: config.gateID)
+    options.engine = engine
     options.ringCapacity = config.ringCapacity
     options.policy = config.policy
     options.utcOffsetSeconds = config.utcOffsetHours * 3600
@@ -105,7 +130,15 @@ nonisolated func runDaemon() -> Int32 {
     // The control socket is for staff and bench tools; a gate whose socket cannot be created still
     // serves riders, so this is logged, not fatal.
     var control: ControlServer?
-    let gateControl = GateControl(runtime: runtime, simulatedReaders: simulatedReaders, clock: clock)
+    let reload: @Sendable (String?) -> Result<String, PolicyError> = { era in
+        loadEngine(era: era ?? config.era).map { engine in
+            runtime.replaceEngine(engine)
+            return engine.label.isEmpty ? "inline" : engine.label
+        }
+    }
+    let gateControl = GateControl(
+        runtime: runtime, simulatedReaders: simulatedReaders, clock: clock,
+        reloadPolicy: config.policyDirectory == nil ? nil : reload)
     do {
         control = try ControlServer(path: config.controlSocket) { gateControl.handle($0) }
         Log.info("control socket \(config.controlSocket)")
@@ -125,6 +158,17 @@ nonisolated func runDaemon() -> Int32 {
         timer.resume()
         metricsTimer = timer
     }
+
+    // SIGHUP reloads the policy files (the operator's usual "reload configuration").
+    signal(SIGHUP, SIG_IGN)
+    let hangup = DispatchSource.makeSignalSource(signal: SIGHUP)
+    hangup.setEventHandler {
+        switch reload(nil) {
+        case .success(let label): Log.info("SIGHUP: rules \(label) loaded")
+        case .failure(let e): Log.error("SIGHUP: \(e); the previous rules stay in force")
+        }
+    }
+    hangup.resume()
 
     let stopSignal = DispatchSemaphore(value: 0)
     signal(SIGTERM, SIG_IGN)
@@ -168,6 +212,7 @@ nonisolated func runDaemon() -> Int32 {
         "gate \(config.gateID) stopped: \(c.taps) taps, \(c.rejected) rejected, journal last seq \(journal.lastSequence), acknowledged \(journal.acknowledged)"
     )
     _ = signalSources
+    hangup.cancel()
     return 0
 }
 
