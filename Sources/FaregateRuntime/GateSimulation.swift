@@ -23,6 +23,8 @@ public struct GateSimulation {
         public var journalRoot: String
         public var fsync = true
         public var policy = GatePolicy.healthCheckEra
+        /// Rules from policy files; when set, `policy` is not used.
+        public var engine: DecisionEngine?
         public var mix = DemoPopulation.Mix.beijing2022
         public init(journalRoot: String) { self.journalRoot = journalRoot }
     }
@@ -50,6 +52,7 @@ public struct GateSimulation {
             let recorder = TapRecorder(readers: options.readersPerGate)
             var runtimeOptions = GateRuntime.Options(gateID: gateID)
             runtimeOptions.policy = options.policy
+            runtimeOptions.engine = options.engine
             runtimeOptions.sync.intervalSeconds = 3600  // the run syncs at start and stop
             let runtime = GateRuntime(
                 options: runtimeOptions, journal: journal, readers: gateReaders,

@@ -24,6 +24,8 @@ public struct StationSimulation {
         public var populationSize = 100_000
         public var populationSeed: UInt64 = 1
         public var mix = DemoPopulation.Mix.beijing2022
+        /// Rules from policy files (station rules apply to every gate); nil: the 2022 defaults.
+        public var engine: DecisionEngine?
         public var journalRoot: String
         public var fsync = true
         /// Simulated seconds between syncs of every gate.
@@ -125,6 +127,7 @@ public struct StationSimulation {
             let recorder = TapRecorder(readers: 1)
             var ro = GateRuntime.Options(gateID: id)
             ro.sync.intervalSeconds = 86400  // the simulation drives syncs in simulated time
+            ro.engine = o.engine
             let runtime = GateRuntime(
                 options: ro, journal: journal, readers: [reader], barrier: SimulatedBarrier(keepLog: false),
                 clock: clock,

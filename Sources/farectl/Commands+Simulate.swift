@@ -8,7 +8,7 @@ let simulateCommands: [Command] = [
     Command(
         ["simulate"],
         usage:
-            "simulate [--gates N] [--readers N] [--taps N] [--seed S] [--central FILE | --demo-cards N] [--journal-dir DIR] [--mix FILE] [--no-fsync] [--json]",
+            "simulate [--gates N] [--readers N] [--taps N] [--seed S] [--central FILE | --demo-cards N] [--journal-dir DIR] [--mix FILE] [--policies DIR [--era E] [--station S] [--line L]] [--no-fsync] [--json]",
         "run gates in-process on simulated taps and print a summary"
     ) { args in
         let json = args.flag("--json")
@@ -21,6 +21,9 @@ let simulateCommands: [Command] = [
         let demoCards = try args.int("--demo-cards", default: 100_000, in: 1...50_000_000)
         let journalDir = try args.value("--journal-dir")
         let mix = try loadMix(try args.value("--mix"))
+        let engine = try loadEngine(
+            policies: try args.value("--policies"), era: try args.value("--era"), station: try args.value("--station"),
+            line: try args.value("--line"))
         try args.finish()
 
         let workDir = NSTemporaryDirectory() + "faregate-sim-\(getpid())"
@@ -46,6 +49,7 @@ let simulateCommands: [Command] = [
         options.populationSize = populationSize
         options.fsync = !noFsync
         options.mix = mix
+        options.engine = engine
         let simulation = GateSimulation(options: options) { () throws(CentralStoreError) -> any CentralStore in
             try SQLiteCentralStore(path: centralPath)
         }
@@ -91,4 +95,15 @@ func loadMix(_ path: String?) throws -> DemoPopulation.Mix {
     }
     do { try mix.validate() } catch { throw CLIError("population mix \(path): \(error)") }
     return mix
+}
+
+/// The decision engine of policy files for a station and line, or nil (the built-in 2022 rules).
+func loadEngine(policies: String?, era: String?, station: String?, line: String?) throws -> DecisionEngine? {
+    guard let policies else {
+        if era != nil || station != nil || line != nil {
+            throw CLIError("--era, --station and --line need --policies DIR")
+        }
+        return nil
+    }
+    return try PolicyFiles.loadBook(directory: policies).engine(station: station, line: line, pinnedEra: era)
 }

@@ -34,7 +34,7 @@ let stationCommands: [Command] = [
     Command(
         ["simulate", "station"],
         usage:
-            "simulate station [--entry-gates N] [--exit-gates N] [--riders N] [--seed S] [--central FILE | --demo-cards N] [--report FILE] [--fault F]... [--no-faults] [--journal-dir DIR] [--no-fsync] [--json]",
+            "simulate station [--entry-gates N] [--exit-gates N] [--riders N] [--seed S] [--central FILE | --demo-cards N] [--report FILE] [--fault F]... [--no-faults] [--journal-dir DIR] [--policies DIR [--era E] [--station S] [--line L]] [--no-fsync] [--json]",
         "a station at the morning peak on real gates; writes an HTML report"
     ) { args in
         let json = args.flag("--json")
@@ -52,6 +52,9 @@ let stationCommands: [Command] = [
         var faults: [StationSimulation.Fault] = []
         while let f = try args.value("--fault") { faults.append(try parseFault(f)) }
         options.mix = try loadMix(try args.value("--mix"))
+        let engine = try loadEngine(
+            policies: try args.value("--policies"), era: try args.value("--era"), station: try args.value("--station"),
+            line: try args.value("--line"))
         try args.finish()
         if faults.isEmpty && !noFaults {
             // By default the rush hour has trouble: a reader dies for 20 minutes at 07:50 and
@@ -62,6 +65,7 @@ let stationCommands: [Command] = [
             ]
         }
         options.faults = faults
+        options.engine = engine
         options.fsync = !noFsync
 
         let workDir = NSTemporaryDirectory() + "faregate-station-\(getpid())"
