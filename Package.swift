@@ -17,6 +17,9 @@ let package = Package(
             pkgConfig: "sqlite3",
             providers: [.apt(["libsqlite3-dev"])]
         ),
+        .systemLibrary(name: "CLibPQ", path: "Sources/CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
+        .systemLibrary(
+            name: "CSodium", path: "Sources/CSodium", pkgConfig: "libsodium", providers: [.apt(["libsodium-dev"])]),
 
         // MARK: Pure core: domain, decisions, state machines, data structures. No I/O, no C.
         .target(name: "FaregateCore"),
@@ -26,6 +29,8 @@ let package = Package(
 
         // MARK: Adapters over C libraries: the only modules that import a C module.
         .target(name: "FaregateSQLite", dependencies: ["FaregateCore", "CSQLite"]),
+        .target(name: "FaregatePostgres", dependencies: ["FaregateCore", "CLibPQ"]),
+        .target(name: "FaregateSodium", dependencies: ["FaregateCore", "CSodium"]),
 
         // MARK: Runtime: threads, files, configuration, the gate pipeline and the simulator.
         .target(name: "FaregateRuntime", dependencies: ["FaregateCore", "FaregateSimulation"]),
@@ -37,7 +42,10 @@ let package = Package(
         ),
         .executableTarget(
             name: "farectl",
-            dependencies: ["FaregateCore", "FaregateRuntime", "FaregateSimulation", "FaregateSQLite"]
+            dependencies: [
+                "FaregateCore", "FaregateRuntime", "FaregateSimulation", "FaregateSQLite",
+                "FaregatePostgres", "FaregateSodium",
+            ]
         ),
 
         // MARK: Tests
@@ -47,6 +55,8 @@ let package = Package(
             dependencies: ["FaregateCore", "FaregateRuntime", "FaregateSimulation", "FaregateSQLite"]
         ),
         .testTarget(name: "FaregateSQLiteTests", dependencies: ["FaregateCore", "FaregateSQLite"]),
+        .testTarget(name: "FaregatePostgresTests", dependencies: ["FaregateCore", "FaregatePostgres"]),
+        .testTarget(name: "FaregateSodiumTests", dependencies: ["FaregateCore", "FaregateSodium"]),
     ],
     swiftLanguageModes: [.v6]
 )
