@@ -152,6 +152,17 @@ final class PostgresCentralStoreTests: XCTestCase {
             wallMillis: 0)
         try setup.publish(wallMillis: 0)
 
+        // Every thread connects, then waits at the start line so writers, publisher and pollers
+        // really overlap (the test signals the start itself; no sleeping).
+        let threads = writers + 1 + pollers
+        let ready = DispatchSemaphore(value: 0)
+        let go = DispatchSemaphore(value: 0)
+        @Sendable func startLine(_ arrived: inout Bool) {
+            guard !arrived else { return }
+            arrived = true
+            ready.signal()
+            go.wait()
+        }
         let failures = Failures()
         let writersDone = Counter()
         let group = DispatchGroup()
@@ -159,10 +170,12 @@ final class PostgresCentralStoreTests: XCTestCase {
         let colours: [HealthStatus] = [.green, .yellow, .red, .unknown]
 
         for w in 0..<writers {
-            DispatchQueue.global().async(group: group) {
+            spawn(group) {
+                var arrived = false
                 defer { writersDone.increment() }
                 do {
                     let store = try PostgresCentralStore(connecting: conninfo)
+                    startLine(&arrived)
                     for i in 0..<writesPerWriter {
                         let h = colours[(i + w) % colours.count]
                         try store.setHealth(
@@ -171,24 +184,34 @@ final class PostgresCentralStoreTests: XCTestCase {
                         // Some writers publish themselves: several publishers race too.
                         if i % 7 == 0 { try store.publish(wallMillis: Int64(i)) }
                     }
-                } catch { failures.add("writer \(w): \(error)") }
+                } catch {
+                    failures.add("writer \(w): \(error)")
+                    startLine(&arrived)
+                }
             }
         }
-        DispatchQueue.global().async(group: group) {
+        spawn(group) {
+            var arrived = false
             do {
                 let store = try PostgresCentralStore(connecting: conninfo)
+                startLine(&arrived)
                 while writersDone.value < writers { try store.publish(wallMillis: 1) }
                 try store.publish(wallMillis: 2)
-            } catch { failures.add("publisher: \(error)") }
+            } catch {
+                failures.add("publisher: \(error)")
+                startLine(&arrived)
+            }
         }
         let tables = Tables()
         for p in 0..<pollers {
-            DispatchQueue.global().async(group: group) {
+            spawn(group) {
+                var arrived = false
                 do {
                     let store = try PostgresCentralStore(connecting: conninfo)
                     var table: [CardKey: CardStatus] = [:]
                     var version = try store.forEachStatus { table[$0] = $1 }
                     var polls = 0
+                    startLine(&arrived)
                     func poll() throws {
                         guard let set = try store.changes(after: version, maxChanges: 1_000_000) else {
                             failures.add("poller \(p): unexpectedly too far behind")
@@ -204,9 +227,14 @@ final class PostgresCentralStoreTests: XCTestCase {
                     }
                     while writersDone.value < writers { try poll() }
                     tables.add(p, table, version, polls)
-                } catch { failures.add("poller \(p): \(error)") }
+                } catch {
+                    failures.add("poller \(p): \(error)")
+                    startLine(&arrived)
+                }
             }
         }
+        for _ in 0..<threads { ready.wait() }
+        for _ in 0..<threads { go.signal() }
         group.wait()
         XCTAssertEqual(failures.all, [])
 
@@ -228,6 +256,16 @@ final class PostgresCentralStoreTests: XCTestCase {
             XCTAssertEqual(truth[key(UInt64(w * cardsPerIdentity))], truth[key(UInt64(w * cardsPerIdentity + 1))])
         }
     }
+}
+
+/// Runs `body` on a new thread (not a GCD worker: the test's threads block on each other at the
+/// start line, which must not starve a bounded pool).
+func spawn(_ group: DispatchGroup, _ body: @escaping @Sendable () -> Void) {
+    group.enter()
+    Thread {
+        body()
+        group.leave()
+    }.start()
 }
 
 /// Thread-safe collectors for the concurrency test (guarded by a lock).
