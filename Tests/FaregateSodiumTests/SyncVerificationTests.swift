@@ -162,3 +162,72 @@ final class SyncVerificationTests: XCTestCase {
         }
     }
 }
+
+/// The publisher's snapshot and delta, verified and applied the way a gate does. The publisher only
+/// reads through `CentralAdminStore`; the real stores' change feeds are tested in their own suites.
+final class SyncPublisherTests: XCTestCase {
+    func testSnapshotThenDeltaVerifyAndApplyToTheCentralTable() throws {
+        let keys = try Ed25519KeyPair()
+        let verifier = try SyncVerifier(pinnedPublicKey: keys.publicKey)
+        let store = MemoryCentralStore()
+        store.set(CardKey(rawValue: 1), CardStatus(health: .green, binding: .bound))
+        store.set(CardKey(rawValue: 2), CardStatus(health: .unknown, binding: .unbound))
+        let snap = try SyncPublisher.snapshot(from: store, signer: keys, digest: SodiumSHA256())
+        let sm = try verifier.verify(
+            envelope: snap.envelope, body: snap.body, versionInService: nil, expecting: .snapshot)
+        var table: [CardKey: CardStatus] = [:]
+        try DeltaBody(decoding: snap.body).apply(to: &table)
+        XCTAssertEqual(table, store.table)
+
+        store.set(CardKey(rawValue: 1), CardStatus(health: .red, binding: .bound))
+        store.set(CardKey(rawValue: 3), CardStatus(health: .yellow, binding: .bound))
+        let delta = try XCTUnwrap(
+            try SyncPublisher.delta(
+                from: store, after: sm.toVersion, maxChanges: 10, signer: keys, digest: SodiumSHA256()))
+        let dm = try verifier.verify(envelope: delta.envelope, body: delta.body, versionInService: sm.toVersion)
+        try DeltaBody(decoding: delta.body, verifiedBy: dm).apply(to: &table)
+        XCTAssertEqual(table, store.table)
+        XCTAssertNil(
+            try SyncPublisher.delta(
+                from: store, after: dm.toVersion, maxChanges: 10, signer: keys, digest: SodiumSHA256()))
+        XCTAssertNil(
+            try SyncPublisher.delta(from: store, after: 0, maxChanges: 1, signer: keys, digest: SodiumSHA256()),
+            "too far behind")
+    }
+}
+
+/// A minimal in-memory `CentralAdminStore` for the publisher test: each `set` publishes one version.
+final class MemoryCentralStore: CentralAdminStore {
+    var table: [CardKey: CardStatus] = [:]
+    var log: [CardChange] = []
+    var version: UInt64 = 0
+
+    func set(_ k: CardKey, _ s: CardStatus) {
+        version += 1
+        table[k] = s
+        log.append(CardChange(version: version, key: k, status: s))
+    }
+
+    func dataVersion() throws(CentralStoreError) -> UInt64 { version }
+    func forEachStatus(_ body: (CardKey, CardStatus) -> Void) throws(CentralStoreError) -> UInt64 {
+        for (k, s) in table { body(k, s) }
+        return version
+    }
+    func uploadJournal(gate: String, entries: [JournalEntry]) throws(CentralStoreError) {}
+    func acknowledgedSequence(gate: String) throws(CentralStoreError) -> UInt64 { 0 }
+    func insertCards(_ cards: some Sequence<CentralCardRecord>, wallMillis: Int64) throws(CentralStoreError) {}
+    func bind(_ key: CardKey, identityHash: [UInt8], wallMillis: Int64) throws(CentralStoreError) {}
+    func setHealth(of key: CardKey, to health: HealthStatus, wallMillis: Int64) throws(CentralStoreError) -> Int { 0 }
+    func setHealth(identityHash: [UInt8], to health: HealthStatus, wallMillis: Int64) throws(CentralStoreError) -> Int {
+        0
+    }
+    func publish(wallMillis: Int64) throws(CentralStoreError) -> PublishResult {
+        PublishResult(version: version, cards: 0)
+    }
+    func changes(after v: UInt64, maxChanges: Int) throws(CentralStoreError) -> ChangeSet? {
+        let rows = log.filter { $0.version > v }
+        return rows.count > maxChanges ? nil : ChangeSet(fromVersion: v, toVersion: version, changes: rows)
+    }
+    func recordSync(gate: String, dataVersion: UInt64, wallMillis: Int64) throws(CentralStoreError) {}
+    func gateStates() throws(CentralStoreError) -> [GateSyncState] { [] }
+}
