@@ -2,36 +2,67 @@ import FaregateCore
 
 /// Administration, publication and the change feed on PostgreSQL.
 extension PostgresCentralStore {
+    /// Inserts in chunks of 10,000 with one `unnest` statement per table per chunk (array
+    /// parameters), all in one transaction: a 30-million-card import is not 90 million round trips.
     public func insertCards(_ cards: some Sequence<CentralCardRecord>, wallMillis: Int64) throws(CentralStoreError) {
         try run("cannot insert cards") { () throws(PostgresError) in
             try conn.transaction { () throws(PostgresError) in
-                let now = String(wallMillis)
+                var chunk: [CentralCardRecord] = []
+                chunk.reserveCapacity(Self.insertChunk)
                 for c in cards {
-                    let key = Self.key(c.key)
-                    try conn.query(
-                        """
-                        INSERT INTO cards(card_key, medium, number, card_type, blacklisted, suspended, issued_at, returned_at)
-                        VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-                        """,
-                        [
-                            key, String(c.key.medium?.rawValue ?? 0), c.key.number, String(c.cardType.rawValue),
-                            c.blacklisted ? "t" : "f", c.suspended ? "t" : "f", now, c.returned ? now : nil,
-                        ])
-                    if let hash = c.identityHash {
-                        // Identity rows are shared by every card bound to them; the first insert sets health.
-                        try conn.query(
-                            """
-                            WITH ins AS (
-                                INSERT INTO identities(id_hash, health, health_at, health_source) VALUES ($1, $2, $3, 'import')
-                                ON CONFLICT (id_hash) DO NOTHING RETURNING identity_id)
-                            INSERT INTO bindings(card_key, identity_id, bound_at)
-                            SELECT $4, COALESCE((SELECT identity_id FROM ins), (SELECT identity_id FROM identities WHERE id_hash = $1)), $3
-                            """, [PostgresHex.literal(hash), String(c.health.rawValue), now, key])
+                    chunk.append(c)
+                    if chunk.count == Self.insertChunk {
+                        try insertChunk(chunk, wallMillis: wallMillis)
+                        chunk.removeAll(keepingCapacity: true)
                     }
-                    try conn.query("INSERT INTO pending_changes(card_key) VALUES ($1)", [key])
                 }
+                if !chunk.isEmpty { try insertChunk(chunk, wallMillis: wallMillis) }
             }
         }
+    }
+
+    static let insertChunk = 10_000
+
+    /// `{a,b,c}`: an array literal of elements that need no quoting (numbers, digits, t/f).
+    static func array(_ items: [String]) -> String { "{" + items.joined(separator: ",") + "}" }
+
+    func insertChunk(_ chunk: [CentralCardRecord], wallMillis: Int64) throws(PostgresError) {
+        let now = String(wallMillis)
+        let keys = Self.array(chunk.map { Self.key($0.key) })
+        try conn.query(
+            """
+            INSERT INTO cards(card_key, medium, number, card_type, blacklisted, suspended, issued_at, returned_at)
+            SELECT k, m, n, t, b, s, $7::bigint, CASE WHEN r THEN $7::bigint END
+            FROM unnest($1::bigint[], $2::smallint[], $3::text[], $4::smallint[], $5::boolean[], $6::boolean[], $8::boolean[])
+                 AS u(k, m, n, t, b, s, r)
+            """,
+            [
+                keys, Self.array(chunk.map { String($0.key.medium?.rawValue ?? 0) }),
+                Self.array(chunk.map { $0.key.number }),
+                Self.array(chunk.map { String($0.cardType.rawValue) }),
+                Self.array(chunk.map { $0.blacklisted ? "t" : "f" }),
+                Self.array(chunk.map { $0.suspended ? "t" : "f" }), now,
+                Self.array(chunk.map { $0.returned ? "t" : "f" }),
+            ])
+        let bound = chunk.filter { $0.identityHash != nil }
+        if !bound.isEmpty {
+            // bytea elements in an array literal: "\\x…" (the array parser turns \\ into \).
+            let hashes = Self.array(bound.map { "\"\\" + PostgresHex.literal($0.identityHash ?? []) + "\"" })
+            // Identity rows are shared by every card bound to them; the first card seen sets health.
+            try conn.query(
+                """
+                INSERT INTO identities(id_hash, health, health_at, health_source)
+                SELECT DISTINCT ON (h) h, hl, $3::bigint, 'import' FROM unnest($1::bytea[], $2::smallint[]) AS u(h, hl)
+                ON CONFLICT (id_hash) DO NOTHING
+                """, [hashes, Self.array(bound.map { String($0.health.rawValue) }), now])
+            try conn.query(
+                """
+                INSERT INTO bindings(card_key, identity_id, bound_at)
+                SELECT u.k, i.identity_id, $3::bigint FROM unnest($1::bigint[], $2::bytea[]) AS u(k, h)
+                JOIN identities i ON i.id_hash = u.h
+                """, [Self.array(bound.map { Self.key($0.key) }), hashes, now])
+        }
+        try conn.query("INSERT INTO pending_changes(card_key) SELECT unnest($1::bigint[])", [keys])
     }
 
     public func bind(_ key: CardKey, identityHash: [UInt8], wallMillis: Int64) throws(CentralStoreError) {

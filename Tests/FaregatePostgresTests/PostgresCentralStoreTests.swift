@@ -99,6 +99,18 @@ final class PostgresCentralStoreTests: XCTestCase {
         }
     }
 
+    func testDuplicateImportIsRefusedWhole() throws {
+        let store = try PostgresCentralStore.create(connecting: conninfo)
+        try store.insertCards([record(1, identity: 1)], wallMillis: 1)
+        XCTAssertThrowsError(
+            try store.insertCards([record(2, identity: 2), record(1, identity: 1)], wallMillis: 2)
+        ) { error in XCTAssertEqual((error as? CentralStoreError)?.code, .refused) }
+        let stats = try store.stats()
+        XCTAssertEqual(stats.cards, 1, "card 2 was rolled back with the batch")
+        XCTAssertEqual(stats.identities, 1)
+        XCTAssertEqual(stats.pendingChanges, 1)
+    }
+
     func testBindIsPermanentAndPublishesTheCard() throws {
         let store = try PostgresCentralStore.create(connecting: conninfo)
         try store.insertCards([record(1, identity: nil), record(2, identity: nil)], wallMillis: 1)
