@@ -72,13 +72,15 @@ let centralBenchCommands: [Command] = [
     },
     Command(
         ["central", "bench-poll"],
-        usage: "central bench-poll --pg CONN [--pollers N] [--seconds S] [--json]",
+        usage: "central bench-poll --pg CONN [--pollers N] [--seconds S] [--interval-ms MS] [--json]",
         "N gates poll changes(after:) against one PostgreSQL while a writer publishes; poll latency quantiles"
     ) { args in
         let json = args.flag("--json")
         let backend = try CentralBackend(&args)
         let pollers = try args.int("--pollers", default: 200, in: 1...1000)
         let seconds = try args.int("--seconds", default: 20, in: 1...3600)
+        // 0: every gate polls back to back (saturation); otherwise each sleeps MS ± 50% between polls.
+        let intervalMs = try args.int("--interval-ms", default: 0, in: 0...600_000)
         try args.finish()
         let setup = try backend.migrate()
         let salt = UInt64(nowMillis() % 1_000_000) * 10_000_000
@@ -130,6 +132,9 @@ let centralBenchCommands: [Command] = [
                         rows += set.changes.count
                         version = set.toVersion
                         try store.recordSync(gate: "bench-\(p)", dataVersion: version, wallMillis: nowMillis())
+                        if intervalMs > 0 {
+                            usleep(useconds_t(intervalMs * 1000 / 2 + Int.random(in: 0...(intervalMs * 1000))))
+                        }
                     }
                     results.add(h, rows: rows)
                 } catch { results.fail("poller \(p): \(error)") }
@@ -139,11 +144,12 @@ let centralBenchCommands: [Command] = [
         let (h, rows, pubs, failures) = results.snapshot()
         for f in failures.prefix(5) { warn(f) }
         let r = PollBench(
-            pollers: pollers, seconds: seconds, polls: Int(h.total), changeRows: rows, publications: pubs,
+            pollers: pollers, seconds: seconds, intervalMillis: intervalMs, polls: Int(h.total), changeRows: rows,
+            publications: pubs,
             p50Millis: Double(h.quantile(0.5)) / 1e6, p99Millis: Double(h.quantile(0.99)) / 1e6,
             maxMillis: Double(h.max) / 1e6, failures: failures.count)
         try report(r, json: json) {
-            "\(pollers) pollers, \(seconds) s: \(r.polls) polls (\(r.changeRows) change rows), \(pubs) publications; "
+            "\(pollers) pollers, \(seconds) s, interval \(intervalMs) ms: \(r.polls) polls (\(r.changeRows) change rows), \(pubs) publications; "
                 + "poll latency p50 \(fmt(r.p50Millis)) ms, p99 \(fmt(r.p99Millis)) ms, max \(fmt(r.maxMillis)) ms; \(failures.count) failure(s)"
         }
         return failures.isEmpty ? 0 : 1
@@ -170,6 +176,7 @@ struct ChangesBench: Encodable {
 struct PollBench: Encodable {
     var pollers: Int
     var seconds: Int
+    var intervalMillis: Int
     var polls: Int
     var changeRows: Int
     var publications: Int
