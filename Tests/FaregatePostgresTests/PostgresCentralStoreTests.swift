@@ -99,6 +99,28 @@ final class PostgresCentralStoreTests: XCTestCase {
         }
     }
 
+    func testLostConnectionIsUnavailableThenReconnects() throws {
+        let name = "victim_" + schema
+        try PostgresCentralStore.create(connecting: conninfo)
+        let store = try PostgresCentralStore(connecting: conninfo + " application_name=\(name)")
+        XCTAssertEqual(try store.dataVersion(), 0)
+        // The server drops the store's session (as on a failover or restart).
+        let admin = try PostgresConnection(ProcessInfo.processInfo.environment["FAREGATE_TEST_PG"] ?? "")
+        let killed = try admin.query(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1", [name])
+        XCTAssertEqual(killed.rows, 1)
+        // pg_terminate_backend only signals: wait until the session is gone (bounded, no sleep).
+        var gone = false
+        for _ in 0..<100_000 where !gone {
+            gone = try admin.query("SELECT 1 FROM pg_stat_activity WHERE application_name = $1", [name]).rows == 0
+        }
+        XCTAssertTrue(gone)
+        XCTAssertThrowsError(try store.dataVersion()) { error in
+            XCTAssertEqual((error as? CentralStoreError)?.code, .unavailable)
+        }
+        XCTAssertEqual(try store.dataVersion(), 0, "the next call reconnects")
+    }
+
     func testDuplicateImportIsRefusedWhole() throws {
         let store = try PostgresCentralStore.create(connecting: conninfo)
         try store.insertCards([record(1, identity: 1)], wallMillis: 1)
