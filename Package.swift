@@ -54,8 +54,8 @@ let package = Package(
             name: "FaregateRuntimeTests",
             dependencies: ["FaregateCore", "FaregateRuntime", "FaregateSimulation", "FaregateSQLite"]
         ),
-        .testTarget(name: "FaregateSQLiteTests", dependencies: ["FaregateCore", "FaregateSQLite"]),
-        .testTarget(name: "FaregatePostgresTests", dependencies: ["FaregateCore", "FaregatePostgres"]),
+        .testTarget(name: "FaregateSQLiteTests", dependencies: ["FaregateCore", "FaregateSQLite", "FaregateSodium"]),
+        .testTarget(name: "FaregatePostgresTests", dependencies: ["FaregateCore", "FaregatePostgres", "FaregateSodium"]),
         .testTarget(name: "FaregateSodiumTests", dependencies: ["FaregateCore", "FaregateSodium"]),
     ],
     swiftLanguageModes: [.v6]

@@ -58,6 +58,17 @@ enum PostgresMigrations {
             PRIMARY KEY(gate_id, seq)
         );
         INSERT INTO meta(key, value) VALUES ('data_version', 0);
+        """,
+        // 2: signed publications waiting for gates (sealed manifest + body).
         """
+        CREATE TABLE publications(
+            kind smallint NOT NULL,
+            from_version bigint NOT NULL,
+            to_version bigint NOT NULL,
+            envelope bytea NOT NULL,
+            body bytea NOT NULL,
+            PRIMARY KEY(kind, to_version)
+        );
+        """,
     ]
 }

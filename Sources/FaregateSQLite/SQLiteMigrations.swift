@@ -66,5 +66,16 @@ enum SQLiteMigrations {
         ) WITHOUT ROWID;
         CREATE TABLE pending_changes(id INTEGER PRIMARY KEY, card_key INTEGER NOT NULL);
         """,
+        // 3: signed publications waiting for gates (sealed manifest + body).
+        """
+        CREATE TABLE publications(
+            kind INTEGER NOT NULL,
+            from_version INTEGER NOT NULL,
+            to_version INTEGER NOT NULL,
+            envelope BLOB NOT NULL,
+            body BLOB NOT NULL,
+            PRIMARY KEY(kind, to_version)
+        ) WITHOUT ROWID;
+        """,
     ]
 }
