@@ -159,17 +159,36 @@ let centralAdminCommands: [Command] = [
         return refused.isEmpty ? 0 : 1
     },
     Command(
-        ["central", "publish"], usage: "central publish (--db FILE | --pg CONN) [--json]",
-        "publish pending changes under the next data version (one publisher at a time)"
+        ["central", "publish"],
+        usage: "central publish (--db FILE | --pg CONN) [--signing-key FILE.sec [--snapshot]] [--json]",
+        "publish pending changes as the next version; with a key, sign new versions (and a snapshot) for gates"
     ) { args in
         let json = args.flag("--json")
+        let withSnapshot = args.flag("--snapshot")
         let backend = try CentralBackend(&args)
+        let keyPath = try args.value("--signing-key")
         try args.finish()
-        let r = try backend.open().publish(wallMillis: nowMillis())
-        try report(r, json: json) {
-            r.cards == 0
+        guard keyPath != nil || !withSnapshot else { throw CLIError("--snapshot needs --signing-key") }
+        let store = try backend.openPublications()
+        let r = try store.publish(wallMillis: nowMillis())
+        var signed: [UInt64] = []
+        var snapshotVersion: UInt64?
+        if let keyPath {
+            let keys = try loadSigningKey(keyPath)
+            signed = try SyncPublisher.signNewVersions(in: store, signer: keys, digest: SodiumSHA256())
+            if withSnapshot {
+                snapshotVersion = try SyncPublisher.storeSnapshot(in: store, signer: keys, digest: SodiumSHA256())
+                    .toVersion
+            }
+        }
+        let out = PublishReport(
+            version: r.version, cards: r.cards, signedVersions: signed, snapshotVersion: snapshotVersion)
+        try report(out, json: json) {
+            (r.cards == 0
                 ? "nothing pending; data version \(r.version)"
-                : "published \(r.cards) card change(s) as version \(r.version)"
+                : "published \(r.cards) card change(s) as version \(r.version)")
+                + (keyPath == nil ? "" : "; signed \(signed.count) new version(s)")
+                + (snapshotVersion.map { "; snapshot at version \($0)" } ?? "")
         }
         return 0
     },
@@ -190,9 +209,7 @@ let centralAdminCommands: [Command] = [
         guard wantSnapshot != (after != nil) else {
             throw CLIError("give exactly one of --snapshot or --after VERSION")
         }
-        let secret = try readKeyFile(keyPath, bytes: Ed25519KeyPair.secretKeySize)
-        let keys: Ed25519KeyPair
-        do { keys = try Ed25519KeyPair(secretKey: secret) } catch { throw CLIError("\(keyPath): \(error)") }
+        let keys = try loadSigningKey(keyPath)
         let store = try backend.open()
         let publication: SignedPublication
         if let after {
@@ -360,6 +377,13 @@ struct GatesReport: Encodable {
     var gates: [GateRow]
 }
 
+struct PublishReport: Encodable {
+    var version: UInt64
+    var cards: Int
+    var signedVersions: [UInt64]
+    var snapshotVersion: UInt64?
+}
+
 struct ExportReport: Encodable {
     var kind: String
     var fromVersion: UInt64
@@ -400,6 +424,13 @@ struct CentralBackend {
     }
 
     func open() throws(CentralStoreError) -> any CentralAdminStore {
+        switch kind {
+        case .sqlite(let path): try SQLiteCentralStore(path: path)
+        case .postgres(let conn): try PostgresCentralStore(connecting: conn)
+        }
+    }
+
+    func openPublications() throws(CentralStoreError) -> any PublicationStore {
         switch kind {
         case .sqlite(let path): try SQLiteCentralStore(path: path)
         case .postgres(let conn): try PostgresCentralStore(connecting: conn)
@@ -488,6 +519,11 @@ extension IdentityHasher {
         let key = try readKeyFile(path, bytes: IdentityHasher.keySize)
         do { return try IdentityHasher(key: key) } catch { throw CLIError("\(path): \(error)") }
     }
+}
+
+func loadSigningKey(_ path: String) throws(CLIError) -> Ed25519KeyPair {
+    let secret = try readKeyFile(path, bytes: Ed25519KeyPair.secretKeySize)
+    do { return try Ed25519KeyPair(secretKey: secret) } catch { throw CLIError("\(path): \(error)") }
 }
 
 func hexString(_ bytes: [UInt8]) -> String {
