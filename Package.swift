@@ -17,6 +17,9 @@ let package = Package(
             pkgConfig: "sqlite3",
             providers: [.apt(["libsqlite3-dev"])]
         ),
+        .systemLibrary(name: "CLibPQ", path: "Sources/CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
+        .systemLibrary(
+            name: "CSodium", path: "Sources/CSodium", pkgConfig: "libsodium", providers: [.apt(["libsodium-dev"])]),
 
         // Linux calls hidden behind _GNU_SOURCE (SO_PEERCRED), as swift-nio's CNIOLinux does.
         .target(name: "CFaregateLinux"),
@@ -29,6 +32,8 @@ let package = Package(
 
         // MARK: Adapters over C libraries: the only modules that import a C module.
         .target(name: "FaregateSQLite", dependencies: ["FaregateCore", "CSQLite"]),
+        .target(name: "FaregatePostgres", dependencies: ["FaregateCore", "CLibPQ"]),
+        .target(name: "FaregateSodium", dependencies: ["FaregateCore", "CSodium"]),
 
         // MARK: Runtime: threads, files, configuration, the gate pipeline and the simulator.
         .target(name: "FaregateRuntime", dependencies: ["FaregateCore", "FaregateSimulation", "CFaregateLinux"]),
@@ -40,7 +45,10 @@ let package = Package(
         ),
         .executableTarget(
             name: "farectl",
-            dependencies: ["FaregateCore", "FaregateRuntime", "FaregateSimulation", "FaregateSQLite"]
+            dependencies: [
+                "FaregateCore", "FaregateRuntime", "FaregateSimulation", "FaregateSQLite",
+                "FaregatePostgres", "FaregateSodium",
+            ]
         ),
 
         // MARK: Tests
@@ -49,7 +57,9 @@ let package = Package(
             name: "FaregateRuntimeTests",
             dependencies: ["FaregateCore", "FaregateRuntime", "FaregateSimulation", "FaregateSQLite"]
         ),
-        .testTarget(name: "FaregateSQLiteTests", dependencies: ["FaregateCore", "FaregateSQLite"]),
+        .testTarget(name: "FaregateSQLiteTests", dependencies: ["FaregateCore", "FaregateSQLite", "FaregateSodium"]),
+        .testTarget(name: "FaregatePostgresTests", dependencies: ["FaregateCore", "FaregatePostgres", "FaregateSodium"]),
+        .testTarget(name: "FaregateSodiumTests", dependencies: ["FaregateCore", "FaregateSodium"]),
     ],
     swiftLanguageModes: [.v6]
 )

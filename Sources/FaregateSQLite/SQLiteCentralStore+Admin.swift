@@ -1,31 +1,9 @@
 import FaregateCore
 
 /// Administration of the embedded store: demo populations, health changes, statistics.
-extension SQLiteCentralStore {
-    /// A card as the administration commands describe it.
-    public struct CardRecord: Sendable {
-        public var key: CardKey
-        public var cardType: CardType
-        public var blacklisted: Bool
-        public var suspended: Bool
-        public var returned: Bool
-        /// Keyed hash of the bound identity's ID number, nil when unbound.
-        public var identityHash: [UInt8]?
-        public var health: HealthStatus
-
-        public init(
-            key: CardKey, cardType: CardType, blacklisted: Bool = false, suspended: Bool = false,
-            returned: Bool = false, identityHash: [UInt8]?, health: HealthStatus
-        ) {
-            self.key = key
-            self.cardType = cardType
-            self.blacklisted = blacklisted
-            self.suspended = suspended
-            self.returned = returned
-            self.identityHash = identityHash
-            self.health = health
-        }
-    }
+extension SQLiteCentralStore: CentralAdminStore {
+    /// A card as the administration commands describe it (the core type, kept under its old name).
+    public typealias CardRecord = CentralCardRecord
 
     /// Inserts cards (and their identities and bindings) in one transaction and bumps the data
     /// version once. Existing keys are refused: the whole batch is rolled back.
@@ -43,6 +21,7 @@ extension SQLiteCentralStore {
                     ON CONFLICT(id_hash) DO UPDATE SET health = health RETURNING identity_id
                     """)
                 let bind = try db.prepare("INSERT INTO bindings(card_key, identity_id, bound_at) VALUES (?, ?, ?)")
+                let pending = try db.prepare("INSERT INTO pending_changes(card_key) VALUES (?)")
                 for c in cards {
                     let key = Int64(bitPattern: c.key.rawValue)
                     try card.bind(
@@ -58,8 +37,12 @@ extension SQLiteCentralStore {
                         try bind.bind(.integer(key), .integer(id), .integer(wallMillis))
                         try bind.run()
                     }
+                    try pending.bind(.integer(key))
+                    try pending.run()
                 }
-                try bumpDataVersion()
+                // SQLite has one writer at a time (BEGIN IMMEDIATE): publishing inside the writer's
+                // transaction assigns versions in commit order.
+                _ = try publishInTransaction(wallMillis: wallMillis)
             }
         }
     }
@@ -80,8 +63,17 @@ extension SQLiteCentralStore {
                     .integer(Int64(health.rawValue)), .integer(wallMillis), .integer(Int64(bitPattern: key.rawValue)))
                 try q.run()
                 let n = db.changes
-                if n > 0 { try bumpDataVersion() }
-                return n
+                guard n > 0 else { return 0 }
+                let p = try db.prepare(
+                    """
+                    INSERT INTO pending_changes(card_key) SELECT card_key FROM bindings
+                    WHERE identity_id = (SELECT identity_id FROM bindings WHERE card_key = ?)
+                    """)
+                try p.bind(.integer(Int64(bitPattern: key.rawValue)))
+                try p.run()
+                let cards = db.changes
+                _ = try publishInTransaction(wallMillis: wallMillis)
+                return cards
             }
         }
         guard changed > 0 else { throw CentralStoreError(.refused, "card \(key) is unknown or not bound to anyone") }

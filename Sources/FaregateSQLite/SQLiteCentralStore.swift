@@ -43,12 +43,15 @@ public final class SQLiteCentralStore: CentralStore {
     }
 
     static func migrate(_ db: SQLiteConnection) throws {
-        var current = 0
-        let hasMeta = try db.prepare("SELECT count(*) FROM sqlite_master WHERE type='table' AND name='meta'")
-        if try hasMeta.step(), hasMeta.int64(0) == 1 {
+        // Read the version in a function of its own so its statements are finalized before the
+        // migrations run: an unfinished SELECT makes DROP TABLE fail with SQLITE_LOCKED.
+        func versionOnDisk() throws -> Int {
+            let hasMeta = try db.prepare("SELECT count(*) FROM sqlite_master WHERE type='table' AND name='meta'")
+            guard try hasMeta.step(), hasMeta.int64(0) == 1 else { return 0 }
             let q = try db.prepare("SELECT value FROM meta WHERE key='schema_version'")
-            if try q.step() { current = Int(q.text(0)) ?? 0 }
+            return try q.step() ? Int(q.text(0)) ?? 0 : 0
         }
+        let current = try versionOnDisk()
         guard current <= all.count else {
             throw CentralStoreError(
                 .schemaMismatch, "store schema version \(current) is newer than this build (\(all.count))")

@@ -52,6 +52,30 @@ enum SQLiteMigrations {
             PRIMARY KEY(gate_id, seq)
         ) WITHOUT ROWID;
         INSERT INTO meta(key, value) VALUES ('data_version', '0');
+        """,
+        // 2: the change log holds one row per (version, card) for card-level publication; writers
+        //    record changed cards in pending_changes, the publisher turns them into versioned rows.
         """
+        DROP TABLE change_log;
+        CREATE TABLE change_log(
+            version INTEGER NOT NULL,
+            card_key INTEGER NOT NULL,
+            status INTEGER NOT NULL,
+            changed_at INTEGER NOT NULL,
+            PRIMARY KEY(version, card_key)
+        ) WITHOUT ROWID;
+        CREATE TABLE pending_changes(id INTEGER PRIMARY KEY, card_key INTEGER NOT NULL);
+        """,
+        // 3: signed publications waiting for gates (sealed manifest + body).
+        """
+        CREATE TABLE publications(
+            kind INTEGER NOT NULL,
+            from_version INTEGER NOT NULL,
+            to_version INTEGER NOT NULL,
+            envelope BLOB NOT NULL,
+            body BLOB NOT NULL,
+            PRIMARY KEY(kind, to_version)
+        ) WITHOUT ROWID;
+        """,
     ]
 }

@@ -2,19 +2,6 @@ import FaregateCore
 import FaregateSQLite
 import Foundation
 
-/// Parses `medium:number`, e.g. `transit-card:1000751000000000001`.
-func parseCard(_ text: String) throws(CLIError) -> CardKey {
-    let parts = text.split(separator: ":")
-    guard parts.count == 2, let medium = Medium(name: String(parts[0])) else {
-        throw CLIError(
-            "card must be medium:number (media: \(Medium.allCases.map(\.description).joined(separator: ", ")))")
-    }
-    guard let key = CardKey(medium: medium, number: parts[1]) else {
-        throw CLIError("'\(parts[1])' is not a valid \(medium) number")
-    }
-    return key
-}
-
 let centralCommands: [Command] = [
     Command(
         ["central", "init"], usage: "central init --db FILE [--demo N] [--seed S] [--mix FILE] [--json]",
@@ -56,33 +43,6 @@ let centralCommands: [Command] = [
               journal        \(s.journalRecords) records from \(s.gates) gate(s)
             """
         }
-        return 0
-    },
-    Command(
-        ["central", "set-health"],
-        usage: "central set-health --db FILE --card MEDIUM:NUMBER --health green|yellow|red|unknown",
-        "set the health of the identity a card is bound to (all its cards change)"
-    ) { args in
-        let json = args.flag("--json")
-        guard let db = try args.value("--db") else { throw CLIError("--db FILE is required") }
-        guard let cardText = try args.value("--card") else { throw CLIError("--card MEDIUM:NUMBER is required") }
-        guard let healthText = try args.value("--health"), let health = HealthStatus(name: healthText) else {
-            throw CLIError("--health must be green, yellow, red or unknown")
-        }
-        try args.finish()
-        let key = try parseCard(cardText)
-        let store = try SQLiteCentralStore(path: db)
-        let n = try store.setHealth(of: key, to: health, wallMillis: Int64(Date().timeIntervalSince1970 * 1000))
-        struct Result: Encodable {
-            var card: String
-            var health: String
-            var identities_changed: Int
-            var data_version: UInt64
-        }
-        let r = Result(
-            card: key.description, health: health.description, identities_changed: n,
-            data_version: try store.dataVersion())
-        try report(r, json: json) { "\(key): identity health set to \(health); data version \(r.data_version)" }
         return 0
     },
 ]

@@ -3,8 +3,8 @@ import Foundation
 // farectl: the operator's and bench tester's tool. Each group of commands lives in its own
 // Commands+<Topic>.swift file; this list is the only place they meet.
 let commands: [Command] =
-    simulateCommands + stationCommands + centralCommands + journalCommands + controlCommands + policyCommands
-    + policyBenchCommands
+    simulateCommands + stationCommands + centralCommands + centralAdminCommands + centralBenchCommands
+    + journalCommands + controlCommands + policyCommands + policyBenchCommands
 
 func printUsage() {
     print("usage: farectl <command> [options]   (every command that reports takes --json)\n")

@@ -52,7 +52,7 @@ final class SQLiteCentralStoreTests: XCTestCase {
                 .init(key: phoneCode, cardType: .unspecified, identityHash: person, health: .green),
                 .init(key: key(2), cardType: .normal, identityHash: [UInt8](repeating: 2, count: 32), health: .green),
             ], wallMillis: 1000)
-        XCTAssertEqual(try store.setHealth(of: key(1), to: .red, wallMillis: 2000), 1)
+        XCTAssertEqual(try store.setHealth(of: key(1), to: .red, wallMillis: 2000), 2, "both cards of the person")
         let (s, v) = try statuses(store)
         XCTAssertEqual(v, 2)
         XCTAssertEqual(s[key(1)]?.health, .red)

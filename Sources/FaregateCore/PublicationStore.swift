@@ -1,0 +1,72 @@
+/// Where signed publications wait for gates. The central publisher (which holds the Ed25519 secret
+/// key) signs each new data version as a one-version delta, and from time to time a snapshot;
+/// gates hold only the public key and fetch what is stored here.
+///
+/// Signed content is deterministic (canonical body, Ed25519 signatures are deterministic), so two
+/// publishers signing the same version store identical rows and the store keeps one.
+public protocol PublicationStore: CentralAdminStore {
+    /// Stores a signed publication; an existing one with the same kind and `toVersion` is kept.
+    /// A stored snapshot replaces older snapshots.
+    func storePublication(_ p: SignedPublication) throws(CentralStoreError)
+    /// Stored deltas in version order, starting with the one from `version`, at most `limit`,
+    /// stopping at the first gap.
+    func deltas(after version: UInt64, limit: Int) throws(CentralStoreError) -> [SignedPublication]
+    /// The newest stored snapshot.
+    func latestSnapshot() throws(CentralStoreError) -> SignedPublication?
+    /// The highest version with a stored delta (0 when none).
+    func lastSignedVersion() throws(CentralStoreError) -> UInt64
+}
+
+extension SyncPublisher {
+    /// Signs every published version not yet signed, as one delta per version, and stores them.
+    /// Returns the versions signed. Run after `publish` by whoever holds the signing key.
+    @discardableResult
+    public static func signNewVersions(
+        in store: some PublicationStore, signer: some ManifestSigner, digest: some BodyDigest
+    ) throws(CentralStoreError) -> [UInt64] {
+        let last = try store.lastSignedVersion()
+        guard let set = try store.changes(after: last, maxChanges: Int.max), set.toVersion > last else { return [] }
+        var byVersion: [UInt64: [CardChange]] = [:]
+        for c in set.changes { byVersion[c.version, default: []].append(c) }
+        var signed: [UInt64] = []
+        for v in (last + 1)...set.toVersion {
+            // Every published version has at least one change row; an empty one would still be
+            // signed so the chain has no gap.
+            let delta = ChangeSet(fromVersion: v - 1, toVersion: v, changes: byVersion[v] ?? []).delta
+            try store.storePublication(
+                SignedPublication(
+                    kind: .delta, from: v - 1, to: v, body: delta.encoded(), signer: signer, digest: digest))
+            signed.append(v)
+        }
+        return signed
+    }
+
+    /// Signs and stores a snapshot of the current table.
+    @discardableResult
+    public static func storeSnapshot(
+        in store: some PublicationStore, signer: some ManifestSigner, digest: some BodyDigest
+    ) throws(CentralStoreError) -> SyncManifest {
+        let p = try snapshot(from: store, signer: signer, digest: digest)
+        try store.storePublication(p)
+        return p.manifest
+    }
+}
+
+extension SyncVerifier {
+    /// Verifies a chain of stored deltas starting at `versionInService` and decodes them. All or
+    /// nothing: if any link fails (signature, size, hash, version order), it throws and the gate
+    /// keeps its table; otherwise the caller applies the bodies in order and has `last.toVersion`.
+    public func verifiedDeltas(_ chain: [SignedPublication], versionInService: UInt64) throws(SyncVerificationError)
+        -> [DeltaBody]
+    {
+        var version = versionInService
+        var out: [DeltaBody] = []
+        out.reserveCapacity(chain.count)
+        for p in chain {
+            let m = try verify(envelope: p.envelope, body: p.body, versionInService: version, expecting: .delta)
+            out.append(try DeltaBody(decoding: p.body, verifiedBy: m))
+            version = m.toVersion
+        }
+        return out
+    }
+}

@@ -1,0 +1,200 @@
+import FaregateCore
+
+/// The central store on PostgreSQL, over one libpq connection.
+///
+/// The connection string goes to libpq as-is (multi-host strings for failover work). A lost
+/// connection is reported as `.unavailable` and re-established (`PQreset`) on the next call.
+/// Not thread-safe: one owner thread per instance; open one instance per thread.
+///
+/// Versions never skip (see `publish`): writers only record which cards changed
+/// (`pending_changes`); one publisher transaction at a time, serialized by a transaction-scoped
+/// advisory lock, turns them into change rows under `data_version + 1` and commits before the
+/// next publisher can start. So publication n+1 commits strictly after publication n, and every
+/// snapshot that sees n+1 sees n: a reader that takes the version and the rows in one snapshot
+/// gets a gap-free prefix. Sequence values are not used for versions because they become
+/// visible out of commit order.
+public final class PostgresCentralStore: CentralAdminStore {
+    public static let schemaVersion = PostgresMigrations.all.count
+    /// Advisory lock keys (arbitrary, fixed): the publisher and the migrator.
+    static let publisherLock = "7046001"
+    static let migrationLock = "7046002"
+
+    let conn: PostgresConnection
+
+    /// Connects and checks the schema version. The schema is created explicitly (`create`).
+    public init(connecting conninfo: String) throws(CentralStoreError) {
+        do {
+            conn = try PostgresConnection(conninfo)
+        } catch {
+            throw Self.map(error, "cannot connect to the central store")
+        }
+        let version = try Self.schemaVersionOnServer(conn)
+        guard version == Self.schemaVersion else {
+            throw CentralStoreError(
+                .schemaMismatch,
+                "central store has schema version \(version), this build uses \(Self.schemaVersion); run `farectl central migrate`"
+            )
+        }
+    }
+
+    /// Migrates the database to the current schema (safe to run concurrently) and opens it.
+    @discardableResult
+    public static func create(connecting conninfo: String) throws(CentralStoreError) -> PostgresCentralStore {
+        do {
+            let c = try PostgresConnection(conninfo)
+            try c.transaction { () throws(PostgresError) in
+                try c.query("SELECT pg_advisory_xact_lock(\(migrationLock))")
+                try c.execute(
+                    "CREATE TABLE IF NOT EXISTS schema_migrations(version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
+                )
+                let r = try c.query("SELECT COALESCE(max(version), 0) FROM schema_migrations")
+                let current = Int(r.int64(0, 0) ?? 0)
+                guard current <= PostgresMigrations.all.count else {
+                    throw PostgresError(
+                        sqlstate: nil,
+                        message: "schema version \(current) is newer than this build (\(PostgresMigrations.all.count))")
+                }
+                for v in current..<PostgresMigrations.all.count {
+                    try c.execute(PostgresMigrations.all[v])
+                    try c.query("INSERT INTO schema_migrations(version) VALUES ($1)", [String(v + 1)])
+                }
+            }
+        } catch {
+            throw map(error, "cannot migrate the central store")
+        }
+        return try PostgresCentralStore(connecting: conninfo)
+    }
+
+    static func schemaVersionOnServer(_ c: PostgresConnection) throws(CentralStoreError) -> Int {
+        do {
+            let r = try c.query("SELECT COALESCE(max(version), 0) FROM schema_migrations")
+            return Int(r.int64(0, 0) ?? 0)
+        } catch {
+            if error.sqlstate == .undefinedTable {
+                throw CentralStoreError(
+                    .schemaMismatch, "the database has no faregate schema; run `farectl central migrate`")
+            }
+            throw map(error, "cannot read the schema version")
+        }
+    }
+
+    static func map(_ e: PostgresError, _ what: String) -> CentralStoreError {
+        if e.connectionLost || e.sqlstate?.isConnectionError == true || e.sqlstate == .adminShutdown {
+            return CentralStoreError(.unavailable, what + ": the server cannot be reached", cause: e.description)
+        }
+        if e.sqlstate?.isConstraintViolation == true || e.sqlstate == .raiseException {
+            return CentralStoreError(.refused, what, cause: e.message)
+        }
+        if e.sqlstate == .undefinedTable {
+            return CentralStoreError(.schemaMismatch, what, cause: e.message)
+        }
+        return CentralStoreError(.queryFailed, what, cause: e.description)
+    }
+
+    /// Runs `body`, reconnecting first if the connection was lost, mapping errors to store errors.
+    func run<T>(_ what: String, _ body: () throws(PostgresError) -> T) throws(CentralStoreError) -> T {
+        do {
+            if !conn.isOpen { try conn.reset() }
+            return try body()
+        } catch {
+            throw Self.map(error, what)
+        }
+    }
+
+    static func key(_ k: CardKey) -> String { String(Int64(bitPattern: k.rawValue)) }
+
+    // MARK: CentralStore
+
+    public func dataVersion() throws(CentralStoreError) -> UInt64 {
+        try run("cannot read data version") { () throws(PostgresError) in
+            let r = try conn.query("SELECT value FROM meta WHERE key = 'data_version'")
+            return UInt64(r.int64(0, 0) ?? 0)
+        }
+    }
+
+    static let statusExpression = """
+        ((CASE WHEN b.identity_id IS NOT NULL THEN COALESCE(i.health, 0) | 4 ELSE 0 END)
+         | (CASE WHEN c.blacklisted THEN 8 ELSE 0 END)
+         | (CASE WHEN c.returned_at IS NOT NULL THEN 16 ELSE 0 END)
+         | (CASE WHEN c.suspended THEN 32 ELSE 0 END))
+        """
+
+    static let statusFrom = """
+        FROM cards c LEFT JOIN bindings b ON b.card_key = c.card_key
+                     LEFT JOIN identities i ON i.identity_id = b.identity_id
+        """
+
+    /// Streams every card's status from one REPEATABLE READ snapshot, fetching through a cursor.
+    public func forEachStatus(_ body: (CardKey, CardStatus) -> Void) throws(CentralStoreError) -> UInt64 {
+        try run("cannot read card statuses") { () throws(PostgresError) in
+            try conn.transaction("ISOLATION LEVEL REPEATABLE READ, READ ONLY") { () throws(PostgresError) in
+                let v = try conn.query("SELECT value FROM meta WHERE key = 'data_version'")
+                let version = UInt64(v.int64(0, 0) ?? 0)
+                try conn.execute(
+                    "DECLARE statuses NO SCROLL CURSOR FOR SELECT c.card_key, \(Self.statusExpression) \(Self.statusFrom)"
+                )
+                while true {
+                    let r = try conn.query("FETCH 50000 FROM statuses")
+                    if r.rows == 0 { break }
+                    for row in 0..<r.rows {
+                        guard let k = r.int64(row, 0), let s = r.int64(row, 1) else { continue }
+                        body(CardKey(rawValue: UInt64(bitPattern: k)), CardStatus(rawValue: UInt8(clamping: s)))
+                    }
+                }
+                return version
+            }
+        }
+    }
+
+    public func uploadJournal(gate: String, entries: [JournalEntry]) throws(CentralStoreError) {
+        try run("cannot store journal of gate \(gate)") { () throws(PostgresError) in
+            try conn.transaction { () throws(PostgresError) in
+                for e in entries {
+                    try conn.query(
+                        """
+                        INSERT INTO journal(gate_id, seq, wall_ms, card_key, kind, outcome, reason, record)
+                        VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING
+                        """,
+                        [
+                            gate, String(e.sequence), String(e.wallMillis), Self.key(e.key), e.kind.description,
+                            e.decision.outcome.description, e.decision.reason.code, JournalCodec.encode(e),
+                        ])
+                }
+                try advanceAcknowledged(gate: gate)
+            }
+        }
+    }
+
+    /// Moves `gates.acked_seq` up over every contiguous stored sequence. The gate's row is locked
+    /// (`FOR UPDATE`) so two uploads of one gate cannot race each other's computation.
+    func advanceAcknowledged(gate: String) throws(PostgresError) {
+        try conn.query("INSERT INTO gates(gate_id) VALUES ($1) ON CONFLICT DO NOTHING", [gate])
+        let a = try conn.query("SELECT acked_seq FROM gates WHERE gate_id = $1 FOR UPDATE", [gate])
+        let acked = a.int64(0, 0) ?? 0
+        // Rows after `acked` in order: the run that continues it is where seq - row_number = acked.
+        try conn.query(
+            """
+            UPDATE gates SET acked_seq = COALESCE((
+                SELECT max(seq) FROM (
+                    SELECT seq, seq - row_number() OVER (ORDER BY seq) AS offset_from_run
+                    FROM journal WHERE gate_id = $1 AND seq > $2) t
+                WHERE offset_from_run = $2), $2)
+            WHERE gate_id = $1
+            """, [gate, String(acked)])
+    }
+
+    public func acknowledgedSequence(gate: String) throws(CentralStoreError) -> UInt64 {
+        try run("cannot read acknowledged sequence of gate \(gate)") { () throws(PostgresError) in
+            let r = try conn.query("SELECT acked_seq FROM gates WHERE gate_id = $1", [gate])
+            return UInt64(r.int64(0, 0) ?? 0)
+        }
+    }
+
+    /// Journal entries stored for `gate`, in sequence order (for checks and reports).
+    public func journal(gate: String) throws(CentralStoreError) -> [JournalEntry] {
+        try run("cannot read journal of \(gate)") { () throws(PostgresError) in
+            let r = try conn.query("SELECT record FROM journal WHERE gate_id = $1 ORDER BY seq", [gate])
+            return (0..<r.rows).compactMap { row in r.text(row, 0).flatMap { try? JournalCodec.decode(Substring($0)) } }
+        }
+    }
+}

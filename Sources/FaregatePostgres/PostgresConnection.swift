@@ -1,0 +1,176 @@
+import CLibPQ
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// One libpq connection (`PGconn*`), closed with `PQfinish` when the object goes away.
+///
+/// The connection string is passed to libpq as-is, so multi-host strings
+/// (`host=a,b port=5432,5432 target_session_attrs=read-write`) fail over the way libpq does.
+/// Not thread-safe: one owner thread at a time (libpq connections are not shareable).
+public final class PostgresConnection {
+    let handle: OpaquePointer
+
+    /// Connects; wraps `PQconnectdb` and checks `PQstatus`.
+    public init(_ conninfo: String) throws(PostgresError) {
+        guard let conn = PQconnectdb(conninfo) else {
+            throw PostgresError(sqlstate: nil, message: "out of memory", connectionLost: true)
+        }
+        guard PQstatus(conn) == CONNECTION_OK else {
+            let message = Self.trimmed(PQerrorMessage(conn))
+            PQfinish(conn)
+            throw PostgresError(sqlstate: nil, message: message, connectionLost: true)
+        }
+        handle = conn
+        // Notices (e.g. "relation already exists, skipping") would go to stderr; keep them out.
+        PQsetNoticeProcessor(conn, { _, _ in }, nil)
+    }
+
+    deinit { PQfinish(handle) }
+
+    /// Reconnects with the same parameters (after a server restart or failover); wraps `PQreset`.
+    public func reset() throws(PostgresError) {
+        PQreset(handle)
+        guard PQstatus(handle) == CONNECTION_OK else {
+            throw PostgresError(sqlstate: nil, message: Self.trimmed(PQerrorMessage(handle)), connectionLost: true)
+        }
+    }
+
+    /// True while the connection is usable. Wraps `PQstatus`.
+    public var isOpen: Bool { PQstatus(handle) == CONNECTION_OK }
+
+    static func trimmed(_ p: UnsafePointer<CChar>?) -> String {
+        guard let p else { return "" }
+        var s = String(cString: p)
+        while s.last == "\n" || s.last == " " { s.removeLast() }
+        return s
+    }
+
+    /// Runs one statement with text parameters `$1…$n` (nil is SQL NULL); wraps `PQexecParams`.
+    /// Results come back in text format.
+    @discardableResult
+    public func query(_ sql: String, _ params: [String?] = []) throws(PostgresError) -> PostgresResult {
+        // libpq wants `const char* const*`: copy each parameter into a C string for the call.
+        let cStrings: [UnsafeMutablePointer<CChar>?] = params.map { $0.flatMap { strdup($0) } }
+        defer { for p in cStrings { free(p) } }
+        let raw = cStrings.withUnsafeBufferPointer { buf -> OpaquePointer? in
+            buf.withMemoryRebound(to: UnsafePointer<CChar>?.self) { values in
+                PQexecParams(handle, sql, Int32(params.count), nil, values.baseAddress, nil, nil, 0)
+            }
+        }
+        return try check(raw)
+    }
+
+    /// Runs one or more statements without parameters; wraps `PQexec`.
+    public func execute(_ sql: String) throws(PostgresError) {
+        _ = try check(PQexec(handle, sql))
+    }
+
+    func check(_ raw: OpaquePointer?) throws(PostgresError) -> PostgresResult {
+        guard let raw else {
+            throw PostgresError(
+                sqlstate: nil, message: Self.trimmed(PQerrorMessage(handle)),
+                connectionLost: PQstatus(handle) != CONNECTION_OK)
+        }
+        let result = PostgresResult(raw)
+        switch PQresultStatus(raw) {
+        case PGRES_COMMAND_OK, PGRES_TUPLES_OK, PGRES_EMPTY_QUERY:
+            return result
+        default:
+            let state = PQresultErrorField(raw, Int32(UInt8(ascii: "C"))).map { String(cString: $0) }
+            var message = Self.trimmed(PQresultErrorMessage(raw))
+            if message.isEmpty { message = Self.trimmed(PQerrorMessage(handle)) }
+            throw PostgresError(
+                sqlstate: state.map(PostgresError.SQLState.init(rawValue:)), message: message,
+                connectionLost: PQstatus(handle) != CONNECTION_OK)
+        }
+    }
+
+    /// Runs `body` in a transaction, rolling back if it throws. `isolation` is an SQL isolation
+    /// clause such as "ISOLATION LEVEL REPEATABLE READ, READ ONLY".
+    public func transaction<T>(_ isolation: String = "", _ body: () throws(PostgresError) -> T) throws(PostgresError)
+        -> T
+    {
+        try execute("BEGIN " + isolation)
+        do {
+            let value = try body()
+            try execute("COMMIT")
+            return value
+        } catch {
+            try? execute("ROLLBACK")
+            throw error
+        }
+    }
+}
+
+/// A query result (`PGresult*`), freed with `PQclear`. Values are read in text format.
+public final class PostgresResult {
+    let handle: OpaquePointer
+
+    init(_ handle: OpaquePointer) { self.handle = handle }
+    deinit { PQclear(handle) }
+
+    /// Rows returned. Wraps `PQntuples`.
+    public var rows: Int { Int(PQntuples(handle)) }
+    /// Rows affected by INSERT/UPDATE/DELETE. Wraps `PQcmdTuples`.
+    public var affected: Int { PQcmdTuples(handle).flatMap { Int(String(cString: $0)) } ?? 0 }
+
+    public func isNull(_ row: Int, _ column: Int) -> Bool { PQgetisnull(handle, Int32(row), Int32(column)) != 0 }
+
+    /// The text value, nil for NULL. Wraps `PQgetvalue`.
+    public func text(_ row: Int, _ column: Int) -> String? {
+        guard row < rows, !isNull(row, column), let p = PQgetvalue(handle, Int32(row), Int32(column)) else {
+            return nil
+        }
+        return String(cString: p)
+    }
+
+    public func int64(_ row: Int, _ column: Int) -> Int64? { text(row, column).flatMap { Int64($0) } }
+
+    /// A `bytea` column in hex output format (`\x0a1b…`).
+    public func bytes(_ row: Int, _ column: Int) -> [UInt8]? {
+        guard let t = text(row, column), t.hasPrefix("\\x") else { return nil }
+        return PostgresHex.decode(t.dropFirst(2))
+    }
+}
+
+/// `bytea` hex format, for parameters and results.
+public enum PostgresHex {
+    static let digits = Array("0123456789abcdef".utf8)
+
+    /// `\x…` literal of `bytes`, usable as a text parameter for a `bytea` column.
+    public static func literal(_ bytes: [UInt8]) -> String {
+        var out: [UInt8] = [UInt8(ascii: "\\"), UInt8(ascii: "x")]
+        out.reserveCapacity(2 + bytes.count * 2)
+        for b in bytes {
+            out.append(digits[Int(b >> 4)])
+            out.append(digits[Int(b & 0xF)])
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    static func decode(_ s: Substring) -> [UInt8]? {
+        let u = Array(s.utf8)
+        guard u.count % 2 == 0 else { return nil }
+        func nibble(_ c: UInt8) -> UInt8? {
+            switch c {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): c - UInt8(ascii: "0")
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): c - UInt8(ascii: "a") + 10
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): c - UInt8(ascii: "A") + 10
+            default: nil
+            }
+        }
+        var out: [UInt8] = []
+        out.reserveCapacity(u.count / 2)
+        var i = 0
+        while i < u.count {
+            guard let h = nibble(u[i]), let l = nibble(u[i + 1]) else { return nil }
+            out.append(h << 4 | l)
+            i += 2
+        }
+        return out
+    }
+}

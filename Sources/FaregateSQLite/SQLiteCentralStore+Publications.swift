@@ -1,0 +1,65 @@
+import FaregateCore
+
+/// Signed publications in the SQLite file.
+extension SQLiteCentralStore: PublicationStore {
+    public func storePublication(_ p: SignedPublication) throws(CentralStoreError) {
+        try run("cannot store publication") { () throws(SQLiteError) in
+            try db.transaction { () throws(SQLiteError) in
+                if p.manifest.kind == .snapshot {
+                    let d = try db.prepare("DELETE FROM publications WHERE kind = ? AND to_version < ?")
+                    try d.bind(.integer(Int64(p.manifest.kind.rawValue)), .integer(Int64(p.manifest.toVersion)))
+                    try d.run()
+                }
+                let q = try db.prepare(
+                    "INSERT OR IGNORE INTO publications(kind, from_version, to_version, envelope, body) VALUES (?, ?, ?, ?, ?)"
+                )
+                try q.bind(
+                    .integer(Int64(p.manifest.kind.rawValue)), .integer(Int64(p.manifest.fromVersion)),
+                    .integer(Int64(p.manifest.toVersion)), .blob(p.envelope), .blob(p.body))
+                try q.run()
+            }
+        }
+    }
+
+    public func deltas(after version: UInt64, limit: Int) throws(CentralStoreError) -> [SignedPublication] {
+        try run("cannot read publications") { () throws(SQLiteError) in
+            let q = try db.prepare(
+                "SELECT from_version, to_version, envelope, body FROM publications WHERE kind = 2 AND to_version > ? ORDER BY to_version LIMIT ?"
+            )
+            try q.bind(.integer(Int64(version)), .integer(Int64(limit)))
+            var out: [SignedPublication] = []
+            var next = version
+            while try q.step() {
+                guard UInt64(q.int64(0)) == next else { break }  // gap: the caller falls back to a snapshot
+                guard let p = Self.publication(kind: .delta, envelope: q.blob(2), body: q.blob(3)) else { break }
+                out.append(p)
+                next = UInt64(q.int64(1))
+            }
+            return out
+        }
+    }
+
+    public func latestSnapshot() throws(CentralStoreError) -> SignedPublication? {
+        try run("cannot read publications") { () throws(SQLiteError) in
+            let q = try db.prepare(
+                "SELECT envelope, body FROM publications WHERE kind = 1 ORDER BY to_version DESC LIMIT 1")
+            guard try q.step() else { return nil }
+            return Self.publication(kind: .snapshot, envelope: q.blob(0), body: q.blob(1))
+        }
+    }
+
+    public func lastSignedVersion() throws(CentralStoreError) -> UInt64 {
+        try run("cannot read publications") { () throws(SQLiteError) in
+            let q = try db.prepare("SELECT COALESCE(max(to_version), 0) FROM publications WHERE kind = 2")
+            return try q.step() ? UInt64(q.int64(0)) : 0
+        }
+    }
+
+    /// The stored row as a publication; the manifest is parsed unverified (the gate verifies).
+    static func publication(kind: SyncManifest.Kind, envelope: [UInt8], body: [UInt8]) -> SignedPublication? {
+        guard envelope.count == SyncManifest.sealedSize,
+            let m = try? SyncManifest(canonical: envelope.prefix(SyncManifest.encodedSize))
+        else { return nil }
+        return SignedPublication(manifest: m, envelope: envelope, body: body)
+    }
+}

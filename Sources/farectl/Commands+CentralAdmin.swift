@@ -1,0 +1,556 @@
+import FaregateCore
+import FaregatePostgres
+import FaregateSQLite
+import FaregateSodium
+import Foundation
+
+// `farectl central …` administration on either backend: `--db FILE` (SQLite) or `--pg CONNSTRING`
+// (PostgreSQL; libpq syntax, multi-host strings allowed). `central init` and `central stats` are in
+// the lead's Commands+Central.swift.
+
+let centralAdminCommands: [Command] = [
+    Command(
+        ["central", "migrate"], usage: "central migrate (--db FILE | --pg CONN) [--json]",
+        "create the central schema or bring it to this build's version"
+    ) { args in
+        let json = args.flag("--json")
+        let backend = try CentralBackend(&args)
+        try args.finish()
+        let store = try backend.migrate()
+        let v = try store.dataVersion()
+        try report(MigrateReport(backend: backend.name, dataVersion: v), json: json) {
+            "\(backend.name) central store is at the current schema; data version \(v)"
+        }
+        return 0
+    },
+    Command(
+        ["central", "import"], usage: "central import (--db FILE | --pg CONN) --csv FILE [--no-publish] [--json]",
+        "import cards from CSV lines medium,number[,type] (all or nothing)"
+    ) { args in
+        let json = args.flag("--json")
+        let noPublish = args.flag("--no-publish")
+        let backend = try CentralBackend(&args)
+        guard let csv = try args.value("--csv") else { throw CLIError("--csv FILE is required") }
+        try args.finish()
+        var records: [CentralCardRecord] = []
+        for (n, fields) in try csvRows(csv) {
+            guard fields.count == 2 || fields.count == 3 else {
+                throw CLIError("\(csv):\(n): expected medium,number[,type], got \(fields.count) fields")
+            }
+            let key = try parseCard(fields[0] + ":" + fields[1], where: "\(csv):\(n)")
+            var type = CardType.normal
+            if fields.count == 3 {
+                guard let t = CardType.allCases.first(where: { $0.description == fields[2] }) else {
+                    throw CLIError("\(csv):\(n): unknown card type '\(fields[2])'")
+                }
+                type = t
+            }
+            records.append(CentralCardRecord(key: key, cardType: type, identityHash: nil, health: .unknown))
+        }
+        let store = try backend.open()
+        try store.insertCards(records, wallMillis: nowMillis())
+        let published = noPublish ? nil : try store.publish(wallMillis: nowMillis())
+        try report(ImportReport(imported: records.count, published: published), json: json) {
+            "imported \(records.count) cards" + (published.map { "; data version \($0.version)" } ?? "")
+        }
+        return 0
+    },
+    Command(
+        ["central", "bind"],
+        usage:
+            "central bind (--db FILE | --pg CONN) --card MEDIUM:NUMBER --id-key FILE (--id NUMBER | --id-stdin) [--no-publish] [--json]",
+        "bind a card to a person (permanent); the ID number is stored only as a keyed hash"
+    ) { args in
+        let json = args.flag("--json")
+        let noPublish = args.flag("--no-publish")
+        let backend = try CentralBackend(&args)
+        let card = try parseCard(try required(&args, "--card"), where: "--card")
+        let hasher = try identityHasher(&args)
+        let id = try idNumber(&args)
+        try args.finish()
+        let store = try backend.open()
+        try store.bind(card, identityHash: hasher.hash(idNumber: id), wallMillis: nowMillis())
+        let published = noPublish ? nil : try store.publish(wallMillis: nowMillis())
+        try report(ChangeReport(cards: 1, published: published), json: json) {
+            "bound \(card)" + (published.map { "; data version \($0.version)" } ?? "")
+        }
+        return 0
+    },
+    Command(
+        ["central", "health"],
+        usage:
+            "central health (--db FILE | --pg CONN) (--card MEDIUM:NUMBER | --id-key FILE (--id NUMBER | --id-stdin)) --set COLOUR [--no-publish] [--json]",
+        "set the health of one identity; every card bound to it changes"
+    ) { args in
+        let json = args.flag("--json")
+        let noPublish = args.flag("--no-publish")
+        let backend = try CentralBackend(&args)
+        let colour = try parseHealth(try required(&args, "--set"), where: "--set")
+        let cardText = try args.value("--card")
+        let hasher = cardText == nil ? try identityHasher(&args) : nil
+        let id = cardText == nil ? try idNumber(&args) : nil
+        try args.finish()
+        let store = try backend.open()
+        let now = nowMillis()
+        let cards: Int
+        if let cardText {
+            cards = try store.setHealth(of: try parseCard(cardText, where: "--card"), to: colour, wallMillis: now)
+        } else if let hasher, let id {
+            cards = try store.setHealth(identityHash: hasher.hash(idNumber: id), to: colour, wallMillis: now)
+        } else {
+            throw CLIError("give --card or --id-key with --id/--id-stdin")
+        }
+        let published = noPublish ? nil : try store.publish(wallMillis: nowMillis())
+        try report(ChangeReport(cards: cards, published: published), json: json) {
+            "health \(colour): \(cards) card(s)" + (published.map { "; data version \($0.version)" } ?? "")
+        }
+        return 0
+    },
+    Command(
+        ["central", "health-bulk"],
+        usage: "central health-bulk (--db FILE | --pg CONN) --csv FILE [--id-key FILE] [--no-publish] [--json]",
+        "set health from CSV: medium,number,colour lines, or id_number,colour lines with --id-key"
+    ) { args in
+        let json = args.flag("--json")
+        let noPublish = args.flag("--no-publish")
+        let backend = try CentralBackend(&args)
+        guard let csv = try args.value("--csv") else { throw CLIError("--csv FILE is required") }
+        let hasher = try args.value("--id-key").map { path throws(CLIError) in try IdentityHasher.load(path) }
+        try args.finish()
+        // Parse everything first: a typo on line 900 must not leave 899 changes applied.
+        enum Target {
+            case card(CardKey)
+            case identity([UInt8])
+        }
+        var targets: [(Target, HealthStatus, String)] = []
+        for (n, f) in try csvRows(csv) {
+            let at = "\(csv):\(n)"
+            if let hasher {
+                guard f.count == 2 else { throw CLIError("\(at): expected id_number,colour") }
+                targets.append((.identity(hasher.hash(idNumber: f[0])), try parseHealth(f[1], where: at), at))
+            } else {
+                guard f.count == 3 else { throw CLIError("\(at): expected medium,number,colour") }
+                targets.append(
+                    (.card(try parseCard(f[0] + ":" + f[1], where: at)), try parseHealth(f[2], where: at), at))
+            }
+        }
+        let store = try backend.open()
+        var cards = 0
+        var refused: [String] = []
+        for (target, colour, at) in targets {
+            do {
+                switch target {
+                case .card(let k): cards += try store.setHealth(of: k, to: colour, wallMillis: nowMillis())
+                case .identity(let h):
+                    cards += try store.setHealth(identityHash: h, to: colour, wallMillis: nowMillis())
+                }
+            } catch let e as CentralStoreError where e.code == .refused {
+                refused.append("\(at): \(e.message)")
+            }
+        }
+        let published = noPublish ? nil : try store.publish(wallMillis: nowMillis())
+        for r in refused { warn("refused: \(r)") }
+        try report(
+            BulkReport(lines: targets.count, cards: cards, refused: refused.count, published: published), json: json
+        ) {
+            "\(targets.count) line(s), \(cards) card(s) changed, \(refused.count) refused"
+                + (published.map { "; data version \($0.version)" } ?? "")
+        }
+        return refused.isEmpty ? 0 : 1
+    },
+    Command(
+        ["central", "publish"],
+        usage: "central publish (--db FILE | --pg CONN) [--signing-key FILE.sec [--snapshot]] [--json]",
+        "publish pending changes as the next version; with a key, sign new versions (and a snapshot) for gates"
+    ) { args in
+        let json = args.flag("--json")
+        let withSnapshot = args.flag("--snapshot")
+        let backend = try CentralBackend(&args)
+        let keyPath = try args.value("--signing-key")
+        try args.finish()
+        guard keyPath != nil || !withSnapshot else { throw CLIError("--snapshot needs --signing-key") }
+        let store = try backend.openPublications()
+        let r = try store.publish(wallMillis: nowMillis())
+        var signed: [UInt64] = []
+        var snapshotVersion: UInt64?
+        if let keyPath {
+            let keys = try loadSigningKey(keyPath)
+            signed = try SyncPublisher.signNewVersions(in: store, signer: keys, digest: SodiumSHA256())
+            if withSnapshot {
+                snapshotVersion = try SyncPublisher.storeSnapshot(in: store, signer: keys, digest: SodiumSHA256())
+                    .toVersion
+            }
+        }
+        let out = PublishReport(
+            version: r.version, cards: r.cards, signedVersions: signed, snapshotVersion: snapshotVersion)
+        try report(out, json: json) {
+            (r.cards == 0
+                ? "nothing pending; data version \(r.version)"
+                : "published \(r.cards) card change(s) as version \(r.version)")
+                + (keyPath == nil ? "" : "; signed \(signed.count) new version(s)")
+                + (snapshotVersion.map { "; snapshot at version \($0)" } ?? "")
+        }
+        return 0
+    },
+    Command(
+        ["central", "export"],
+        usage:
+            "central export (--db FILE | --pg CONN) --signing-key FILE.sec (--snapshot | --after VERSION [--max-changes N]) --out PATH [--json]",
+        "write a signed snapshot or delta: PATH.manifest (sealed manifest) and PATH.body"
+    ) { args in
+        let json = args.flag("--json")
+        let wantSnapshot = args.flag("--snapshot")
+        let backend = try CentralBackend(&args)
+        let keyPath = try required(&args, "--signing-key")
+        let out = try required(&args, "--out")
+        let after = try args.value("--after")
+        let maxChanges = try args.int("--max-changes", default: 1_000_000, in: 0...Int.max)
+        try args.finish()
+        guard wantSnapshot != (after != nil) else {
+            throw CLIError("give exactly one of --snapshot or --after VERSION")
+        }
+        let keys = try loadSigningKey(keyPath)
+        let store = try backend.open()
+        let publication: SignedPublication
+        if let after {
+            guard let from = UInt64(after) else { throw CLIError("--after takes a version number, not '\(after)'") }
+            guard
+                let p = try SyncPublisher.delta(
+                    from: store, after: from, maxChanges: maxChanges, signer: keys, digest: SodiumSHA256())
+            else {
+                let current = try store.dataVersion()
+                if current > from {
+                    warn("more than \(maxChanges) changes after version \(from): take a snapshot")
+                    return 1
+                }
+                try report(ExportReport(kind: "none", fromVersion: from, toVersion: current, bodyBytes: 0), json: json)
+                {
+                    "version \(from) is current; nothing to export"
+                }
+                return 0
+            }
+            publication = p
+        } else {
+            publication = try SyncPublisher.snapshot(from: store, signer: keys, digest: SodiumSHA256())
+        }
+        guard FileManager.default.createFile(atPath: out + ".body", contents: Data(publication.body)),
+            FileManager.default.createFile(atPath: out + ".manifest", contents: Data(publication.envelope))
+        else { throw CLIError("cannot write \(out).body / \(out).manifest") }
+        let m = publication.manifest
+        try report(
+            ExportReport(
+                kind: m.kind.description, fromVersion: m.fromVersion, toVersion: m.toVersion, bodyBytes: Int(m.bodySize)
+            ),
+            json: json
+        ) {
+            "wrote \(m.kind) \(m.fromVersion)→\(m.toVersion), \(m.bodySize) body bytes, to \(out).manifest and \(out).body"
+        }
+        return 0
+    },
+    Command(
+        ["central", "verify"],
+        usage: "central verify --public-key FILE.pub --in PATH [--in-service VERSION] [--json]",
+        "check PATH.manifest and PATH.body as a gate would (signature, size, hash, version)"
+    ) { args in
+        let json = args.flag("--json")
+        let pub = try readKeyFile(try required(&args, "--public-key"), bytes: Ed25519KeyPair.publicKeySize)
+        let path = try required(&args, "--in")
+        let inService = try args.value("--in-service").map { text throws(CLIError) -> UInt64 in
+            guard let v = UInt64(text) else { throw CLIError("--in-service takes a version number") }
+            return v
+        }
+        try args.finish()
+        guard let envelope = FileManager.default.contents(atPath: path + ".manifest"),
+            let body = FileManager.default.contents(atPath: path + ".body")
+        else { throw CLIError("cannot read \(path).manifest and \(path).body") }
+        let verifier = try SyncVerifier(pinnedPublicKey: pub)
+        do {
+            let m = try verifier.verify(envelope: [UInt8](envelope), body: [UInt8](body), versionInService: inService)
+            try report(
+                ExportReport(
+                    kind: m.kind.description, fromVersion: m.fromVersion, toVersion: m.toVersion,
+                    bodyBytes: Int(m.bodySize)),
+                json: json
+            ) { "valid \(m.kind) \(m.fromVersion)→\(m.toVersion)" }
+            return 0
+        } catch {
+            warn("rejected: \(error)")
+            return 1
+        }
+    },
+    Command(
+        ["central", "gates"], usage: "central gates (--db FILE | --pg CONN) [--json]",
+        "each gate's last sync, data lag and last acknowledged journal sequence"
+    ) { args in
+        let json = args.flag("--json")
+        let backend = try CentralBackend(&args)
+        try args.finish()
+        let store = try backend.open()
+        let current = try store.dataVersion()
+        let now = nowMillis()
+        let rows = try store.gateStates().map { g in
+            GateRow(
+                gate: g.gate, lastSyncMillis: g.lastSyncMillis,
+                secondsSinceSync: g.lastSyncMillis.map { Double(now - $0) / 1000 },
+                dataVersion: g.dataVersion, versionsBehind: g.dataVersion.map { current > $0 ? current - $0 : 0 },
+                acknowledgedSequence: g.acknowledgedSequence, journalRecords: g.journalRecords)
+        }
+        try report(GatesReport(dataVersion: current, gates: rows), json: json) {
+            var lines = ["central data version \(current); \(rows.count) gate(s)"]
+            for r in rows {
+                let age = r.secondsSinceSync.map { String(format: "%.0fs ago", $0) } ?? "never"
+                let behind = r.versionsBehind.map { "\($0) version(s) behind" } ?? "no version"
+                lines.append(
+                    "  \(r.gate): synced \(age), \(behind), acked seq \(r.acknowledgedSequence), \(r.journalRecords) record(s)"
+                )
+            }
+            return lines.joined(separator: "\n")
+        }
+        return 0
+    },
+    Command(
+        ["central", "keygen"], usage: "central keygen (--signing PREFIX | --id-key FILE) [--json]",
+        "make an Ed25519 publication key pair (PREFIX.sec, PREFIX.pub) or an ID-hash key"
+    ) { args in
+        let json = args.flag("--json")
+        let signing = try args.value("--signing")
+        let idKey = try args.value("--id-key")
+        try args.finish()
+        guard (signing == nil) != (idKey == nil) else {
+            throw CLIError("give exactly one of --signing PREFIX or --id-key FILE")
+        }
+        var written: [String] = []
+        var publicKey: String?
+        if let signing {
+            let keys = try Ed25519KeyPair()
+            try writeKeyFile(signing + ".sec", keys.secretKeyBytes, secret: true)
+            try writeKeyFile(signing + ".pub", keys.publicKey, secret: false)
+            written = [signing + ".sec", signing + ".pub"]
+            publicKey = hexString(keys.publicKey)
+        } else if let idKey {
+            try writeKeyFile(idKey, try IdentityHasher.generateKey(), secret: true)
+            written = [idKey]
+        }
+        try report(KeygenReport(files: written, publicKey: publicKey), json: json) {
+            "wrote " + written.joined(separator: ", ") + (publicKey.map { "\npublic key (pin on gates): \($0)" } ?? "")
+        }
+        return 0
+    },
+]
+
+// MARK: reports
+
+struct MigrateReport: Encodable {
+    var backend: String
+    var dataVersion: UInt64
+}
+
+struct ImportReport: Encodable {
+    var imported: Int
+    var published: PublishResult?
+}
+
+struct ChangeReport: Encodable {
+    var cards: Int
+    var published: PublishResult?
+}
+
+struct BulkReport: Encodable {
+    var lines: Int
+    var cards: Int
+    var refused: Int
+    var published: PublishResult?
+}
+
+struct GateRow: Encodable {
+    var gate: String
+    var lastSyncMillis: Int64?
+    var secondsSinceSync: Double?
+    var dataVersion: UInt64?
+    var versionsBehind: UInt64?
+    var acknowledgedSequence: UInt64
+    var journalRecords: Int
+}
+
+struct GatesReport: Encodable {
+    var dataVersion: UInt64
+    var gates: [GateRow]
+}
+
+struct PublishReport: Encodable {
+    var version: UInt64
+    var cards: Int
+    var signedVersions: [UInt64]
+    var snapshotVersion: UInt64?
+}
+
+struct ExportReport: Encodable {
+    var kind: String
+    var fromVersion: UInt64
+    var toVersion: UInt64
+    var bodyBytes: Int
+}
+
+struct KeygenReport: Encodable {
+    var files: [String]
+    var publicKey: String?
+}
+
+// MARK: helpers
+
+/// The backend chosen on the command line: `--db FILE` (SQLite) or `--pg CONNSTRING` (PostgreSQL).
+struct CentralBackend {
+    enum Kind {
+        case sqlite(String)
+        case postgres(String)
+    }
+    var kind: Kind
+
+    init(_ args: inout Arguments) throws(CLIError) {
+        let db = try args.value("--db")
+        let pg = try args.value("--pg")
+        switch (db, pg) {
+        case (let path?, nil): kind = .sqlite(path)
+        case (nil, let conn?): kind = .postgres(conn)
+        default: throw CLIError("give exactly one of --db FILE (SQLite) or --pg CONNSTRING (PostgreSQL)")
+        }
+    }
+
+    var name: String {
+        switch kind {
+        case .sqlite: "sqlite"
+        case .postgres: "postgresql"
+        }
+    }
+
+    func open() throws(CentralStoreError) -> any CentralAdminStore {
+        switch kind {
+        case .sqlite(let path): try SQLiteCentralStore(path: path)
+        case .postgres(let conn): try PostgresCentralStore(connecting: conn)
+        }
+    }
+
+    func openPublications() throws(CentralStoreError) -> any PublicationStore {
+        switch kind {
+        case .sqlite(let path): try SQLiteCentralStore(path: path)
+        case .postgres(let conn): try PostgresCentralStore(connecting: conn)
+        }
+    }
+
+    func migrate() throws(CentralStoreError) -> any CentralAdminStore {
+        switch kind {
+        case .sqlite(let path): try SQLiteCentralStore.create(at: path)
+        case .postgres(let conn): try PostgresCentralStore.create(connecting: conn)
+        }
+    }
+}
+
+func nowMillis() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
+
+func required(_ args: inout Arguments, _ name: String) throws(CLIError) -> String {
+    guard let v = try args.value(name) else { throw CLIError("\(name) is required") }
+    return v
+}
+
+/// `medium:number` (medium names as in `Medium.description`), or a bare T-Union number.
+func parseCard(_ text: String, where at: String) throws(CLIError) -> CardKey {
+    let parts = text.split(separator: ":", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+    let medium: Medium?
+    let number: String
+    if parts.count == 2 {
+        medium = Medium(name: parts[0])
+        number = parts[1]
+    } else {
+        medium = .transitCard
+        number = parts.first ?? ""
+    }
+    guard let medium else { throw CLIError("\(at): unknown medium in '\(text)'") }
+    guard let key = CardKey(medium: medium, number: number) else {
+        throw CLIError("\(at): '\(number)' is not a valid \(medium) number")
+    }
+    return key
+}
+
+func parseHealth(_ text: String, where at: String) throws(CLIError) -> HealthStatus {
+    guard let h = HealthStatus(name: text.trimmingCharacters(in: .whitespaces).lowercased()) else {
+        throw CLIError("\(at): colour must be green, yellow, red or unknown, not '\(text)'")
+    }
+    return h
+}
+
+/// Non-empty, non-comment CSV lines split on commas, with 1-based line numbers. A first line
+/// starting with a letter in its first field and no digits (a header) is skipped.
+func csvRows(_ path: String) throws(CLIError) -> [(Int, [String])] {
+    guard let data = FileManager.default.contents(atPath: path) else { throw CLIError("cannot read \(path)") }
+    var rows: [(Int, [String])] = []
+    for (i, line) in String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
+        .enumerated()
+    {
+        let l = line.trimmingCharacters(in: .whitespacesAndNewlines)
+        if l.isEmpty || l.hasPrefix("#") { continue }
+        let fields = l.split(separator: ",", omittingEmptySubsequences: false).map {
+            $0.trimmingCharacters(in: .whitespaces)
+        }
+        if rows.isEmpty, i == 0, !l.contains(where: \.isNumber) { continue }  // header
+        rows.append((i + 1, fields))
+    }
+    return rows
+}
+
+func identityHasher(_ args: inout Arguments) throws(CLIError) -> IdentityHasher {
+    guard let path = try args.value("--id-key") else {
+        throw CLIError("--id-key FILE is required (make one with central keygen --id-key)")
+    }
+    return try IdentityHasher.load(path)
+}
+
+/// The ID number from `--id NUMBER` or, so it stays out of `ps` and shell history, `--id-stdin`.
+func idNumber(_ args: inout Arguments) throws(CLIError) -> String {
+    if args.flag("--id-stdin") {
+        guard let line = readLine(), !line.isEmpty else { throw CLIError("no ID number on standard input") }
+        return line
+    }
+    guard let id = try args.value("--id") else { throw CLIError("--id NUMBER or --id-stdin is required") }
+    return id
+}
+
+extension IdentityHasher {
+    static func load(_ path: String) throws(CLIError) -> IdentityHasher {
+        let key = try readKeyFile(path, bytes: IdentityHasher.keySize)
+        do { return try IdentityHasher(key: key) } catch { throw CLIError("\(path): \(error)") }
+    }
+}
+
+func loadSigningKey(_ path: String) throws(CLIError) -> Ed25519KeyPair {
+    let secret = try readKeyFile(path, bytes: Ed25519KeyPair.secretKeySize)
+    do { return try Ed25519KeyPair(secretKey: secret) } catch { throw CLIError("\(path): \(error)") }
+}
+
+func hexString(_ bytes: [UInt8]) -> String {
+    bytes.map { String($0, radix: 16).count == 1 ? "0" + String($0, radix: 16) : String($0, radix: 16) }.joined()
+}
+
+/// Key files hold the key as one line of lowercase hex.
+func writeKeyFile(_ path: String, _ bytes: [UInt8], secret: Bool) throws {
+    guard !FileManager.default.fileExists(atPath: path) else { throw CLIError("\(path) exists; not overwriting a key") }
+    let ok = FileManager.default.createFile(
+        atPath: path, contents: Data((hexString(bytes) + "\n").utf8),
+        attributes: [.posixPermissions: secret ? 0o600 : 0o644])
+    guard ok else { throw CLIError("cannot write \(path)") }
+}
+
+func readKeyFile(_ path: String, bytes: Int) throws(CLIError) -> [UInt8] {
+    guard let data = FileManager.default.contents(atPath: path) else { throw CLIError("cannot read key file \(path)") }
+    let text = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+    var out: [UInt8] = []
+    var i = text.startIndex
+    while i < text.endIndex {
+        guard let j = text.index(i, offsetBy: 2, limitedBy: text.endIndex), let b = UInt8(text[i..<j], radix: 16) else {
+            throw CLIError("key file \(path) is not hex")
+        }
+        out.append(b)
+        i = j
+    }
+    guard out.count == bytes else { throw CLIError("key file \(path) holds \(out.count) bytes, expected \(bytes)") }
+    return out
+}
