@@ -104,6 +104,16 @@ public final class ControlServer: @unchecked Sendable {
         // A stuck client must not hold the socket: 2 s to send its request.
         var tv = timeval(tv_sec: 2, tv_usec: 0)
         setsockopt(conn, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        var buffer = [UInt8]()
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        while buffer.count < 65536, !buffer.contains(UInt8(ascii: "\n")) {
+            let n = read(conn, &chunk, chunk.count)
+            if n <= 0 { break }
+            buffer.append(contentsOf: chunk[0..<n])
+        }
+        // The request is read before the credential check: closing a socket with unread data
+        // makes the kernel reset the connection, and the refused client would see a reset
+        // instead of the reason.
         var uid: UInt32 = 0
         var pid: Int32 = 0
         guard CFaregateLinux_peer_uid(conn, &uid, &pid) == 0 else { return }
@@ -111,13 +121,6 @@ public final class ControlServer: @unchecked Sendable {
             Log.warning("control socket: refused uid \(uid) pid \(pid)")
             reply(conn, ["ok": false, "error": "permission denied: uid \(uid) may not control this gate"])
             return
-        }
-        var buffer = [UInt8]()
-        var chunk = [UInt8](repeating: 0, count: 4096)
-        while buffer.count < 65536, !buffer.contains(UInt8(ascii: "\n")) {
-            let n = read(conn, &chunk, chunk.count)
-            if n <= 0 { break }
-            buffer.append(contentsOf: chunk[0..<n])
         }
         let line = buffer.split(separator: UInt8(ascii: "\n"), maxSplits: 1).first.map(Array.init) ?? []
         guard let object = try? JSONSerialization.jsonObject(with: Data(line)), let request = object as? [String: Any]

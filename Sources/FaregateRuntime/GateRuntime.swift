@@ -27,6 +27,8 @@ public final class GateRuntime: @unchecked Sendable {
         public var engine: DecisionEngine?
         public var utcOffsetSeconds: Int = 8 * 3600
         public var sync: GateConfig.Sync = .init()
+        /// How the table is brought up to date (signed publications, or a trusted full reload).
+        public var tableSync = GateSync(mode: .trusted, builder: DictionaryTableBuilder())
         /// Largest number of taps decided and journalled as one batch (one fdatasync).
         public var maxBatch: Int = 64
         public init(gateID: String) { self.gateID = gateID }
@@ -358,16 +360,13 @@ public final class GateRuntime: @unchecked Sendable {
             let store: any CentralStore
             if let open = syncStore { store = open } else { store = try storeFactory() }
             syncStore = store
-            let version = try store.dataVersion()
             let (inService, _) = table.current()
-            if inService == nil || inService?.dataVersion != version {
-                var entries: [CardKey: CardStatus] = [:]
-                let loaded = try store.forEachStatus { entries[$0] = $1 }
-                table.publish(
-                    DictionaryStatusTable(dataVersion: loaded, entries: entries), verifiedAt: clock.monotonicNanos())
-                Log.info("gate \(options.gateID): table version \(loaded) in service, \(entries.count) cards")
-            } else {
+            switch try sync(store, inService) {
+            case .current:
                 table.markVerified(at: clock.monotonicNanos())
+            case .updated(let fresh, let how):
+                table.publish(fresh, verifiedAt: clock.monotonicNanos())
+                Log.info("gate \(options.gateID): table version \(fresh.dataVersion) in service (\(how)), \(fresh.count) cards")
             }
             try upload(to: store)
             counters.withLock { $0.syncs += 1 }
@@ -383,6 +382,22 @@ public final class GateRuntime: @unchecked Sendable {
             }
             if changed { Log.warning("gate \(options.gateID): sync failed, serving from cache: \(message)") }
             return false
+        }
+    }
+
+    /// Runs the table update, turning a refused publication into a store-level error for the
+    /// sync's failure accounting (the table in service stays either way).
+    private func sync(_ store: any CentralStore, _ inService: (any CardStatusLookup)?) throws(CentralStoreError)
+        -> GateSync.Outcome
+    {
+        do {
+            return try options.tableSync.update(from: store, inService: inService)
+        } catch {
+            switch error {
+            case .store(let e): throw e
+            case .verification:
+                throw CentralStoreError(.refused, error.description)
+            }
         }
     }
 
