@@ -41,7 +41,10 @@ let package = Package(
         // MARK: Composition roots: the only places that choose real or simulated backends.
         .executableTarget(
             name: "faregated",
-            dependencies: ["FaregateCore", "FaregateRuntime", "FaregateSimulation", "FaregateSQLite"]
+            dependencies: [
+                "FaregateCore", "FaregateRuntime", "FaregateSimulation", "FaregateSQLite", "FaregatePostgres",
+                "FaregateSodium",
+            ]
         ),
         .executableTarget(
             name: "farectl",
@@ -55,10 +58,11 @@ let package = Package(
         .testTarget(name: "FaregateCoreTests", dependencies: ["FaregateCore", "FaregateSimulation"]),
         .testTarget(
             name: "FaregateRuntimeTests",
-            dependencies: ["FaregateCore", "FaregateRuntime", "FaregateSimulation", "FaregateSQLite"]
+            dependencies: ["FaregateCore", "FaregateRuntime", "FaregateSimulation", "FaregateSQLite", "FaregateSodium"]
         ),
         .testTarget(name: "FaregateSQLiteTests", dependencies: ["FaregateCore", "FaregateSQLite", "FaregateSodium"]),
-        .testTarget(name: "FaregatePostgresTests", dependencies: ["FaregateCore", "FaregatePostgres", "FaregateSodium"]),
+        .testTarget(
+            name: "FaregatePostgresTests", dependencies: ["FaregateCore", "FaregatePostgres", "FaregateSodium"]),
         .testTarget(name: "FaregateSodiumTests", dependencies: ["FaregateCore", "FaregateSodium"]),
     ],
     swiftLanguageModes: [.v6]

@@ -102,10 +102,13 @@ public struct DeltaBody: Hashable, Sendable {
         self.entries = entries
     }
 
-    /// Decodes a body that `manifest` has already verified and checks that the versions agree.
+    /// Decodes a body that `manifest` has already verified and checks that the versions agree
+    /// (a snapshot in this format starts at version 0).
     public init(decoding b: [UInt8], verifiedBy manifest: SyncManifest) throws(SyncVerificationError) {
         try self.init(decoding: b)
-        guard manifest.kind == .delta, fromVersion == manifest.fromVersion, toVersion == manifest.toVersion else {
+        guard manifest.kind == .delta || fromVersion == 0, fromVersion == manifest.fromVersion,
+            toVersion == manifest.toVersion
+        else {
             throw SyncVerificationError(
                 .malformed,
                 "delta body spans \(fromVersion)→\(toVersion), manifest \(manifest.fromVersion)→\(manifest.toVersion)")

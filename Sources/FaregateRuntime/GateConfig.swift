@@ -36,8 +36,13 @@ public struct GateConfig: Sendable, Equatable {
 
     public enum Central: Sendable, Equatable {
         case sqlite(path: String)
+        /// A libpq connection string (multi-host strings fail over to replicas).
+        case postgres(conninfo: String)
         case none
     }
+    /// The pinned central Ed25519 public key (a hex key file). When set, the gate takes only
+    /// signed publications; without it, it trusts the store and reloads the whole table.
+    public var centralPublicKeyFile: String?
 
     public struct Sync: Sendable, Equatable {
         public var intervalSeconds: Double = 60
@@ -131,7 +136,15 @@ extension GateConfig {
         c.metricsIntervalSeconds = try r.optionalDouble("metrics_interval_seconds", in: 1...3600) ?? 15
 
         if var central = try r.optionalObject("central") {
-            if let p = try central.optionalString("sqlite") { c.central = .sqlite(path: resolve(p)) }
+            let sqlite = try central.optionalString("sqlite")
+            let postgres = try central.optionalString("postgres")
+            switch (sqlite, postgres) {
+            case (let p?, nil): c.central = .sqlite(path: resolve(p))
+            case (nil, let conninfo?): c.central = .postgres(conninfo: conninfo)
+            case (nil, nil): break
+            case (_?, _?): throw ConfigError(path: path, message: "central: set sqlite or postgres, not both")
+            }
+            c.centralPublicKeyFile = try central.optionalString("public_key").map(resolve)
             try central.finish()
         }
         if var s = try r.optionalObject("sync") {

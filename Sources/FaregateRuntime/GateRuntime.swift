@@ -366,7 +366,9 @@ public final class GateRuntime: @unchecked Sendable {
                 table.markVerified(at: clock.monotonicNanos())
             case .updated(let fresh, let how):
                 table.publish(fresh, verifiedAt: clock.monotonicNanos())
-                Log.info("gate \(options.gateID): table version \(fresh.dataVersion) in service (\(how)), \(fresh.count) cards")
+                Log.info(
+                    "gate \(options.gateID): table version \(fresh.dataVersion) in service (\(how)), \(fresh.count) cards"
+                )
             }
             try upload(to: store)
             counters.withLock { $0.syncs += 1 }

@@ -57,7 +57,8 @@ public struct GateSync: Sendable {
             if let inService, inService.dataVersion == version { return .current }
             var entries: [(CardKey, CardStatus)] = []
             let loaded = try store.forEachStatus { entries.append(($0, $1)) }
-            return .updated(builder.build(version: loaded, entries: entries), how: "full reload of \(entries.count) cards")
+            return .updated(
+                builder.build(version: loaded, entries: entries), how: "full reload of \(entries.count) cards")
         } catch {
             throw .store(error)
         }
@@ -102,7 +103,8 @@ public struct GateSync: Sendable {
         let body: DeltaBody
         do {
             let m = try verifier.verify(
-                envelope: snapshot.envelope, body: snapshot.body, versionInService: table?.dataVersion, expecting: .snapshot)
+                envelope: snapshot.envelope, body: snapshot.body, versionInService: table?.dataVersion,
+                expecting: .snapshot)
             body = try DeltaBody(decoding: snapshot.body, verifiedBy: m)
         } catch {
             if let table, !how.isEmpty { return .updated(table, how: how.joined(separator: ", ")) }

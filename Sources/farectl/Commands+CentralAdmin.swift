@@ -1,5 +1,6 @@
 import FaregateCore
 import FaregatePostgres
+import FaregateRuntime
 import FaregateSQLite
 import FaregateSodium
 import Foundation
@@ -526,9 +527,7 @@ func loadSigningKey(_ path: String) throws(CLIError) -> Ed25519KeyPair {
     do { return try Ed25519KeyPair(secretKey: secret) } catch { throw CLIError("\(path): \(error)") }
 }
 
-func hexString(_ bytes: [UInt8]) -> String {
-    bytes.map { String($0, radix: 16).count == 1 ? "0" + String($0, radix: 16) : String($0, radix: 16) }.joined()
-}
+func hexString(_ bytes: [UInt8]) -> String { KeyFile.hex(bytes) }
 
 /// Key files hold the key as one line of lowercase hex.
 func writeKeyFile(_ path: String, _ bytes: [UInt8], secret: Bool) throws {
@@ -540,17 +539,5 @@ func writeKeyFile(_ path: String, _ bytes: [UInt8], secret: Bool) throws {
 }
 
 func readKeyFile(_ path: String, bytes: Int) throws(CLIError) -> [UInt8] {
-    guard let data = FileManager.default.contents(atPath: path) else { throw CLIError("cannot read key file \(path)") }
-    let text = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-    var out: [UInt8] = []
-    var i = text.startIndex
-    while i < text.endIndex {
-        guard let j = text.index(i, offsetBy: 2, limitedBy: text.endIndex), let b = UInt8(text[i..<j], radix: 16) else {
-            throw CLIError("key file \(path) is not hex")
-        }
-        out.append(b)
-        i = j
-    }
-    guard out.count == bytes else { throw CLIError("key file \(path) holds \(out.count) bytes, expected \(bytes)") }
-    return out
+    do { return try KeyFile.read(path, bytes: bytes) } catch { throw CLIError(error.description) }
 }

@@ -1,8 +1,10 @@
 import Dispatch
 import FaregateCore
+import FaregatePostgres
 import FaregateRuntime
 import FaregateSQLite
 import FaregateSimulation
+import FaregateSodium
 import Foundation
 
 // faregated: the gate daemon. This file is the composition root: the only place that chooses
@@ -75,8 +77,26 @@ nonisolated func runDaemon() -> Int32 {
     switch config.central {
     case .sqlite(let path):
         storeFactory = { () throws(CentralStoreError) -> any CentralStore in try SQLiteCentralStore(path: path) }
+    case .postgres(let conninfo):
+        storeFactory = { () throws(CentralStoreError) -> any CentralStore in
+            try PostgresCentralStore(connecting: conninfo)
+        }
     case .none:
         storeFactory = nil
+    }
+    // With a pinned key the gate takes signed publications only; a key that cannot be read
+    // refuses the start (running unverified by accident is worse than not running).
+    var tableSync = GateSync(mode: .trusted, builder: DictionaryTableBuilder())
+    if let keyFile = config.centralPublicKeyFile {
+        do {
+            let key = try KeyFile.read(keyFile, bytes: 32)
+            tableSync = GateSync(
+                mode: .signed(try SyncVerifier(pinnedPublicKey: key)), builder: DictionaryTableBuilder())
+        } catch {
+            fail(2, "config \(configPath): central.public_key: \(error)")
+        }
+    } else if storeFactory != nil {
+        Log.warning("no central.public_key: trusting the central store without signatures (bench use only)")
     }
 
     // Rules: policy files for this gate's station and line (era by date unless one is pinned), or
@@ -105,6 +125,7 @@ nonisolated func runDaemon() -> Int32 {
 
     var options = GateRuntime.Options(gateID: config.gateID)
     options.engine = engine
+    options.tableSync = tableSync
     options.ringCapacity = config.ringCapacity
     options.policy = config.policy
     options.utcOffsetSeconds = config.utcOffsetHours * 3600

@@ -1,0 +1,91 @@
+import FaregateCore
+import FaregateRuntime
+import FaregateSQLite
+import FaregateSimulation
+import FaregateSodium
+import Foundation
+import XCTest
+
+/// A gate that pins the central key takes signed snapshots and deltas only; tampered, wrongly
+/// signed or rolled-back publications are refused and the table in service stays.
+final class SignedSyncTests: XCTestCase {
+    var dir: String!
+    let a = CardKey(medium: .transitCard, identifier: 1_000_751_000_000_000_001)!
+    let b = CardKey(medium: .transitCard, identifier: 1_000_751_000_000_000_002)!
+
+    override func setUpWithError() throws {
+        dir = NSTemporaryDirectory() + "faregate-signed-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    }
+
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: dir) }
+
+    func testFollowsTheSignedChainAndRefusesWhatDoesNotVerify() throws {
+        let central = dir + "/central.sqlite"
+        let store = try SQLiteCentralStore.create(at: central)
+        let key = try Ed25519KeyPair()
+        let digest = SodiumSHA256()
+        try store.insertCards(
+            [
+                .init(key: a, cardType: .normal, identityHash: [UInt8](repeating: 1, count: 32), health: .green),
+                .init(key: b, cardType: .normal, identityHash: [UInt8](repeating: 2, count: 32), health: .green),
+            ], wallMillis: 1)
+        try SyncPublisher.signNewVersions(in: store, signer: key, digest: digest)
+        try SyncPublisher.storeSnapshot(in: store, signer: key, digest: digest)
+
+        let clock = ManualClock()
+        let reader = SimulatedCardReader(name: "r0", index: 0, clock: clock)
+        var options = GateRuntime.Options(gateID: "SIGNED-1")
+        options.sync.intervalSeconds = 3600
+        options.tableSync = GateSync(
+            mode: .signed(try SyncVerifier(pinnedPublicKey: key.publicKey)), builder: DictionaryTableBuilder())
+        let collector = ReportCollector()
+        let gate = GateRuntime(
+            options: options, journal: try FileJournal(directory: dir + "/journal"), readers: [reader],
+            barrier: SimulatedBarrier(), clock: clock,
+            storeFactory: { () throws(CentralStoreError) -> any CentralStore in try SQLiteCentralStore(path: central) },
+            observer: { collector.record($0) })
+        gate.start()
+        defer { gate.stop() }
+        XCTAssertEqual(gate.table.current().table?.dataVersion, 1, "started from the signed snapshot")
+        XCTAssertEqual(gate.table.current().table?.status(of: a)?.health, .green)
+
+        // A health change, published and signed: the gate follows with a delta.
+        try store.setHealth(of: a, to: .red, wallMillis: 2)
+        try SyncPublisher.signNewVersions(in: store, signer: key, digest: digest)
+        XCTAssertTrue(gate.syncOnce())
+        XCTAssertEqual(gate.table.current().table?.dataVersion, 2)
+        XCTAssertEqual(gate.table.current().table?.status(of: a)?.health, .red)
+        reader.present(.transit(a.identifier))
+        collector.waitFor(1)
+        XCTAssertEqual(collector.decisions.last, .deny(.healthRed))
+
+        // The next delta altered in the database (b turned green → unknown in the body): refused.
+        try store.setHealth(of: b, to: .yellow, wallMillis: 3)
+        try SyncPublisher.signNewVersions(in: store, signer: key, digest: digest)
+        let db = try SQLiteConnection(path: central)
+        try db.execute("UPDATE publications SET body = substr(body, 1, length(body) - 1) || x'00' WHERE to_version = 3")
+        XCTAssertFalse(gate.syncOnce())
+        XCTAssertTrue(gate.lastSyncFailure?.contains("refused") ?? false, gate.lastSyncFailure ?? "")
+        XCTAssertEqual(gate.table.current().table?.dataVersion, 2, "the table in service stays")
+        XCTAssertEqual(gate.table.current().table?.status(of: b)?.health, .green)
+
+        // Re-signed by someone else's key: still refused.
+        let intruder = try Ed25519KeyPair()
+        try db.execute("DELETE FROM publications WHERE to_version = 3")
+        try SyncPublisher.signNewVersions(in: store, signer: intruder, digest: digest)
+        XCTAssertFalse(gate.syncOnce())
+        XCTAssertEqual(gate.table.current().table?.dataVersion, 2)
+
+        // Properly signed: accepted.
+        try db.execute("DELETE FROM publications WHERE to_version = 3")
+        try SyncPublisher.signNewVersions(in: store, signer: key, digest: digest)
+        XCTAssertTrue(gate.syncOnce(), gate.lastSyncFailure ?? "")
+        XCTAssertEqual(gate.table.current().table?.status(of: b)?.health, .yellow)
+
+        // Nothing newer signed (version 4 is published but unsigned): the gate stays current at 3.
+        try store.setHealth(of: b, to: .green, wallMillis: 4)
+        XCTAssertTrue(gate.syncOnce())
+        XCTAssertEqual(gate.table.current().table?.dataVersion, 3)
+    }
+}
