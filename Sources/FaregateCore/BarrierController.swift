@@ -291,7 +291,7 @@ public struct BarrierController: Sendable {
             guard rising else { return }
             if zone == .buffer {
                 let from = GateEnd.allCases.first { occupancy.isOccupied(.monitoring($0)) }
-                let permitted = state != .stationClosed && (from.map { directions.permits($0) } ?? true)
+                let permitted = state == .stationClosed || (from.map { directions.permits($0) } ?? true)
                 enterAlarm(permitted ? .enteredWithoutTap : .reverseIntrusion, nil, now, &a)
             } else if state != .stationClosed, zone == .monitoring(.unpaid) || zone == .monitoring(.paid) {
                 let end: GateEnd = zone == .monitoring(.unpaid) ? .unpaid : .paid
