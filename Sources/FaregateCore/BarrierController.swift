@@ -315,7 +315,10 @@ public struct BarrierController: Sendable {
                 let fromOrigin = occupancy.isOccupied(.monitoring(d.origin))
                 transition(.passing(d), deadline: nil)
                 crossed = true
-                if fromOrigin {
+                if blockTailgater {
+                    // The tailgater already counted and alarmed reached the flaps: let them through.
+                    blockTailgater = false
+                } else if fromOrigin {
                     a.append(.bodyEntered(d, .tailgater))
                     _ = raise(.tailgating, &a)
                 } else {
