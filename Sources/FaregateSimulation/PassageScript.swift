@@ -1,6 +1,7 @@
 import FaregateCore
 
-/// Sensor sequences of people moving through a passage, for the simulated I/O board.
+/// Sensor sequences of people moving through a passage, for the simulated I/O board. Every
+/// script is returned in time order.
 ///
 /// A walker occupies the five zones in order, each for `dwell` nanoseconds, entering the next one
 /// `step` nanoseconds after the previous (dwell > step: a body spans two zones while moving).
@@ -24,7 +25,7 @@ public enum PassageScript {
             out.append(TimedGateInput(at: t, .sensor(z, reading)))
             out.append(TimedGateInput(at: t + dwell, .sensor(z, .clear)))
         }
-        return out
+        return merge(out)
     }
 
     /// A person who walks up to the flaps from `direction`'s origin and, finding them closed, backs
@@ -43,7 +44,7 @@ public enum PassageScript {
             out.append(TimedGateInput(at: start + 2 * step + wait, .sensor(.buffer, .clear)))
         }
         out.append(TimedGateInput(at: start + 3 * step + wait, .sensor(z[1], .clear)))
-        return out
+        return merge(out)
     }
 
     /// Two people in a row: the second starts `gap` after the first has left the monitoring zone.
