@@ -69,3 +69,27 @@ final class StationModelTests: XCTestCase {
         }
     }
 }
+
+/// The acceptance run: 20 gates, 50,000 riders, default faults; the report's totals agree
+/// with the model's decision log. Set FAREGATE_STATION_REPORT=/path.html to keep the report.
+final class StationModelFullTests: XCTestCase {
+    func testTwentyGatesFiftyThousandRiders() throws {
+        var c = StationModel.Configuration()
+        c.entryGates = 12
+        c.exitGates = 8
+        c.riders = 50_000
+        c.seed = 2022
+        let r = StationModel(c).run()
+        XCTAssertEqual(r.riders, 50_000)
+        XCTAssertEqual(r.riders, r.taps + r.followers)
+        XCTAssertEqual(r.taps, r.decisionsByReason.values.reduce(0, +))
+        XCTAssertEqual(r.bodies[.authorized], r.decisionsByOutcome[.open])
+        XCTAssertEqual(r.queueSamples.count, 20)
+        let html = StationReport.html(r, title: "faregate: 20 gates, 50,000 riders, seed 2022")
+        XCTAssertTrue(html.contains("<th>riders</th><td>50000</td>"))
+        XCTAssertTrue(html.contains("<th>taps (journal entries)</th><td>\(r.taps)</td>"))
+        if let path = ProcessInfo.processInfo.environment["FAREGATE_STATION_REPORT"] {
+            try html.write(toFile: path, atomically: true, encoding: .utf8)
+        }
+    }
+}
