@@ -55,7 +55,7 @@ final class StationModelTests: XCTestCase {
 
     func testReportIsSelfContainedAndShowsTotals() throws {
         let r = StationModel(Self.small()).run()
-        let html = StationReport.html(r)
+        let html = StationHTMLReport.html(r)
         XCTAssertTrue(html.hasPrefix("<!DOCTYPE html>"))
         XCTAssertFalse(html.contains("<script"))
         XCTAssertFalse(html.contains("http://") || html.contains("https://"), "no external resources")
@@ -85,7 +85,7 @@ final class StationModelFullTests: XCTestCase {
         XCTAssertEqual(r.taps, r.decisionsByReason.values.reduce(0, +))
         XCTAssertEqual(r.bodies[.authorized], r.decisionsByOutcome[.open])
         XCTAssertEqual(r.queueSamples.count, 20)
-        let html = StationReport.html(r, title: "faregate: 20 gates, 50,000 riders, seed 2022")
+        let html = StationHTMLReport.html(r, title: "faregate: 20 gates, 50,000 riders, seed 2022")
         XCTAssertTrue(html.contains("<th>riders</th><td>50000</td>"))
         XCTAssertTrue(html.contains("<th>taps (journal entries)</th><td>\(r.taps)</td>"))
         if let path = ProcessInfo.processInfo.environment["FAREGATE_STATION_REPORT"] {

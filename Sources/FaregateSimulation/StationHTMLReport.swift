@@ -3,7 +3,7 @@ import FaregateCore
 /// Writes a station simulation's result as one self-contained HTML page with inline SVG charts
 /// (no scripts, no external files): latency histogram per stage, throughput over time, decisions
 /// by reason, queue length per gate, alarms. Pure string building.
-public enum StationReport {
+public enum StationHTMLReport {
     public static func html(_ r: StationModel.Result, title: String = "faregate station simulation") -> String {
         var h = """
             <!DOCTYPE html>
