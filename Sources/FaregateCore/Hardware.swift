@@ -52,6 +52,13 @@ public enum BarrierCommand: Hashable, Sendable {
 /// `command(_:)` must not block for long: it hands the command to the I/O board.
 public protocol Barrier: AnyObject, Sendable {
     func command(_ command: BarrierCommand)
+    /// The command for a tap at reader `reader` (a passage with a reader at each end needs to
+    /// know which end the decision is for).
+    func command(_ command: BarrierCommand, reader: UInt16)
+}
+
+extension Barrier {
+    public func command(_ command: BarrierCommand, reader: UInt16) { self.command(command) }
 }
 
 /// Lookup side of the binding and health-status table, as the decision loop sees it.

@@ -32,6 +32,16 @@ public struct GateConfig: Sendable, Equatable {
     public var metricsFile: String?
     public var metricsIntervalSeconds: Double
 
+    /// The passage's barrier: I/O board, directions, enforcement, which end each reader serves.
+    public struct BarrierSettings: Sendable, Equatable {
+        public var directions: DirectionMode = .entryOnly
+        public var enforcement: Enforcement = .enforced
+        public var readerEnds: [GateEnd] = []
+        public var unusedOpeningSeconds: Double = 5
+        public init() {}
+    }
+    public var barrier = BarrierSettings()
+
     public static let defaultControlSocket = "/run/faregate/faregated.sock"
 
     public enum Central: Sendable, Equatable {
@@ -168,6 +178,39 @@ extension GateConfig {
             c.readers.names = try rd.optionalStrings("names") ?? []
             c.readers.script = try rd.optionalString("script").map(resolve)
             try rd.finish()
+        }
+        if var b = try r.optionalObject("barrier") {
+            if let io = try b.optionalString("io"), io != "simulated" {
+                throw ConfigError(
+                    path: path, message: "barrier.io must be \"simulated\" (no I/O board driver in this build)")
+            }
+            if let d = try b.optionalString("directions") {
+                guard
+                    let m = [
+                        "entry-only": DirectionMode.entryOnly, "exit-only": .exitOnly, "bidirectional": .bidirectional,
+                    ][d]
+                else {
+                    throw ConfigError(
+                        path: path, message: "barrier.directions must be entry-only, exit-only or bidirectional")
+                }
+                c.barrier.directions = m
+            }
+            if let e = try b.optionalString("enforcement") {
+                guard let m = ["enforced": Enforcement.enforced, "shadow": .shadow][e] else {
+                    throw ConfigError(path: path, message: "barrier.enforcement must be enforced or shadow")
+                }
+                c.barrier.enforcement = m
+            }
+            if let ends = try b.optionalStrings("reader_ends") {
+                c.barrier.readerEnds = try ends.map { (e: String) throws(ConfigError) -> GateEnd in
+                    guard let end = ["unpaid": GateEnd.unpaid, "paid": .paid][e] else {
+                        throw ConfigError(path: path, message: "barrier.reader_ends: '\(e)' is not unpaid or paid")
+                    }
+                    return end
+                }
+            }
+            c.barrier.unusedOpeningSeconds = try b.optionalDouble("unused_opening_seconds", in: 1...120) ?? 5
+            try b.finish()
         }
         c.policyDirectory = try r.optionalString("policy_dir").map(resolve)
         c.era = try r.optionalString("era")

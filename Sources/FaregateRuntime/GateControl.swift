@@ -15,11 +15,14 @@ public struct GateControl: Sendable {
     /// Reloads the policy files (optionally pinning an era) and puts them in force; returns the
     /// rules' label, or the error that left the previous rules in force.
     let reloadPolicy: (@Sendable (String?) -> Result<String, PolicyError>)?
+    /// The passage's barrier driver, for `mode` and the barrier part of `status`.
+    let barrier: BarrierDriver?
 
     public init(
         runtime: GateRuntime, simulatedReaders: [SimulatedCardReader], clock: any GateClock,
-        reloadPolicy: (@Sendable (String?) -> Result<String, PolicyError>)? = nil
+        reloadPolicy: (@Sendable (String?) -> Result<String, PolicyError>)? = nil, barrier: BarrierDriver? = nil
     ) {
+        self.barrier = barrier
         self.runtime = runtime
         self.simulatedReaders = simulatedReaders
         self.clock = clock
@@ -45,6 +48,7 @@ public struct GateControl: Sendable {
             } catch {
                 return failure(error.description)
             }
+        case "mode": return mode(request)
         case "policy-reload":
             guard let reloadPolicy else { return failure("this gate runs inline rules (no policy_dir configured)") }
             switch reloadPolicy(request["era"] as? String) {
@@ -55,7 +59,7 @@ public struct GateControl: Sendable {
             return ["ok": true, "text": GateMetrics.prometheus(runtime, clock: clock)]
         default:
             return failure(
-                "unknown command '\(command)' (status, tap, lookup, sync-now, journal, metrics, policy-reload)")
+                "unknown command '\(command)' (status, tap, lookup, sync-now, journal, metrics, mode, policy-reload)")
         }
     }
 
@@ -81,6 +85,15 @@ public struct GateControl: Sendable {
             "table_cards": table?.count ?? 0, "table_version": table?.dataVersion ?? 0,
         ]
         if let verifiedAt { out["data_age_s"] = Double(now &- verifiedAt) / 1e9 }
+        if let b = barrier?.snapshot {
+            out["barrier_state"] = b.state.name
+            out["barrier_mode"] = Self.modeNames.first { $0.value == b.mode }?.key ?? "\(b.mode)"
+            out["barrier_directions"] = Self.directionNames.first { $0.value == b.directions }?.key ?? "\(b.directions)"
+            out["barrier_enforcement"] = b.enforcement == .enforced ? "enforced" : "shadow"
+            out["passages"] = b.passages
+            if let a = b.activeAlarm { out["alarm"] = a.description }
+            out["alarms"] = Dictionary(uniqueKeysWithValues: b.alarms.map { ($0.key.description, $0.value) })
+        }
         if let f = runtime.lastSyncFailure { out["last_sync_failure"] = f }
         return out
     }
@@ -107,6 +120,40 @@ public struct GateControl: Sendable {
         }
         var out = Self.describe(report.entry)
         out["ok"] = true
+        return out
+    }
+
+    static let modeNames: [String: GateMode] = [
+        "normal": .normal, "emergency-open": .emergencyOpen, "out-of-service": .outOfService, "closed": .closed,
+    ]
+    static let directionNames: [String: DirectionMode] = [
+        "entry-only": .entryOnly, "exit-only": .exitOnly, "bidirectional": .bidirectional,
+    ]
+
+    /// Staff commands to the barrier: `mode`, `directions`, `enforcement`, `reset_alarm`.
+    func mode(_ request: [String: Any]) -> [String: Any] {
+        guard let barrier else { return failure("this gate has no barrier controller") }
+        var commands: [StaffCommand] = []
+        if let m = request["mode"] as? String {
+            guard let mode = Self.modeNames[m] else {
+                return failure("mode must be one of \(Self.modeNames.keys.sorted().joined(separator: ", "))")
+            }
+            commands.append(.setMode(mode))
+        }
+        if let d = request["directions"] as? String {
+            guard let dir = Self.directionNames[d] else {
+                return failure("directions must be one of \(Self.directionNames.keys.sorted().joined(separator: ", "))")
+            }
+            commands.append(.setDirections(dir))
+        }
+        if let e = request["enforcement"] as? String {
+            guard e == "enforced" || e == "shadow" else { return failure("enforcement must be enforced or shadow") }
+            commands.append(.setEnforcement(e == "enforced" ? .enforced : .shadow))
+        }
+        if request["reset_alarm"] as? Bool == true { commands.append(.resetAlarm) }
+        for c in commands { barrier.staff(c) }
+        var out = status()
+        out["commands_sent"] = commands.count
         return out
     }
 

@@ -284,7 +284,7 @@ public final class GateRuntime: @unchecked Sendable {
             for h in batch {
                 // An entry that is not durable never opens the barrier.
                 let command: BarrierCommand = journalFailed ? .deny(.gateOutOfService) : h.output.command
-                if h.output.entry.kind != .rejected { barrier.command(command) }
+                if h.output.entry.kind != .rejected { barrier.command(command, reader: h.output.entry.reader) }
                 let commandedAt = clock.monotonicNanos()
                 observer?(
                     TapReport(

@@ -36,7 +36,8 @@ let controlCommands: [Command] = [
                 "gate_id", "uptime_s", "taps", "rejected", "table_cards", "table_version", "data_age_s",
                 "journal_last_sequence",
                 "journal_acknowledged", "syncs", "sync_failures", "journal_failures", "reader_losses",
-                "last_sync_failure",
+                "last_sync_failure", "barrier_state", "barrier_mode", "barrier_directions", "barrier_enforcement",
+                "passages", "alarm", "alarms",
             ]
             .filter { a[$0] != nil }.map { $0.padding(toLength: 24, withPad: " ", startingAt: 0) + field(a, $0) }
             .joined(separator: "\n")
@@ -86,5 +87,20 @@ let controlCommands: [Command] = [
         var request: [String: Any] = ["command": "policy-reload"]
         if let era = try args.value("--era") { request["era"] = era }
         return try control(&args, request) { a in "rules in force: \(field(a, "rules"))" }
+    },
+    Command(
+        ["mode"],
+        usage:
+            "mode [--set normal|emergency-open|out-of-service|closed] [--directions entry-only|exit-only|bidirectional] [--enforcement enforced|shadow] [--reset-alarm] [--socket PATH] [--json]",
+        "staff commands to a running gate's barrier (a change during a passage waits for it to end)"
+    ) { args in
+        var request: [String: Any] = ["command": "mode"]
+        if let m = try args.value("--set") { request["mode"] = m }
+        if let d = try args.value("--directions") { request["directions"] = d }
+        if let e = try args.value("--enforcement") { request["enforcement"] = e }
+        if args.flag("--reset-alarm") { request["reset_alarm"] = true }
+        return try control(&args, request) { a in
+            "barrier \(field(a, "barrier_state")), mode \(field(a, "barrier_mode")), \(field(a, "barrier_directions")), \(field(a, "barrier_enforcement"))"
+        }
     },
 ]

@@ -130,8 +130,22 @@ nonisolated func runDaemon() -> Int32 {
     options.policy = config.policy
     options.utcOffsetSeconds = config.utcOffsetHours * 3600
     options.sync = config.sync
-    let barrier = SimulatedBarrier(keepLog: false)
-    barrier.onCommand = { Log.debug("barrier: \($0)") }
+    // The passage barrier: a BarrierController driven through the I/O board. This build has the
+    // simulated board only (hardware/io-board.md lists what a real board adapter provides).
+    var readerEnds = config.barrier.readerEnds
+    if readerEnds.isEmpty {
+        // One reader serves the entry end; a second one, on a bidirectional gate, the exit end.
+        readerEnds = readers.indices.map { i in
+            config.barrier.directions == .exitOnly
+                ? .paid : (config.barrier.directions == .bidirectional && i == 1 ? .paid : .unpaid)
+        }
+    }
+    var timings = BarrierTimings()
+    timings.unusedOpening = UInt64(config.barrier.unusedOpeningSeconds * 1e9)
+    let barrier = BarrierDriver(
+        io: SimulatedGateIO(), clock: clock, readerEnds: readerEnds, directions: config.barrier.directions,
+        enforcement: config.barrier.enforcement, timings: timings)
+    barrier.start()
     let runtime = GateRuntime(
         options: options, journal: journal, readers: readers, barrier: barrier, clock: clock,
         storeFactory: storeFactory,
@@ -159,7 +173,7 @@ nonisolated func runDaemon() -> Int32 {
     }
     let gateControl = GateControl(
         runtime: runtime, simulatedReaders: simulatedReaders, clock: clock,
-        reloadPolicy: config.policyDirectory == nil ? nil : reload)
+        reloadPolicy: config.policyDirectory == nil ? nil : reload, barrier: barrier)
     do {
         control = try ControlServer(path: config.controlSocket) { gateControl.handle($0) }
         Log.info("control socket \(config.controlSocket)")
@@ -227,6 +241,7 @@ nonisolated func runDaemon() -> Int32 {
     metricsTimer?.cancel()
     control?.stop()
     runtime.stop()
+    barrier.stop()
     if let metricsFile = config.metricsFile { try? GateMetrics.write(runtime, clock: clock, to: metricsFile) }
     let c = runtime.currentCounters
     Log.info(
