@@ -129,14 +129,17 @@ public final class BoundedRing<Element>: @unchecked Sendable {
             #endif
             return nil
         }
+        #if DEBUG
+            // Invariant: the position was claimed (tail is past it: we acquired the sequence its
+            // producer released after the claim), and no producer is more than one lap ahead
+            // (this cell is not free yet, so tail ≤ position + capacity).
+            let t = tail.pointee.load(ordering: .relaxed)
+            precondition(t &- (position &+ 1) >= 0 && t &- position <= capacity, "ring invariant: head passed tail")
+        #endif
         let value = slot(position).move()
         head.pointee.store(position &+ 1, ordering: .relaxed)
         // releasing: our move-out happens before a producer one lap later reuses the cell.
         sequence(position).pointee.store(position &+ capacity, ordering: .releasing)
-        #if DEBUG
-            let t = tail.pointee.load(ordering: .relaxed)
-            precondition(t &- (position &+ 1) >= 0 && t &- position <= capacity, "ring invariant: head passed tail")
-        #endif
         return value
     }
 
