@@ -40,6 +40,9 @@ let package = Package(
             dependencies: ["FaregateCore", "FaregateRuntime", "FaregateSimulation", "FaregateSQLite"]
         ),
 
+        // MARK: Benchmarks (release build via scripts/bench; not part of the product)
+        .executableTarget(name: "faregate-bench", dependencies: ["FaregateCore", "FaregateRuntime"]),
+
         // MARK: Tests
         .testTarget(name: "FaregateCoreTests", dependencies: ["FaregateCore", "FaregateSimulation"]),
         .testTarget(
