@@ -20,6 +20,14 @@ extension CompactStatusTable {
     public func applying(_ changes: some Collection<StatusChange>, dataVersion newVersion: UInt64)
         -> CompactStatusTable
     {
+        applying(changes, dataVersion: newVersion, reusing: nil)
+    }
+
+    /// `applying(_:dataVersion:)` writing into `spare` when it is large enough (it must not be
+    /// used by any table); fresh memory otherwise, with 1 % slack so it can be reused next time.
+    func applying(
+        _ changes: some Collection<StatusChange>, dataVersion newVersion: UInt64, reusing spare: TableMemory?
+    ) -> CompactStatusTable {
         let shift = UInt64(64 - bucketBits)
         // Mixed keys, ordered; the original index breaks ties so the last change of a key wins.
         var sorted: [(mixed: UInt64, index: Int, status: CardStatus?)] = []
@@ -55,7 +63,12 @@ extension CompactStatusTable {
 
         let buckets = 1 << bucketBits
         let length = Self.bodyLength(bucketBits: bucketBits, count: newCount)
-        let memory = TableMemory(byteCount: length)
+        let memory: TableMemory
+        if let spare, spare.capacity >= length {
+            memory = spare
+        } else {
+            memory = TableMemory(byteCount: length + length / 100)
+        }
         let newOffsets = memory.base.assumingMemoryBound(to: UInt32.self)
         let newEntries = memory.base + (buckets + 1) * 4
         let width = entryBytes

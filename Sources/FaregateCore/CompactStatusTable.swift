@@ -52,8 +52,10 @@ public final class CompactStatusTable: CardStatusLookup, @unchecked Sendable {
         var minimum = 8
         while minimum < 32 && (1 << minimum) * 4 < count { minimum += 1 }
         var best = minimum
-        for b in minimum...min(32, minimum + 3) where bodyLength(bucketBits: b, count: count) < bodyLength(
-            bucketBits: best, count: count)
+        for b in minimum...min(32, minimum + 3)
+        where bodyLength(bucketBits: b, count: count)
+            < bodyLength(
+                bucketBits: best, count: count)
         {
             best = b
         }
@@ -228,10 +230,19 @@ public final class CompactStatusTable: CardStatusLookup, @unchecked Sendable {
 }
 
 /// Memory for a table body allocated in this process: freed when the last table using it goes.
-final class TableMemory: @unchecked Sendable {
-    // @unchecked Sendable: written only by the builder before the table is shared; read-only after.
+///
+/// A retired version's memory can be reused for the next delta (`StatusTableHolder` does this):
+/// first-touch page faults on a fresh 250 MB buffer cost more than the whole merge.
+public final class TableMemory: @unchecked Sendable {
+    // @unchecked Sendable: written only by the builder before the table is shared, or reused
+    // only when uniquely referenced (no table uses it any more); read-only in between.
     let base: UnsafeMutableRawPointer
-    init(byteCount: Int) { base = .allocate(byteCount: max(byteCount, 8), alignment: 64) }
+    /// Bytes allocated (≥ the body length of the table using it).
+    let capacity: Int
+    init(byteCount: Int) {
+        capacity = max(byteCount, 8)
+        base = .allocate(byteCount: capacity, alignment: 64)
+    }
     deinit { base.deallocate() }
 }
 

@@ -35,7 +35,8 @@ public enum StatusSnapshot {
         h[33] = UInt8(table.entryBytes)
         put(UInt64(table.bodyLength), into: &h, at: 40)
         let sum = h.withUnsafeBytes { hb in
-            SnapshotChecksum.hash(UnsafeRawBufferPointer(start: table.body, count: table.bodyLength),
+            SnapshotChecksum.hash(
+                UnsafeRawBufferPointer(start: table.body, count: table.bodyLength),
                 seed: SnapshotChecksum.hash(UnsafeRawBufferPointer(rebasing: hb[0..<56])))
         }
         put(sum, into: &h, at: 56)
@@ -112,7 +113,8 @@ public enum StatusSnapshot {
             previous = o
         }
         guard Int(previous) == count else { throw .inconsistentIndex(bucket: buckets) }
-        return CompactStatusTable(dataVersion: dataVersion, count: count, bucketBits: bits, body: bodyBase, owner: owner)
+        return CompactStatusTable(
+            dataVersion: dataVersion, count: count, bucketBits: bits, body: bodyBase, owner: owner)
     }
 
     /// Validates and copies `bytes` into a table (tests and callers without a mapping).

@@ -88,8 +88,14 @@ public final class StatusTableHolder: CardStatusLookup, @unchecked Sendable {
     /// Puts `table` in service and frees the previous version once no reader uses it. Blocks
     /// the caller (never a reader) until then.
     public func publish(_ table: CompactStatusTable) {
+        _ = publishReturningMemory(table)
+    }
+
+    /// Publishes, then returns the retired version's memory when nothing else uses it (no
+    /// reader inside `withCurrent`, no strong reference from `currentTable()`), for reuse.
+    private func publishReturningMemory(_ table: CompactStatusTable) -> TableMemory? {
         let fresh = UInt(bitPattern: Unmanaged.passRetained(table).toOpaque())
-        writerLock.withLock { _ in
+        let retired: CompactStatusTable = writerLock.withLock { _ in
             let old = current.exchange(fresh, ordering: .sequentiallyConsistent)
             let previous = versionIndex.pointee.load(ordering: .sequentiallyConsistent)
             let next = previous ^ 1
@@ -97,8 +103,11 @@ public final class StatusTableHolder: CardStatusLookup, @unchecked Sendable {
             while indicator(next).pointee.load(ordering: .acquiring) != 0 {}
             versionIndex.pointee.store(next, ordering: .sequentiallyConsistent)
             while indicator(previous).pointee.load(ordering: .acquiring) != 0 {}
-            Self.unmanaged(old).release()
+            return Self.unmanaged(old).takeRetainedValue()
         }
+        guard var memory = retired.owner as? TableMemory else { return nil }
+        _ = consume retired  // drop the holder's reference: the table is freed if it was the last
+        return isKnownUniquelyReferenced(&memory) ? memory : nil
     }
 
     /// Builds the current version with `changes` applied and publishes it. Lookups continue on
@@ -106,13 +115,14 @@ public final class StatusTableHolder: CardStatusLookup, @unchecked Sendable {
     @discardableResult
     public func apply(_ changes: some Collection<StatusChange>, dataVersion: UInt64) -> CompactStatusTable {
         // Serialise whole read-modify-publish cycles so two concurrent appliers cannot lose a delta.
-        applyLock.withLock { _ in
-            let next = currentTable().applying(changes, dataVersion: dataVersion)
-            publish(next)
+        applyLock.withLock { spare in
+            let next = currentTable().applying(changes, dataVersion: dataVersion, reusing: spare.take())
+            spare = publishReturningMemory(next)
             return next
         }
     }
-    private let applyLock = Mutex(())
+    /// Serialises `apply` and keeps the memory of the version retired by the last apply.
+    private let applyLock = Mutex<TableMemory?>(nil)
 
     // MARK: CardStatusLookup
 

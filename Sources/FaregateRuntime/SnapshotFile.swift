@@ -39,7 +39,9 @@ public enum SnapshotFile {
         let dfd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard dfd >= 0 else { throw SnapshotFileError(path: directory, problem: .system("open directory", errno)) }
         defer { close(dfd) }
-        guard fsync(dfd) == 0 else { throw SnapshotFileError(path: directory, problem: .system("fsync directory", errno)) }
+        guard fsync(dfd) == 0 else {
+            throw SnapshotFileError(path: directory, problem: .system("fsync directory", errno))
+        }
     }
 
     /// Maps and validates the snapshot at `path`.
@@ -59,7 +61,8 @@ public enum SnapshotFile {
         else { throw SnapshotFileError(path: path, problem: .system("mmap", errno)) }
         let mapping = FileMapping(base: base, size: size)
         do {
-            return try StatusSnapshot.table(validating: UnsafeRawBufferPointer(start: base, count: size), owner: mapping)
+            return try StatusSnapshot.table(
+                validating: UnsafeRawBufferPointer(start: base, count: size), owner: mapping)
         } catch {
             throw SnapshotFileError(path: path, problem: .format(error))
         }

@@ -100,7 +100,8 @@ final class BoundedRingStressTests: XCTestCase {
             Thread.detachNewThread {
                 for i in 0..<perProducer {
                     let tap = Tap(
-                        reader: UInt16(p), result: .failed(.timeout, nil), detectedAt: UInt64(i), readAt: UInt64(i) &* 31)
+                        reader: UInt16(p), result: .failed(.timeout, nil), detectedAt: UInt64(i),
+                        readAt: UInt64(i) &* 31)
                     while !ring.tryPush(tap) { refused.increment() }
                 }
                 done.signal()

@@ -1,5 +1,6 @@
-@testable import FaregateCore
 import XCTest
+
+@testable import FaregateCore
 
 final class CompactStatusTableTests: XCTestCase {
     static func edgeKeys() -> [CardKey] {
@@ -20,7 +21,9 @@ final class CompactStatusTableTests: XCTestCase {
         let medium = Medium.allCases.randomElement(using: &rng) ?? .transitCard
         let limit = medium == .transitCard ? CardKey.maxTransitNumber : CardKey.blockIdentifierLimit - 1
         // Half dense (issued in runs), half spread.
-        let id = Bool.random(using: &rng) ? UInt64.random(in: 0...5000, using: &rng) : UInt64.random(in: 0...limit, using: &rng)
+        let id =
+            Bool.random(using: &rng)
+            ? UInt64.random(in: 0...5000, using: &rng) : UInt64.random(in: 0...limit, using: &rng)
         return CardKey(medium: medium, identifier: id) ?? CardKey(rawValue: 0)
     }
 
@@ -32,9 +35,10 @@ final class CompactStatusTableTests: XCTestCase {
         return m
     }
 
-    static func assertMatches(_ table: CompactStatusTable, _ model: [CardKey: CardStatus], seed: UInt64,
-        file: StaticString = #filePath, line: UInt = #line)
-    {
+    static func assertMatches(
+        _ table: CompactStatusTable, _ model: [CardKey: CardStatus], seed: UInt64,
+        file: StaticString = #filePath, line: UInt = #line
+    ) {
         XCTAssertEqual(table.count, model.count, file: file, line: line)
         for (k, s) in model where table.status(of: k) != s {
             XCTFail("\(k): \(String(describing: table.status(of: k))) ≠ \(s)", file: file, line: line)
@@ -48,7 +52,8 @@ final class CompactStatusTableTests: XCTestCase {
         }
         for _ in 0..<5000 { probes.append(randomKey(&rng)) }
         for p in probes where table.status(of: p) != model[p] {
-            XCTFail("probe \(p): \(String(describing: table.status(of: p))) ≠ \(String(describing: model[p]))",
+            XCTFail(
+                "probe \(p): \(String(describing: table.status(of: p))) ≠ \(String(describing: model[p]))",
                 file: file, line: line)
             return
         }
@@ -114,15 +119,20 @@ final class CompactStatusTableTests: XCTestCase {
             let existing = Array(model.keys.prefix(3000))
             for _ in 0..<2000 {
                 switch UInt8.random(in: 0..<5, using: &rng) {
-                case 0: changes.append(StatusChange(key: existing.randomElement(using: &rng) ?? CardKey(rawValue: 0), status: nil))
+                case 0:
+                    changes.append(
+                        StatusChange(key: existing.randomElement(using: &rng) ?? CardKey(rawValue: 0), status: nil))
                 case 1: changes.append(StatusChange(key: Self.randomKey(&rng), status: nil))  // maybe absent
                 case 2:
-                    changes.append(StatusChange(
-                        key: existing.randomElement(using: &rng) ?? CardKey(rawValue: 0),
-                        status: CardStatus(rawValue: UInt8.random(in: 0...63, using: &rng))))
+                    changes.append(
+                        StatusChange(
+                            key: existing.randomElement(using: &rng) ?? CardKey(rawValue: 0),
+                            status: CardStatus(rawValue: UInt8.random(in: 0...63, using: &rng))))
                 default:
-                    changes.append(StatusChange(
-                        key: Self.randomKey(&rng), status: CardStatus(rawValue: UInt8.random(in: 0...63, using: &rng))))
+                    changes.append(
+                        StatusChange(
+                            key: Self.randomKey(&rng),
+                            status: CardStatus(rawValue: UInt8.random(in: 0...63, using: &rng))))
                 }
             }
             // Same key twice in one batch: the last change wins.
@@ -143,7 +153,8 @@ final class CompactStatusTableTests: XCTestCase {
         let empty = CompactStatusTable(dataVersion: 0, entries: [:])
         let keys = Self.edgeKeys()
         let filled = empty.applying(keys.map { StatusChange(key: $0, status: CardStatus(rawValue: 5)) }, dataVersion: 1)
-        Self.assertMatches(filled, Dictionary(uniqueKeysWithValues: keys.map { ($0, CardStatus(rawValue: 5)) }), seed: 1)
+        Self.assertMatches(
+            filled, Dictionary(uniqueKeysWithValues: keys.map { ($0, CardStatus(rawValue: 5)) }), seed: 1)
         let emptied = filled.applying(keys.map { StatusChange(key: $0, status: nil) }, dataVersion: 2)
         Self.assertMatches(emptied, [:], seed: 2)
         XCTAssertEqual(filled.applying([], dataVersion: 3).count, filled.count)

@@ -1,5 +1,6 @@
-@testable import FaregateCore
 import XCTest
+
+@testable import FaregateCore
 
 final class StatusSnapshotTests: XCTestCase {
     let model = CompactStatusTableTests.model(count: 3000, seed: 21)
@@ -34,7 +35,8 @@ final class StatusSnapshotTests: XCTestCase {
     func resealed(_ b: [UInt8]) -> [UInt8] {
         var b = b
         let sum = b.withUnsafeBytes { all in
-            SnapshotChecksum.hash(UnsafeRawBufferPointer(rebasing: all[64...]),
+            SnapshotChecksum.hash(
+                UnsafeRawBufferPointer(rebasing: all[64...]),
                 seed: SnapshotChecksum.hash(UnsafeRawBufferPointer(rebasing: all[0..<56])))
         }
         StatusSnapshot.put(sum, into: &b, at: 56)

@@ -12,7 +12,11 @@ final class StatusTableHolderTests: XCTestCase {
         XCTAssertEqual(holder.status(of: k), CardStatus(rawValue: 7))
         XCTAssertEqual(holder.dataVersion, 5)
         let kept = holder.currentTable()
-        holder.apply([StatusChange(key: k, status: nil), StatusChange(key: CardKey(rawValue: 9), status: CardStatus(rawValue: 1))], dataVersion: 6)
+        holder.apply(
+            [
+                StatusChange(key: k, status: nil),
+                StatusChange(key: CardKey(rawValue: 9), status: CardStatus(rawValue: 1)),
+            ], dataVersion: 6)
         XCTAssertNil(holder.status(of: k))
         XCTAssertEqual(holder.count, 1)
         XCTAssertEqual(kept.status(of: k), CardStatus(rawValue: 7), "a retained old version stays valid")
@@ -62,7 +66,9 @@ final class StatusTableHolderStressTests: XCTestCase {
             if v % 2 == 0 {
                 holder.publish(Self.table(version: v))
             } else {
-                holder.apply(Self.probes.map { StatusChange(key: $0, status: CardStatus(rawValue: UInt8(v % 64))) }, dataVersion: v)
+                holder.apply(
+                    Self.probes.map { StatusChange(key: $0, status: CardStatus(rawValue: UInt8(v % 64))) },
+                    dataVersion: v)
             }
         }
         stop.set()
@@ -79,4 +85,35 @@ final class ManagedFlag: @unchecked Sendable {
     private var value = false
     func set() { lock.withLock { value = true } }
     var isSet: Bool { lock.withLock { value } }
+}
+
+final class StatusTableHolderReuseTests: XCTestCase {
+    /// Successive applies reuse the memory of the version retired by the previous apply; the
+    /// contents must still match the model every time, and a version someone still holds
+    /// (`currentTable()`) is never overwritten.
+    func testRepeatedAppliesMatchModelAndNeverOverwriteAHeldVersion() {
+        var model = CompactStatusTableTests.model(count: 4000, seed: 31)
+        let holder = StatusTableHolder(CompactStatusTable(dataVersion: 1, entries: model))
+        var rng = TestRNG(seed: 32)
+        var held: (CompactStatusTable, [CardKey: CardStatus])? = nil
+        for round in 0..<8 {
+            var changes: [StatusChange] = []
+            for _ in 0..<300 {
+                let key = CompactStatusTableTests.randomKey(&rng)
+                let status: CardStatus? = Bool.random(using: &rng) ? CardStatus(rawValue: UInt8(round)) : nil
+                changes.append(StatusChange(key: key, status: status))
+            }
+            for k in model.keys.prefix(50) { changes.append(StatusChange(key: k, status: nil)) }
+            for c in changes { model[c.key] = c.status }
+            holder.apply(changes, dataVersion: UInt64(round + 2))
+            CompactStatusTableTests.assertMatches(holder.currentTable(), model, seed: UInt64(round))
+            if round == 3 { held = (holder.currentTable(), model) }
+        }
+        if let (table, snapshot) = held {
+            CompactStatusTableTests.assertMatches(table, snapshot, seed: 99)
+            XCTAssertEqual(table.dataVersion, 5)
+        } else {
+            XCTFail("no held version")
+        }
+    }
 }

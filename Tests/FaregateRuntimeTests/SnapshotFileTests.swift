@@ -53,8 +53,18 @@ final class SnapshotFileTests: XCTestCase {
         let cases: [(String, Data)] = [
             ("empty", Data()),
             ("truncated", good.prefix(good.count - 3)),
-            ("flipped", { var d = good; d[d.count / 2] ^= 1; return d }()),
-            ("version", { var d = good; d[8] = 9; return d }()),
+            (
+                "flipped",
+                {
+                    var d = good; d[d.count / 2] ^= 1; return d
+                }()
+            ),
+            (
+                "version",
+                {
+                    var d = good; d[8] = 9; return d
+                }()
+            ),
         ]
         for (name, data) in cases {
             let bad = directory + "/\(name).snap"
