@@ -295,6 +295,12 @@ for n in sizes {
     var rng = SplitMixBench(7)
     let probes = (0..<probeCount).map { _ in pairs[Int(rng.next() % UInt64(n))].0 }
     let c = lookupNanos({ table.status(of: $0) }, probes: probes)
+    // The loop itself (probe array access, result mixing) with a lookup that touches nothing.
+    let empty = lookupNanos({ $0.rawValue == 1 ? CardStatus(rawValue: 1) : nil }, probes: probes)
+    record(
+        Row(
+            name: "lookup loop overhead \(label)", value: empty.independent, unit: "ns", baseline: nil,
+            note: "dependent: \(String(format: "%.1f", empty.dependent)) ns; included in both columns"))
     let compactBytes = Double(table.memoryBytes)
     var dict: [CardKey: CardStatus]? = nil
     var dictBuild: UInt64 = 0
