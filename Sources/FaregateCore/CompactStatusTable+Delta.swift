@@ -43,12 +43,7 @@ extension CompactStatusTable {
         while k < sorted.count {
             while k + 1 < sorted.count && sorted[k + 1].mixed == sorted[k].mixed { k += 1 }
             let m = sorted[k].mixed
-            let b = Int(truncatingIfNeeded: m >> shift)
-            var i = Int(offsets[b])
-            let hi = Int(offsets[b + 1])
-            let target = m & remainderMask
-            while i < hi && entry(i) >> 8 < target { i += 1 }
-            let present = i < hi && entry(i) >> 8 == target
+            let (i, present) = locate(mixed: m)
             if present || sorted[k].status != nil {
                 steps.append(DeltaStep(mixed: m, position: i, present: present, status: sorted[k].status))
             }
