@@ -54,6 +54,9 @@ let package = Package(
             ]
         ),
 
+        // MARK: Benchmarks (release build via scripts/bench; not part of the product)
+        .executableTarget(name: "faregate-bench", dependencies: ["FaregateCore", "FaregateRuntime"]),
+
         // MARK: Tests
         .testTarget(name: "FaregateCoreTests", dependencies: ["FaregateCore", "FaregateSimulation"]),
         .testTarget(

@@ -51,4 +51,8 @@ public final class MutexTapRing: TapRing, @unchecked Sendable {
             return tap
         }
     }
+
+    /// True when the ring holds no tap. Takes the lock like every other operation; the lock's
+    /// atomic RMW orders it against `TapParker`'s flag on x86 and ARMv8 (see `TapParker`).
+    public var isEmpty: Bool { state.withLock { $0.count == 0 } }
 }

@@ -1,0 +1,127 @@
+import FaregateCore
+import Glibc
+
+/// Status-table snapshot files: atomic, durable writes and zero-copy loads through `mmap`.
+///
+/// Write: temp file in the same directory → write header and body → `fsync` → `rename` over the
+/// target → `fsync` of the directory (so the rename itself survives a power cut). A reader never
+/// sees a half-written file under the target name.
+///
+/// Load: `mmap` read-only (`MAP_PRIVATE | MAP_POPULATE`), validate with `StatusSnapshot` (header,
+/// exact length, checksum, index bounds) and return a table that reads the mapping in place; the
+/// mapping is unmapped when the last table using it goes. A file that fails validation throws
+/// `SnapshotFileError` naming the file and the problem, and nothing is published: the caller
+/// keeps the previous version in service.
+///
+/// Files are only ever replaced by rename, never modified in place, so a mapping stays valid
+/// (it keeps the old inode) while a newer snapshot is written.
+public enum SnapshotFile {
+    /// Writes `table` to `path` atomically and durably.
+    public static func write(_ table: CompactStatusTable, to path: String) throws(SnapshotFileError) {
+        let temp = path + ".tmp-\(getpid())"
+        let fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw SnapshotFileError(path: temp, problem: .system("open", errno)) }
+        var ok = false
+        defer {
+            if !ok { unlink(temp) }
+        }
+        do {
+            defer { close(fd) }
+            let header = StatusSnapshot.header(for: table)
+            // (The closure APIs rethrow untyped errors, so the typed error is carried out as a value.)
+            if let e = header.withUnsafeBytes({ writeAll(fd, $0, path: temp) }) { throw e }
+            if let e = StatusSnapshot.withBody(of: table, { writeAll(fd, $0, path: temp) }) { throw e }
+            guard fsync(fd) == 0 else { throw SnapshotFileError(path: temp, problem: .system("fsync", errno)) }
+        }
+        guard rename(temp, path) == 0 else { throw SnapshotFileError(path: path, problem: .system("rename", errno)) }
+        ok = true
+        let directory = Self.directory(of: path)
+        let dfd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard dfd >= 0 else { throw SnapshotFileError(path: directory, problem: .system("open directory", errno)) }
+        defer { close(dfd) }
+        guard fsync(dfd) == 0 else {
+            throw SnapshotFileError(path: directory, problem: .system("fsync directory", errno))
+        }
+    }
+
+    /// Maps and validates the snapshot at `path`.
+    public static func load(_ path: String) throws(SnapshotFileError) -> CompactStatusTable {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw SnapshotFileError(path: path, problem: .system("open", errno)) }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { throw SnapshotFileError(path: path, problem: .system("fstat", errno)) }
+        let size = Int(st.st_size)
+        guard size >= StatusSnapshot.headerSize else {
+            throw SnapshotFileError(
+                path: path, problem: .format(.truncated(expectedBytes: StatusSnapshot.headerSize, actualBytes: size)))
+        }
+        guard let base = mmap(nil, size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0),
+            base != UnsafeMutableRawPointer(bitPattern: -1)
+        else { throw SnapshotFileError(path: path, problem: .system("mmap", errno)) }
+        let mapping = FileMapping(base: base, size: size)
+        do {
+            return try StatusSnapshot.table(
+                validating: UnsafeRawBufferPointer(start: base, count: size), owner: mapping)
+        } catch {
+            throw SnapshotFileError(path: path, problem: .format(error))
+        }
+    }
+
+    /// Writes all of `bytes`, retrying short writes and EINTR; the error, if any, as a value.
+    static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, path: String) -> SnapshotFileError? {
+        guard var p = bytes.baseAddress else { return nil }
+        var left = bytes.count
+        while left > 0 {
+            let n = Glibc.write(fd, p, min(left, 1 << 30))
+            if n < 0 {
+                if errno == EINTR { continue }
+                return SnapshotFileError(path: path, problem: .system("write", errno))
+            }
+            p += n
+            left -= n
+        }
+        return nil
+    }
+
+    static func directory(of path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return "." }
+        return slash == path.startIndex ? "/" : String(path[..<slash])
+    }
+}
+
+/// A read-only file mapping, unmapped when the last table using it is freed.
+final class FileMapping: @unchecked Sendable {
+    // @unchecked Sendable: the mapping is PROT_READ and never changes; munmap runs in deinit only.
+    let base: UnsafeMutableRawPointer
+    let size: Int
+    init(base: UnsafeMutableRawPointer, size: Int) {
+        self.base = base
+        self.size = size
+    }
+    deinit { munmap(base, size) }
+}
+
+/// A snapshot file that could not be written or loaded: which file, and what is wrong with it.
+public struct SnapshotFileError: Error, Equatable, Sendable, CustomStringConvertible {
+    public enum Problem: Equatable, Sendable {
+        /// A system call failed with `errno`.
+        case system(String, Int32)
+        /// The bytes are not a valid snapshot.
+        case format(StatusSnapshotError)
+    }
+    public var path: String
+    public var problem: Problem
+
+    public init(path: String, problem: Problem) {
+        self.path = path
+        self.problem = problem
+    }
+
+    public var description: String {
+        switch problem {
+        case .system(let call, let code): "status snapshot \(path): \(call) failed: \(String(cString: strerror(code)))"
+        case .format(let e): "status snapshot \(path): \(e)"
+        }
+    }
+}

@@ -1,0 +1,442 @@
+// faregate-bench: the issue-4 benchmark. Lock-free tap ring vs Mutex ring, compact status table
+// vs Dictionary, snapshot load, delta apply, parked-consumer idle CPU and wake-up latency.
+// Release build only (scripts/bench). Usage: faregate-bench [--quick] [--json] [--no-dict-30m]
+import FaregateCore
+import FaregateRuntime
+import Foundation
+import Glibc
+import Synchronization
+
+let arguments = Set(CommandLine.arguments.dropFirst())
+let quick = arguments.contains("--quick")
+let json = arguments.contains("--json")
+
+@inline(__always) func now() -> UInt64 {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
+}
+
+func cpuNanos() -> UInt64 {
+    var ts = timespec()
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts)
+    return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
+}
+
+func peakRSSBytes() -> Int {
+    var usage = rusage()
+    getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
+    return usage.ru_maxrss * 1024
+}
+
+struct Row {
+    var name: String
+    var value: Double
+    var unit: String
+    var baseline: Double?
+    var note: String = ""
+    /// value / baseline (lower is better for times and bytes; higher for throughput).
+    var ratio: Double? { baseline.map { value / $0 } }
+}
+var rows: [Row] = []
+@MainActor func record(_ row: Row) {
+    rows.append(row)
+    if !json {
+        let ratio = row.ratio.map { String(format: "%.3f", $0) } ?? "-"
+        let base = row.baseline.map { String(format: "%.1f", $0) } ?? "-"
+        FileHandle.standardError.write(
+            "  \(row.name): \(String(format: "%.1f", row.value)) \(row.unit) (baseline \(base), ratio \(ratio)) \(row.note)\n"
+                .data(using: .utf8) ?? Data())
+    }
+}
+
+func median(_ xs: [UInt64]) -> Double {
+    let s = xs.sorted()
+    return s.isEmpty ? 0 : Double(s[s.count / 2])
+}
+func percentile(_ xs: [UInt64], _ p: Double) -> Double {
+    let s = xs.sorted()
+    return s.isEmpty ? 0 : Double(s[min(s.count - 1, Int(Double(s.count) * p))])
+}
+
+func tap(_ producer: Int, _ i: Int, stamp: UInt64 = 0) -> Tap {
+    Tap(reader: UInt16(producer), result: .failed(.timeout, nil), detectedAt: UInt64(i), readAt: 0, enqueuedAt: stamp)
+}
+
+// MARK: Ring throughput and handoff latency
+
+/// Items per second through `ring` with `producers` producer threads and one busy consumer.
+func ringThroughput(_ ring: any TapRing, isEmpty: @escaping () -> Bool, producers: Int, items: Int) -> Double {
+    let per = items / producers
+    let parker = TapParker()
+    let start = DispatchSemaphore(value: 0)
+    let done = DispatchSemaphore(value: 0)
+    for p in 0..<producers {
+        Thread.detachNewThread {
+            start.wait()
+            for i in 0..<per {
+                // Full ring: spin briefly, then yield the core (2 cores, 3 threads: a spinning
+                // producer would otherwise keep the consumer from running).
+                var spins = 0
+                while !ring.tryPush(tap(p, i)) {
+                    spins += 1
+                    if spins > 64 { sched_yield() }
+                }
+                parker.unpark()
+            }
+            done.signal()
+        }
+    }
+    let t0 = now()
+    for _ in 0..<producers { start.signal() }
+    var received = 0
+    var check: UInt64 = 0
+    // The decision loop's shape: pop, or spin-then-park until the ring is not empty.
+    while received < per * producers {
+        if let t = ring.tryPop() {
+            check &+= t.detectedAt
+            received += 1
+        } else {
+            parker.park(until: { !isEmpty() })
+        }
+    }
+    let elapsed = now() - t0
+    for _ in 0..<producers { done.wait() }
+    precondition(check == UInt64(producers) * UInt64(per * (per - 1) / 2), "ring lost items")
+    return Double(received) / (Double(elapsed) / 1e9)
+}
+
+/// One item in flight at a time: producer stamps, consumer (busy) measures; returns ns samples.
+func handoffLatency(_ ring: any TapRing, rounds: Int) -> [UInt64] {
+    let acked = Atomic<Int>(0)
+    var samples: [UInt64] = []
+    samples.reserveCapacity(rounds)
+    let done = DispatchSemaphore(value: 0)
+    Thread.detachNewThread {
+        for i in 0..<rounds {
+            while acked.load(ordering: .acquiring) < i {}
+            while !ring.tryPush(tap(0, i, stamp: now())) {}
+        }
+        done.signal()
+    }
+    for i in 0..<rounds {
+        var t: Tap?
+        while t == nil { t = ring.tryPop() }
+        samples.append(now() - (t?.enqueuedAt ?? 0))
+        acked.store(i + 1, ordering: .releasing)
+    }
+    done.wait()
+    return samples
+}
+
+// MARK: Parked consumer: idle CPU and wake-up latency
+
+func parkedConsumer() -> (idleCPUPercent: Double, wakeSamples: [UInt64]) {
+    let ring = LockFreeTapRing(capacity: 1024)
+    let parker = TapParker()
+    let stopping = Atomic<Bool>(false)
+    let lastLatency = Atomic<UInt64>(0)
+    let received = Atomic<Int>(0)
+    let finished = DispatchSemaphore(value: 0)
+    Thread.detachNewThread {
+        while !stopping.load(ordering: .sequentiallyConsistent) {
+            if let t = ring.tryPop() {
+                lastLatency.store(now() - t.enqueuedAt, ordering: .relaxed)
+                received.wrappingAdd(1, ordering: .releasing)
+            } else {
+                parker.park(until: { !ring.isEmpty || stopping.load(ordering: .sequentiallyConsistent) })
+            }
+        }
+        finished.signal()
+    }
+    // Idle: let it park, then measure process CPU over a window while this thread sleeps.
+    usleep(50_000)
+    let window: UInt64 = quick ? 500_000_000 : 2_000_000_000
+    let c0 = cpuNanos(), w0 = now()
+    usleep(UInt32(window / 1000))
+    let idle = Double(cpuNanos() - c0) / Double(now() - w0) * 100
+    // Wake-ups: each push finds the consumer parked (it has been idle for 2 ms).
+    var samples: [UInt64] = []
+    let rounds = quick ? 100 : 300
+    for i in 0..<rounds {
+        usleep(2000)
+        let parksBefore = parker.parkCount
+        _ = ring.tryPush(tap(0, i, stamp: now()))
+        parker.unpark()
+        while received.load(ordering: .acquiring) <= i {}
+        if parksBefore > 0 { samples.append(lastLatency.load(ordering: .relaxed)) }
+    }
+    stopping.store(true, ordering: .releasing)
+    parker.wake()
+    finished.wait()
+    return (idle, samples)
+}
+
+// MARK: Tables
+
+func makePairs(_ n: Int, seed: UInt64) -> [(CardKey, CardStatus)] {
+    var rng = SplitMixBench(seed)
+    var out: [(CardKey, CardStatus)] = []
+    out.reserveCapacity(n)
+    // Card numbers are issued in runs: dense blocks per medium plus scattered ones; duplicates are
+    // impossible because each index maps to a distinct key.
+    for i in 0..<n {
+        let key: CardKey
+        switch i % 4 {
+        case 0, 1: key = CardKey(rawValue: 3_100_000_000_000_000_000 &+ UInt64(i) &* 3)  // transit
+        case 2: key = CardKey(rawValue: 0xE << 60 | UInt64(i) &* 7)  // municipal
+        default: key = CardKey(rawValue: 0x9 << 60 | UInt64(i))  // ride code
+        }
+        out.append((key, CardStatus(rawValue: UInt8(truncatingIfNeeded: rng.next() & 0x3F))))
+    }
+    return out
+}
+
+struct SplitMixBench {
+    var s: UInt64
+    init(_ seed: UInt64) { s = seed }
+    mutating func next() -> UInt64 {
+        s &+= 0x9E37_79B9_7F4A_7C15
+        return KeyMix.mix(s)
+    }
+}
+
+/// ns per lookup: independent (probes known in advance) and dependent (next probe chosen by the
+/// previous result, so lookups cannot overlap).
+func lookupNanos(_ lookup: (CardKey) -> CardStatus?, probes: [CardKey]) -> (independent: Double, dependent: Double) {
+    var sink = 0
+    let t0 = now()
+    for k in probes { sink &+= Int(lookup(k)?.rawValue ?? 0) }
+    let t1 = now()
+    var idx = 0
+    let mask = probes.count - 1
+    for j in 0..<probes.count {
+        // The next index depends on this result (and on j, so the chain never cycles in cache).
+        let s = Int(lookup(probes[idx])?.rawValue ?? 0)
+        sink &+= s
+        idx = Int(truncatingIfNeeded: KeyMix.mix(UInt64(j) << 8 | UInt64(s))) & mask
+    }
+    let t2 = now()
+    if sink == 42 { print("") }  // keeps the work observable
+    return (Double(t1 - t0) / Double(probes.count), Double(t2 - t1) / Double(probes.count))
+}
+
+func dictionaryBytes(_ d: [CardKey: CardStatus]) -> Double {
+    // Native dictionary storage: keys (8 B) and values (1 B) per bucket, one bit of occupancy
+    // per bucket, ~100 B object header; capacity is the allocated bucket count × 3/4.
+    let buckets = Double(d.capacity) * 4 / 3
+    return buckets * 9 + buckets / 8 + 100
+}
+
+let sizes = quick ? [100_000, 1_000_000] : [1_000_000, 10_000_000, 30_000_000]
+let dictionaryLimit = arguments.contains("--no-dict-30m") ? 10_000_000 : Int.max
+let probeCount = quick ? 1 << 18 : 1 << 21
+let workDirectory = FileManager.default.currentDirectoryPath + "/.build/bench"
+try? FileManager.default.createDirectory(atPath: workDirectory, withIntermediateDirectories: true)
+
+if !json { print("faregate-bench\(quick ? " --quick" : ""): \(ProcessInfo.processInfo.activeProcessorCount) cores") }
+
+// Ring
+let ringItems = quick ? 500_000 : 5_000_000
+for producers in [1, 2] {
+    let lfRing = LockFreeTapRing(capacity: 1024)
+    let lf = ringThroughput(lfRing, isEmpty: { lfRing.isEmpty }, producers: producers, items: ringItems)
+    let mxRing = MutexTapRing(capacity: 1024)
+    let mx = ringThroughput(mxRing, isEmpty: { mxRing.isEmpty }, producers: producers, items: ringItems)
+    record(
+        Row(
+            name: "ring throughput, \(producers) producer(s)", value: lf, unit: "items/s", baseline: mx,
+            note: "baseline: MutexTapRing"))
+}
+// Uncontended cost of one push + pop on one thread (no handoff): the ring's own overhead.
+func pushPopNanos(_ ring: any TapRing, _ n: Int) -> Double {
+    let t0 = now()
+    var check: UInt64 = 0
+    for i in 0..<n {
+        _ = ring.tryPush(tap(0, i))
+        check &+= ring.tryPop()?.detectedAt ?? 0
+    }
+    precondition(check == UInt64(n * (n - 1) / 2))
+    return Double(now() - t0) / Double(n)
+}
+record(
+    Row(
+        name: "ring push+pop, one thread", value: pushPopNanos(LockFreeTapRing(capacity: 1024), ringItems), unit: "ns",
+        baseline: pushPopNanos(MutexTapRing(capacity: 1024), ringItems), note: "uncontended"))
+let rounds = quick ? 20_000 : 100_000
+let lfLat = handoffLatency(LockFreeTapRing(capacity: 1024), rounds: rounds)
+let mxLat = handoffLatency(MutexTapRing(capacity: 1024), rounds: rounds)
+record(
+    Row(
+        name: "ring handoff latency p50", value: median(lfLat), unit: "ns", baseline: median(mxLat),
+        note: "busy consumer"))
+record(
+    Row(name: "ring handoff latency p99", value: percentile(lfLat, 0.99), unit: "ns", baseline: percentile(mxLat, 0.99))
+)
+
+// Parker
+let parked = parkedConsumer()
+record(
+    Row(
+        name: "idle CPU, parked consumer", value: parked.idleCPUPercent, unit: "% of a core", baseline: nil,
+        note: "whole process"))
+record(Row(name: "wake-up latency p50 (parked)", value: median(parked.wakeSamples), unit: "ns", baseline: nil))
+record(
+    Row(name: "wake-up latency p99 (parked)", value: percentile(parked.wakeSamples, 0.99), unit: "ns", baseline: nil))
+
+// Tables
+for n in sizes {
+    let label = n >= 1_000_000 ? "\(n / 1_000_000)M" : "\(n / 1000)k"
+    var pairs = makePairs(n, seed: UInt64(n))
+    let b0 = now()
+    var compact: CompactStatusTable? = CompactStatusTable(dataVersion: 1, pairs: pairs)
+    let buildNanos = now() - b0
+    guard let table = compact else { break }
+    var rng = SplitMixBench(7)
+    let probes = (0..<probeCount).map { _ in pairs[Int(rng.next() % UInt64(n))].0 }
+    let c = lookupNanos({ table.status(of: $0) }, probes: probes)
+    // The loop itself (probe array access, result mixing) with a lookup that touches nothing.
+    let empty = lookupNanos({ $0.rawValue == 1 ? CardStatus(rawValue: 1) : nil }, probes: probes)
+    record(
+        Row(
+            name: "lookup loop overhead \(label)", value: empty.independent, unit: "ns", baseline: nil,
+            note: "dependent: \(String(format: "%.1f", empty.dependent)) ns; included in both columns"))
+    let compactBytes = Double(table.memoryBytes)
+    var dict: [CardKey: CardStatus]? = nil
+    var dictBuild: UInt64 = 0
+    if n <= dictionaryLimit {
+        let d0 = now()
+        var d = [CardKey: CardStatus](minimumCapacity: n)
+        for (k, s) in pairs { d[k] = s }
+        dictBuild = now() - d0
+        dict = d
+    }
+    let dl = dict.map { d in lookupNanos({ d[$0] }, probes: probes) }
+    let dBytes = dict.map { dictionaryBytes($0) }
+    let skipped = dict == nil ? "Dictionary skipped (--no-dict-30m)" : ""
+    record(
+        Row(
+            name: "lookup independent \(label)", value: c.independent, unit: "ns", baseline: dl?.independent,
+            note: skipped))
+    record(Row(name: "lookup dependent \(label)", value: c.dependent, unit: "ns", baseline: dl?.dependent))
+    record(
+        Row(
+            name: "bytes per card \(label)", value: compactBytes / Double(n), unit: "B",
+            baseline: dBytes.map { $0 / Double(n) }))
+    record(
+        Row(
+            name: "build \(label)", value: Double(buildNanos) / 1e6, unit: "ms",
+            baseline: dict == nil ? nil : Double(dictBuild) / 1e6))
+    dict = nil
+
+    if n == sizes.last {
+        // Snapshot: write, then load (mmap + checksum + index check); page cache warm.
+        let path = workDirectory + "/status-\(label).snap"
+        let w0 = now()
+        do { try SnapshotFile.write(table, to: path) } catch { print("snapshot write failed: \(error)") }
+        let w1 = now()
+        var loadSamples: [UInt64] = []
+        for _ in 0..<3 {
+            let l0 = now()
+            do {
+                let loaded = try SnapshotFile.load(path)
+                precondition(loaded.count == table.count)
+            } catch { print("snapshot load failed: \(error)") }
+            loadSamples.append(now() - l0)
+        }
+        record(Row(name: "snapshot write \(label) (fsync)", value: Double(w1 - w0) / 1e6, unit: "ms", baseline: nil))
+        record(
+            Row(
+                name: "snapshot load \(label)", value: median(loadSamples) / 1e6, unit: "ms", baseline: nil,
+                note: "page cache warm; target ≤ 1000"))
+        unlink(path)
+
+        // Delta: 100k changes (1/3 removals, 1/3 updates, 1/3 inserts) while a thread looks up.
+        let changeCount = quick ? 10_000 : 100_000
+        var changes: [StatusChange] = []
+        for i in 0..<changeCount {
+            let existing = pairs[Int(rng.next() % UInt64(n))].0
+            switch i % 3 {
+            case 0: changes.append(StatusChange(key: existing, status: nil))
+            case 1: changes.append(StatusChange(key: existing, status: CardStatus(rawValue: 5)))
+            default:
+                changes.append(
+                    StatusChange(key: CardKey(rawValue: 0xB << 60 | UInt64(i)), status: CardStatus(rawValue: 1)))
+            }
+        }
+        let holder = StatusTableHolder(table)
+        let stop = Atomic<Bool>(false)
+        let lookups = Atomic<Int>(0)
+        let readerDone = DispatchSemaphore(value: 0)
+        let probeKeys = Array(probes.prefix(1 << 16))
+        Thread.detachNewThread {
+            var i = 0
+            while !stop.load(ordering: .relaxed) {
+                _ = holder.status(of: probeKeys[i & (probeKeys.count - 1)])
+                i += 1
+            }
+            lookups.store(i, ordering: .relaxed)
+            readerDone.signal()
+        }
+        // Apply + publish through the holder, as the sync thread does. The first applies write
+        // into fresh memory (page faults); from the third on, the holder reuses the memory of the
+        // version retired by the previous apply (the steady state of a sync thread).
+        var deltaSamples: [UInt64] = []
+        for v in 0..<6 {
+            let a0 = now()
+            holder.apply(changes, dataVersion: UInt64(2 + v))
+            deltaSamples.append(now() - a0)
+        }
+        stop.store(true, ordering: .relaxed)
+        readerDone.wait()
+        let k = changeCount / 1000
+        record(
+            Row(
+                name: "delta apply+publish \(k)k on \(label), fresh memory", value: Double(deltaSamples[0]) / 1e6,
+                unit: "ms", baseline: nil, note: "first apply: page faults"))
+        record(
+            Row(
+                name: "delta apply+publish \(k)k on \(label), steady", value: median(Array(deltaSamples[2...])) / 1e6,
+                unit: "ms", baseline: nil,
+                note: "memory reused; target ≤ 100; \(lookups.load(ordering: .relaxed)) lookups meanwhile"))
+    }
+    compact = nil
+    pairs = []
+}
+record(Row(name: "peak RSS", value: Double(peakRSSBytes()) / 1_048_576, unit: "MiB", baseline: nil))
+
+// Output
+func fmt(_ x: Double?) -> String {
+    guard let x else { return "-" }
+    if x >= 1e6 { return String(format: "%.3g", x) }
+    return String(format: x >= 100 ? "%.0f" : "%.2f", x)
+}
+if json {
+    var items: [String] = []
+    for r in rows {
+        func num(_ x: Double?) -> String { x.map { $0.isFinite ? String(format: "%.6g", $0) : "null" } ?? "null" }
+        let esc = { (s: String) in
+            s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+        }
+        items.append(
+            "{\"name\":\"\(esc(r.name))\",\"value\":\(num(r.value)),\"unit\":\"\(esc(r.unit))\",\"baseline\":\(num(r.baseline)),\"ratio\":\(num(r.ratio)),\"note\":\"\(esc(r.note))\"}"
+        )
+    }
+    print("[\n  " + items.joined(separator: ",\n  ") + "\n]")
+} else {
+    let header = ["metric", "faregate", "unit", "baseline", "ratio", "note"]
+    var table = [header]
+    for r in rows {
+        table.append([
+            r.name, fmt(r.value), r.unit, fmt(r.baseline), r.ratio.map { String(format: "%.3f", $0) } ?? "-", r.note,
+        ])
+    }
+    let widths = (0..<header.count).map { c in table.map { $0[c].count }.max() ?? 0 }
+    for (i, line) in table.enumerated() {
+        print(
+            "| "
+                + line.enumerated().map { $1.padding(toLength: widths[$0], withPad: " ", startingAt: 0) }.joined(
+                    separator: " | ") + " |")
+        if i == 0 { print("|" + widths.map { String(repeating: "-", count: $0 + 2) }.joined(separator: "|") + "|") }
+    }
+}
