@@ -26,6 +26,9 @@ public struct GateConfig: Sendable, Equatable {
     public var era: String?
     /// Hours east of UTC for dates on cards and in policies (Beijing: 8).
     public var utcOffsetHours: Int
+    /// The local snapshot of the last verified table (served after a restart while central state
+    /// is unreachable). Default: `table.snapshot` in the journal directory.
+    public var snapshotFile: String?
     /// Path of the control socket (`farectl status`, `tap`, …).
     public var controlSocket: String
     /// Prometheus text file for node_exporter's textfile collector; nil writes none.
@@ -141,6 +144,7 @@ extension GateConfig {
             throw ConfigError(path: path, message: "ring_capacity must be a power of two, not \(c.ringCapacity)")
         }
         c.utcOffsetHours = try r.optionalInt("utc_offset_hours", in: -12...14) ?? 8
+        c.snapshotFile = try r.optionalString("snapshot_file").map(resolve) ?? c.journalDirectory + "/table.snapshot"
         c.controlSocket = try r.optionalString("control_socket").map(resolve) ?? Self.defaultControlSocket
         c.metricsFile = try r.optionalString("metrics_file").map(resolve)
         c.metricsIntervalSeconds = try r.optionalDouble("metrics_interval_seconds", in: 1...3600) ?? 15

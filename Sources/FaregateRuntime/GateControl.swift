@@ -49,6 +49,12 @@ public struct GateControl: Sendable {
                 return failure(error.description)
             }
         case "mode": return mode(request)
+        case "load-snapshot":
+            guard let path = request["path"] as? String else { return failure("load-snapshot needs path") }
+            switch runtime.loadSnapshot(path) {
+            case .success(let v): return ["ok": true, "table_version": Int(clamping: v)]
+            case .failure(let e): return failure("\(e); the table in service stays")
+            }
         case "policy-reload":
             guard let reloadPolicy else { return failure("this gate runs inline rules (no policy_dir configured)") }
             switch reloadPolicy(request["era"] as? String) {
@@ -59,7 +65,8 @@ public struct GateControl: Sendable {
             return ["ok": true, "text": GateMetrics.prometheus(runtime, clock: clock)]
         default:
             return failure(
-                "unknown command '\(command)' (status, tap, lookup, sync-now, journal, metrics, mode, policy-reload)")
+                "unknown command '\(command)' (status, tap, lookup, sync-now, journal, metrics, mode, policy-reload, load-snapshot)"
+            )
         }
     }
 

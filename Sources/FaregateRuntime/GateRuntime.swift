@@ -28,7 +28,10 @@ public final class GateRuntime: @unchecked Sendable {
         public var utcOffsetSeconds: Int = 8 * 3600
         public var sync: GateConfig.Sync = .init()
         /// How the table is brought up to date (signed publications, or a trusted full reload).
-        public var tableSync = GateSync(mode: .trusted, builder: DictionaryTableBuilder())
+        public var tableSync = GateSync(mode: .trusted)
+        /// Where the gate keeps its last verified table (an mmap-able snapshot) so that a restart
+        /// serves from it even while central state is unreachable; nil keeps none.
+        public var snapshotPath: String?
         /// Largest number of taps decided and journalled as one batch (one fdatasync).
         public var maxBatch: Int = 64
         public init(gateID: String) { self.gateID = gateID }
@@ -66,10 +69,14 @@ public final class GateRuntime: @unchecked Sendable {
     private let clock: any GateClock
     private let storeFactory: (@Sendable () throws(CentralStoreError) -> any CentralStore)?
     private let observer: (@Sendable (TapReport) -> Void)?
-    private let ring: any TapRing
+    private let ring: LockFreeTapRing
+    /// The decision thread spins briefly, then parks, when it has nothing to do.
+    private let parker = TapParker()
+    /// Bumped (sequentially consistent) for work that does not go through the ring: refused
+    /// taps, a new engine. The decision thread's park condition watches it.
+    private let pokes = Atomic<Int>(0)
     private var core: GateCore
 
-    private let wake = DispatchSemaphore(value: 0)
     private let syncWake = DispatchSemaphore(value: 0)
     private let stopping = Atomic<Bool>(false)
     private let readersDone = Atomic<Int>(0)
@@ -106,7 +113,7 @@ public final class GateRuntime: @unchecked Sendable {
         self.clock = clock
         self.storeFactory = storeFactory
         self.observer = observer
-        ring = MutexTapRing(capacity: options.ringCapacity)
+        ring = LockFreeTapRing(capacity: options.ringCapacity)
         core = GateCore(nextSequence: journal.nextSequence, policy: options.policy)
         if let engine = options.engine { core.engine = engine }
         core.utcOffsetSeconds = options.utcOffsetSeconds
@@ -130,7 +137,7 @@ public final class GateRuntime: @unchecked Sendable {
     /// takes the engine over between two batches (the journal sequence goes on).
     public func replaceEngine(_ engine: DecisionEngine) {
         pendingEngine.withLock { $0 = engine }
-        wake.signal()
+        poke()
     }
 
     /// Waits up to `timeout` seconds for the first report from `reader` with a sequence after
@@ -153,6 +160,11 @@ public final class GateRuntime: @unchecked Sendable {
     /// Loads the table once (so the first taps are decided on data when central state is up),
     /// then starts the reader, decision and sync threads.
     public func start() {
+        if let path = options.snapshotPath, FileManager.default.fileExists(atPath: path),
+            case .failure(let e) = loadSnapshot(path)
+        {
+            Log.error("gate \(options.gateID): \(e); starting without it")
+        }
         if storeFactory != nil { _ = syncOnce() }
         for (i, reader) in readers.enumerated() {
             spawn("reader-\(i)") { [self] in readerLoop(reader) }
@@ -168,7 +180,7 @@ public final class GateRuntime: @unchecked Sendable {
         for (_, done) in readerThreads { done.wait() }
         // Release: the decision thread that sees `stopping` also sees every push made before it.
         stopping.store(true, ordering: .releasing)
-        wake.signal()
+        parker.wake()
         syncWake.signal()
         for (_, done) in threads.dropFirst(readers.count) { done.wait() }
         threads.removeAll()
@@ -205,18 +217,25 @@ public final class GateRuntime: @unchecked Sendable {
             case .tap(var tap):
                 tap.enqueuedAt = clock.monotonicNanos()
                 if ring.tryPush(tap) {
-                    wake.signal()
+                    parker.unpark()
                 } else {
                     // Ring full: the rider is told to tap again now; the decision loop journals it.
                     pendingRejections.withLock { $0.append(tap.reader) }
-                    barrier.command(.deny(.tapAgain))
-                    wake.signal()
+                    barrier.command(.deny(.tapAgain), reader: tap.reader)
+                    poke()
                 }
             }
         }
     }
 
     // MARK: Decision thread
+
+    /// Tells the decision thread about work outside the ring.
+    private func poke() {
+        // Sequentially consistent RMW, then unpark: the same Dekker pairing as a ring push.
+        pokes.wrappingAdd(1, ordering: .sequentiallyConsistent)
+        parker.unpark()
+    }
 
     private struct Handled {
         var output: GateCore.Output
@@ -225,6 +244,7 @@ public final class GateRuntime: @unchecked Sendable {
     }
 
     private func decisionLoop() {
+        var seenPokes = pokes.load(ordering: .sequentiallyConsistent)
         var batch: [Handled] = []
         batch.reserveCapacity(options.maxBatch)
         var entries: [JournalEntry] = []
@@ -264,7 +284,11 @@ public final class GateRuntime: @unchecked Sendable {
                 // Acquire pairs with the release in stop(): every push made before it is visible,
                 // and readers are joined, so an empty ring now stays empty.
                 guard stopping.load(ordering: .acquiring) else {
-                    wake.wait()
+                    parker.park(until: {
+                        !ring.isEmpty || stopping.load(ordering: .sequentiallyConsistent)
+                            || pokes.load(ordering: .sequentiallyConsistent) != seenPokes
+                    })
+                    seenPokes = pokes.load(ordering: .sequentiallyConsistent)
                     continue
                 }
                 guard let tap = ring.tryPop() else { return }
@@ -364,11 +388,16 @@ public final class GateRuntime: @unchecked Sendable {
             switch try sync(store, inService) {
             case .current:
                 table.markVerified(at: clock.monotonicNanos())
-            case .updated(let fresh, let how):
+            case .replace(let fresh, let how):
                 table.publish(fresh, verifiedAt: clock.monotonicNanos())
                 Log.info(
                     "gate \(options.gateID): table version \(fresh.dataVersion) in service (\(how)), \(fresh.count) cards"
                 )
+                saveSnapshot()
+            case .apply(let changes, let version, let how):
+                table.apply(changes, dataVersion: version, verifiedAt: clock.monotonicNanos())
+                Log.info("gate \(options.gateID): table version \(version) in service (\(how))")
+                saveSnapshot()
             }
             try upload(to: store)
             counters.withLock { $0.syncs += 1 }
@@ -385,6 +414,45 @@ public final class GateRuntime: @unchecked Sendable {
             if changed { Log.warning("gate \(options.gateID): sync failed, serving from cache: \(message)") }
             return false
         }
+    }
+
+    /// Writes the table in service as the local snapshot (temp file, fsync, rename, fsync of the
+    /// directory), with the wall time it was verified beside it for the data age after a restart.
+    private func saveSnapshot() {
+        guard let path = options.snapshotPath else { return }
+        do {
+            try SnapshotFile.write(table.holder.currentTable(), to: path)
+            try String(clock.wallMillis()).write(toFile: path + ".verified", atomically: true, encoding: .utf8)
+        } catch {
+            Log.warning("gate \(options.gateID): cannot save the local snapshot: \(error)")
+        }
+    }
+
+    /// Puts the snapshot at `path` in service (at start, or handed over by an operator). A file
+    /// that is truncated, corrupt or of another format is refused with an error naming it, and
+    /// the table in service stays. Its age comes from `path.verified`; without that the data
+    /// counts as never verified (the stale rule applies until the next sync).
+    @discardableResult
+    public func loadSnapshot(_ path: String) -> Result<UInt64, SnapshotFileError> {
+        let loaded: CompactStatusTable
+        do { loaded = try SnapshotFile.load(path) } catch { return .failure(error) }
+        if let current = table.current().table, current.dataVersion > loaded.dataVersion {
+            return .failure(
+                SnapshotFileError(path: path, problem: .olderThanInService(loaded.dataVersion, current.dataVersion)))
+        }
+        var verifiedAt: UInt64?
+        if let text = try? String(contentsOfFile: path + ".verified", encoding: .utf8),
+            let wall = Int64(text.trimmingCharacters(in: .whitespacesAndNewlines))
+        {
+            let ageNanos = UInt64(max(0, clock.wallMillis() - wall)) * 1_000_000
+            let now = clock.monotonicNanos()
+            verifiedAt = now > ageNanos ? now - ageNanos : 1
+        }
+        table.publish(loaded, verifiedAt: verifiedAt)
+        Log.info(
+            "gate \(options.gateID): table version \(loaded.dataVersion) in service from snapshot \(path), \(loaded.count) cards"
+        )
+        return .success(loaded.dataVersion)
     }
 
     /// Runs the table update, turning a refused publication into a store-level error for the

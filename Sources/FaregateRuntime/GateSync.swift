@@ -12,7 +12,7 @@ import FaregateCore
 /// - **trusted** (a local SQLite file on a bench, no key configured): the whole table is reloaded
 ///   when the store's data version moves.
 ///
-/// Pure decision logic over a store and a table builder; the sync thread runs it.
+/// Decision logic over a store; the sync thread runs it and puts the outcome in service.
 public struct GateSync: Sendable {
     public enum Mode: Sendable {
         case signed(SyncVerifier)
@@ -22,19 +22,31 @@ public struct GateSync: Sendable {
     public var mode: Mode
     /// Longest delta chain fetched in one sync; beyond that the gate takes a snapshot.
     public var maxDeltaChain: Int = 10_000
-    public let builder: any StatusTableBuilder
 
-    public init(mode: Mode, builder: any StatusTableBuilder) {
-        self.mode = mode
-        self.builder = builder
-    }
+    public init(mode: Mode) { self.mode = mode }
 
-    /// What one sync did to the table.
+    /// What one sync does to the table.
     public enum Outcome: Sendable {
         /// Nothing newer was published: the table in service is current.
         case current
-        /// A new table to put in service, and how it was obtained.
-        case updated(any CardStatusLookup, how: String)
+        /// A whole new table to put in service, and how it was obtained.
+        case replace(CompactStatusTable, how: String)
+        /// Changes to apply to the table in service, reaching `version`.
+        case apply([StatusChange], version: UInt64, how: String)
+    }
+
+    static func changes(_ bodies: [DeltaBody]) -> [StatusChange] {
+        var out: [StatusChange] = []
+        out.reserveCapacity(bodies.reduce(0) { $0 + $1.entries.count })
+        for b in bodies {
+            for e in b.entries {
+                switch e.operation {
+                case .upsert(let s): out.append(StatusChange(key: e.key, status: s))
+                case .remove: out.append(StatusChange(key: e.key, status: nil))
+                }
+            }
+        }
+        return out
     }
 
     /// Brings `inService` up to date from `store`. Throws on a store failure or a publication
@@ -57,8 +69,8 @@ public struct GateSync: Sendable {
             if let inService, inService.dataVersion == version { return .current }
             var entries: [(CardKey, CardStatus)] = []
             let loaded = try store.forEachStatus { entries.append(($0, $1)) }
-            return .updated(
-                builder.build(version: loaded, entries: entries), how: "full reload of \(entries.count) cards")
+            return .replace(
+                CompactStatusTable(dataVersion: loaded, pairs: entries), how: "full reload of \(entries.count) cards")
         } catch {
             throw .store(error)
         }
@@ -67,9 +79,7 @@ public struct GateSync: Sendable {
     func signedUpdate(_ store: any PublicationStore, _ verifier: SyncVerifier, _ inService: (any CardStatusLookup)?)
         throws(SyncError) -> Outcome
     {
-        var table = inService
-        var how: [String] = []
-        if let current = table {
+        if let current = inService {
             let chain: [SignedPublication]
             let lastSigned: UInt64
             do {
@@ -78,53 +88,49 @@ public struct GateSync: Sendable {
             } catch {
                 throw .store(error)
             }
+            var reached = current.dataVersion
+            var bodies: [DeltaBody] = []
             if !chain.isEmpty {
-                let bodies: [DeltaBody]
                 do { bodies = try verifier.verifiedDeltas(chain, versionInService: current.dataVersion) } catch {
                     throw .verification(error)
                 }
-                table = builder.apply(bodies, to: current)
-                how.append("\(bodies.count) delta(s) to version \(bodies.last?.toVersion ?? current.dataVersion)")
+                reached = bodies.last?.toVersion ?? reached
             }
-            // Up to date when nothing newer is signed; otherwise the chain had a gap or was cut:
-            // fall through to a snapshot.
-            let reached = table?.dataVersion ?? current.dataVersion
+            // Up to date when nothing newer is signed; otherwise the chain had a gap or was cut
+            // short: a snapshot brings the gate forward.
             if reached >= lastSigned {
-                guard let table, !how.isEmpty else { return .current }
-                return .updated(table, how: how.joined(separator: ", "))
+                guard !bodies.isEmpty else { return .current }
+                return .apply(
+                    Self.changes(bodies), version: reached, how: "\(bodies.count) delta(s) to version \(reached)")
             }
         }
         let snapshot: SignedPublication?
         do { snapshot = try store.latestSnapshot() } catch { throw .store(error) }
-        guard let snapshot else {
-            if let table, !how.isEmpty { return .updated(table, how: how.joined(separator: ", ")) }
-            throw .store(CentralStoreError(.unavailable, "no signed snapshot published yet"))
-        }
+        guard let snapshot else { throw .store(CentralStoreError(.unavailable, "no signed snapshot published yet")) }
         let body: DeltaBody
         do {
             let m = try verifier.verify(
-                envelope: snapshot.envelope, body: snapshot.body, versionInService: table?.dataVersion,
+                envelope: snapshot.envelope, body: snapshot.body, versionInService: inService?.dataVersion,
                 expecting: .snapshot)
             body = try DeltaBody(decoding: snapshot.body, verifiedBy: m)
         } catch {
-            if let table, !how.isEmpty { return .updated(table, how: how.joined(separator: ", ")) }
             throw .verification(error)
         }
-        var entries: [(CardKey, CardStatus)] = []
-        entries.reserveCapacity(body.entries.count)
-        for e in body.entries {
-            if case .upsert(let s) = e.operation { entries.append((e.key, s)) }
-        }
-        var fresh: any CardStatusLookup = builder.build(version: body.toVersion, entries: entries)
-        how.append("snapshot of \(entries.count) cards at version \(body.toVersion)")
-        // Deltas signed after the snapshot bring it the rest of the way.
-        if let chain = try? store.deltas(after: fresh.dataVersion, limit: maxDeltaChain), !chain.isEmpty,
-            let bodies = try? verifier.verifiedDeltas(chain, versionInService: fresh.dataVersion)
+        var table = CompactStatusTable(
+            dataVersion: body.toVersion,
+            pairs: Self.changes([body]).compactMap { c in
+                c.status.map { (c.key, $0) }
+            })
+        var how = "snapshot of \(table.count) cards at version \(body.toVersion)"
+        // Deltas signed after the snapshot bring it the rest of the way (all verified, or none).
+        if let chain = try? store.deltas(after: table.dataVersion, limit: maxDeltaChain), !chain.isEmpty,
+            let bodies = try? verifier.verifiedDeltas(chain, versionInService: table.dataVersion),
+            let last = bodies.last
         {
-            fresh = builder.apply(bodies, to: fresh)
-            how.append("\(bodies.count) delta(s) to version \(fresh.dataVersion)")
+            table = table.applying(Self.changes(bodies), dataVersion: last.toVersion)
+            how += ", then \(bodies.count) delta(s) to version \(last.toVersion)"
         }
-        return .updated(fresh, how: how.joined(separator: ", "))
+        return .replace(table, how: how)
     }
 }
 
@@ -138,31 +144,5 @@ public enum SyncError: Error, CustomStringConvertible, Sendable {
         case .store(let e): e.description
         case .verification(let e): "publication refused: \(e)"
         }
-    }
-}
-
-/// Builds immutable status tables (the structure the gate looks cards up in).
-public protocol StatusTableBuilder: Sendable {
-    /// A table of `entries` (any order; a key given twice keeps the last) at `version`.
-    func build(version: UInt64, entries: [(CardKey, CardStatus)]) -> any CardStatusLookup
-    /// A new table: `table` with `deltas` applied in order; its version is the last delta's.
-    func apply(_ deltas: [DeltaBody], to table: any CardStatusLookup) -> any CardStatusLookup
-}
-
-/// Builds `DictionaryStatusTable`s: the simple reference implementation.
-public struct DictionaryTableBuilder: StatusTableBuilder {
-    public init() {}
-
-    public func build(version: UInt64, entries: [(CardKey, CardStatus)]) -> any CardStatusLookup {
-        DictionaryStatusTable(dataVersion: version, entries: Dictionary(entries, uniquingKeysWith: { $1 }))
-    }
-
-    public func apply(_ deltas: [DeltaBody], to table: any CardStatusLookup) -> any CardStatusLookup {
-        guard let base = table as? DictionaryStatusTable else {
-            preconditionFailure("DictionaryTableBuilder applies deltas to its own tables only")
-        }
-        var entries = base.entries
-        for d in deltas { d.apply(to: &entries) }
-        return DictionaryStatusTable(dataVersion: deltas.last?.toVersion ?? base.dataVersion, entries: entries)
     }
 }

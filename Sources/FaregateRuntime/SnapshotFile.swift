@@ -109,6 +109,8 @@ public struct SnapshotFileError: Error, Equatable, Sendable, CustomStringConvert
         case system(String, Int32)
         /// The bytes are not a valid snapshot.
         case format(StatusSnapshotError)
+        /// A valid snapshot, but older than the table in service (version, version in service).
+        case olderThanInService(UInt64, UInt64)
     }
     public var path: String
     public var problem: Problem
@@ -122,6 +124,8 @@ public struct SnapshotFileError: Error, Equatable, Sendable, CustomStringConvert
         switch problem {
         case .system(let call, let code): "status snapshot \(path): \(call) failed: \(String(cString: strerror(code)))"
         case .format(let e): "status snapshot \(path): \(e)"
+        case .olderThanInService(let v, let current):
+            "status snapshot \(path): version \(v) is older than version \(current) in service; refused"
         }
     }
 }

@@ -103,4 +103,14 @@ let controlCommands: [Command] = [
             "barrier \(field(a, "barrier_state")), mode \(field(a, "barrier_mode")), \(field(a, "barrier_directions")), \(field(a, "barrier_enforcement"))"
         }
     },
+    Command(
+        ["load-snapshot"], usage: "load-snapshot --file PATH [--socket PATH] [--json]",
+        "hand a status-table snapshot file to a running gate; a bad or older file changes nothing"
+    ) { args in
+        guard let file = try args.value("--file") else { throw CLIError("--file PATH is required") }
+        let path = file.hasPrefix("/") ? file : FileManager.default.currentDirectoryPath + "/" + file
+        return try control(&args, ["command": "load-snapshot", "path": path]) { a in
+            "table version \(field(a, "table_version")) in service"
+        }
+    },
 ]

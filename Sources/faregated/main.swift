@@ -86,12 +86,12 @@ nonisolated func runDaemon() -> Int32 {
     }
     // With a pinned key the gate takes signed publications only; a key that cannot be read
     // refuses the start (running unverified by accident is worse than not running).
-    var tableSync = GateSync(mode: .trusted, builder: DictionaryTableBuilder())
+    var tableSync = GateSync(mode: .trusted)
     if let keyFile = config.centralPublicKeyFile {
         do {
             let key = try KeyFile.read(keyFile, bytes: 32)
             tableSync = GateSync(
-                mode: .signed(try SyncVerifier(pinnedPublicKey: key)), builder: DictionaryTableBuilder())
+                mode: .signed(try SyncVerifier(pinnedPublicKey: key)))
         } catch {
             fail(2, "config \(configPath): central.public_key: \(error)")
         }
@@ -126,6 +126,7 @@ nonisolated func runDaemon() -> Int32 {
     var options = GateRuntime.Options(gateID: config.gateID)
     options.engine = engine
     options.tableSync = tableSync
+    options.snapshotPath = config.snapshotFile
     options.ringCapacity = config.ringCapacity
     options.policy = config.policy
     options.utcOffsetSeconds = config.utcOffsetHours * 3600

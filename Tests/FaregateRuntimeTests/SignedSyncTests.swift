@@ -38,7 +38,7 @@ final class SignedSyncTests: XCTestCase {
         var options = GateRuntime.Options(gateID: "SIGNED-1")
         options.sync.intervalSeconds = 3600
         options.tableSync = GateSync(
-            mode: .signed(try SyncVerifier(pinnedPublicKey: key.publicKey)), builder: DictionaryTableBuilder())
+            mode: .signed(try SyncVerifier(pinnedPublicKey: key.publicKey)))
         let collector = ReportCollector()
         let gate = GateRuntime(
             options: options, journal: try FileJournal(directory: dir + "/journal"), readers: [reader],
