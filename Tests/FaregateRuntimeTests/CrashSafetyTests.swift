@@ -44,20 +44,25 @@ final class CrashSafetyTests: XCTestCase {
         return (p, err.fileHandleForReading)
     }
 
-    /// Reads log lines until `count` taps have been logged (or the daemon exits).
-    func waitForTaps(_ log: FileHandle, count: Int) {
+    /// Reads log lines until `count` lines containing `marker` have been logged (or the daemon
+    /// exits); returns every line read.
+    @discardableResult
+    func waitForLines(_ log: FileHandle, containing marker: String = "tap seq=", count: Int) -> [String] {
         var seen = 0
+        var lines: [String] = []
         var pending = Data()
         while seen < count {
             let chunk = log.availableData
-            if chunk.isEmpty { return }  // the daemon exited
+            if chunk.isEmpty { break }  // the daemon exited
             pending.append(chunk)
             while let nl = pending.firstIndex(of: UInt8(ascii: "\n")) {
                 let line = String(decoding: pending[pending.startIndex..<nl], as: UTF8.self)
                 pending.removeSubrange(pending.startIndex...nl)
-                if line.contains("tap seq=") { seen += 1 }
+                lines.append(line)
+                if line.contains(marker) { seen += 1 }
             }
         }
+        return lines
     }
 
     func testKillNineAtAnyMomentLosesAndDuplicatesNothing() throws {
@@ -88,7 +93,7 @@ final class CrashSafetyTests: XCTestCase {
         var rng = SplitMix64(seed: 42)
         for round in 0..<8 {
             let (p, log) = try start(daemon, config: config)
-            waitForTaps(log, count: 5 + Int(rng.next() % 100))
+            waitForLines(log, count: 5 + Int(rng.next() % 100))
             kill(p.processIdentifier, SIGKILL)
             p.waitUntilExit()
             XCTAssertEqual(p.terminationReason, .uncaughtSignal, "round \(round)")
@@ -110,5 +115,59 @@ final class CrashSafetyTests: XCTestCase {
         let text = try String(contentsOfFile: dir + "/journal/journal.log", encoding: .utf8)
         let localEntries = try text.split(separator: "\n").map { try JournalCodec.decode($0) }
         XCTAssertEqual(localEntries, uploaded)
+    }
+
+    /// Killed while central state keeps changing, so kills land during table reloads and
+    /// snapshot writes too: every restart finds a valid snapshot (or none), never a torn one.
+    func testKillNineDuringTableUpdatesLeavesAValidCache() throws {
+        let daemon = try daemonURL()
+        let central = dir + "/central.sqlite"
+        let store = try SQLiteCentralStore.create(at: central)
+        let cards = DemoPopulation.generate(count: 20_000, seed: 2)
+        try store.insertCards(
+            cards.map {
+                .init(
+                    key: $0.key, cardType: $0.cardType, identityHash: $0.identity.map { DemoPopulation.identityHash($0, seed: 2) },
+                    health: $0.health)
+            }, wallMillis: 1)
+        let bound = cards.filter { $0.identity != nil }.map(\.key)
+        try "0 0 transit-card:\(DemoPopulation.transitBase)\n".write(toFile: dir + "/taps.txt", atomically: true, encoding: .utf8)
+        let config = dir + "/gate.json"
+        try """
+        {"gate_id": "CRASH-2", "journal_dir": "journal", "control_socket": "gate.sock",
+         "central": {"sqlite": "central.sqlite"}, "sync": {"interval_seconds": 0.01, "jitter_seconds": 0},
+         "readers": {"backend": "simulated", "count": 1, "script": "taps.txt"}}
+        """.write(toFile: config, atomically: true, encoding: .utf8)
+
+        var rng = SplitMix64(seed: 7)
+        let health: [HealthStatus] = [.green, .yellow, .red]
+        for round in 0..<8 {
+            let (p, log) = try start(daemon, config: config)
+            // Central changes under the running gate; it reloads every 10 ms and rewrites its
+            // snapshot, and the kill lands somewhere in that work (a real process: its timing is
+            // real time, so the kill waits a random few milliseconds).
+            var lines = waitForLines(log, containing: "in service", count: 1)
+            for _ in 0..<(1 + rng.next() % 3) {
+                try store.setHealth(of: bound[Int(rng.next() % UInt64(bound.count))], to: health[round % 3], wallMillis: 2)
+            }
+            lines += waitForLines(log, containing: "in service", count: 1)
+            try store.setHealth(of: bound[Int(rng.next() % UInt64(bound.count))], to: health[(round + 1) % 3], wallMillis: 3)
+            usleep(UInt32(rng.next() % 40_000))
+            kill(p.processIdentifier, SIGKILL)
+            p.waitUntilExit()
+            XCTAssertFalse(lines.contains { $0.contains("status snapshot") }, "round \(round): \(lines)")
+        }
+        let (p, log) = try start(daemon, config: config, extra: ["--exit-after-script"])
+        let lines = waitForLines(log, containing: "stopped", count: 1)
+        p.waitUntilExit()
+        XCTAssertEqual(p.terminationStatus, 0)
+        XCTAssertFalse(lines.contains { $0.contains("status snapshot") }, "\(lines)")
+        // The snapshot left behind is valid and at the central version.
+        let table = try SnapshotFile.load(dir + "/journal/table.snapshot")
+        XCTAssertEqual(table.dataVersion, try SQLiteCentralStore(path: central).dataVersion())
+        var expected: [CardKey: CardStatus] = [:]
+        _ = try SQLiteCentralStore(path: central).forEachStatus { expected[$0] = $1 }
+        XCTAssertEqual(table.count, expected.count)
+        for (k, v) in expected.prefix(2000) { XCTAssertEqual(table.status(of: k), v) }
     }
 }
