@@ -27,6 +27,9 @@ let package = Package(
         // MARK: Adapters over C libraries: the only modules that import a C module.
         .target(name: "FaregateSQLite", dependencies: ["FaregateCore", "CSQLite"]),
 
+        // MARK: Virtual cards for the vsmartcard vpcd driver of a real pcscd (TCP; no C library).
+        .target(name: "FaregateVirtualCard", dependencies: ["FaregateCore", "FaregateSimulation"]),
+
         // MARK: Runtime: threads, files, configuration, the gate pipeline and the simulator.
         .target(name: "FaregateRuntime", dependencies: ["FaregateCore", "FaregateSimulation"]),
 
@@ -37,7 +40,10 @@ let package = Package(
         ),
         .executableTarget(
             name: "farectl",
-            dependencies: ["FaregateCore", "FaregateRuntime", "FaregateSimulation", "FaregateSQLite"]
+            dependencies: [
+                "FaregateCore", "FaregateRuntime", "FaregateSimulation", "FaregateSQLite",
+                "FaregateVirtualCard",
+            ]
         ),
 
         // MARK: Tests

@@ -2,7 +2,7 @@ import Foundation
 
 // farectl: the operator's and bench tester's tool. Each group of commands lives in its own
 // Commands+<Topic>.swift file; this list is the only place they meet.
-let commands: [Command] = simulateCommands + centralCommands + journalCommands
+let commands: [Command] = simulateCommands + centralCommands + journalCommands + cardCommands
 
 func printUsage() {
     print("usage: farectl <command> [options]   (every command that reports takes --json)\n")
