@@ -18,6 +18,13 @@ let package = Package(
             providers: [.apt(["libsqlite3-dev"])]
         ),
 
+        .systemLibrary(
+            name: "CPCSC",
+            path: "Sources/CPCSC",
+            pkgConfig: "libpcsclite",
+            providers: [.apt(["libpcsclite-dev"])]
+        ),
+
         // MARK: Pure core: domain, decisions, state machines, data structures. No I/O, no C.
         .target(name: "FaregateCore"),
 
@@ -29,6 +36,9 @@ let package = Package(
 
         // MARK: Virtual cards for the vsmartcard vpcd driver of a real pcscd (TCP; no C library).
         .target(name: "FaregateVirtualCard", dependencies: ["FaregateCore", "FaregateSimulation"]),
+
+        // MARK: PC/SC reader over libpcsclite (the only module importing CPCSC).
+        .target(name: "FaregatePCSC", dependencies: ["FaregateCore", "CPCSC"]),
 
         // MARK: Runtime: threads, files, configuration, the gate pipeline and the simulator.
         .target(name: "FaregateRuntime", dependencies: ["FaregateCore", "FaregateSimulation"]),
@@ -42,7 +52,7 @@ let package = Package(
             name: "farectl",
             dependencies: [
                 "FaregateCore", "FaregateRuntime", "FaregateSimulation", "FaregateSQLite",
-                "FaregateVirtualCard",
+                "FaregateVirtualCard", "FaregatePCSC",
             ]
         ),
 
@@ -53,6 +63,10 @@ let package = Package(
             dependencies: ["FaregateCore", "FaregateRuntime", "FaregateSimulation", "FaregateSQLite"]
         ),
         .testTarget(name: "FaregateSQLiteTests", dependencies: ["FaregateCore", "FaregateSQLite"]),
+        .testTarget(
+            name: "FaregatePCSCTests",
+            dependencies: ["FaregateCore", "FaregatePCSC", "FaregateSimulation", "FaregateVirtualCard"]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -12,7 +12,7 @@ import Foundation
 /// → disconnect after the hold time (the card leaves), or earlier when a `removeAfter` fault
 /// fires. Slow-response faults sleep before answering: this is the one place where a real delay
 /// is the point. Not thread-safe; one thread runs taps.
-public struct VirtualCardEmulator {
+public struct VirtualCardEmulator: Sendable {
     /// What one tap did, for logs and the bench.
     public struct TapReport: Hashable, Sendable {
         public var apdus: Int
@@ -47,6 +47,7 @@ public struct VirtualCardEmulator {
     ) throws(VPCDError) -> TapReport {
         let conn = try VPCDConnection(host: host, port: port)
         defer { conn.close() }
+        log?("vpcd: connected to \(host):\(port) (card in the field)")
         card.powerOn()
         let start = DispatchTime.now().uptimeNanoseconds
         var report = TapReport(
@@ -54,7 +55,14 @@ public struct VirtualCardEmulator {
         let deadline = start + UInt64(max(0, holdMillis)) * 1_000_000
         while true {
             let now = DispatchTime.now().uptimeNanoseconds
-            if now >= deadline || until() { break }
+            if now >= deadline {
+                log?("vpcd: hold time over")
+                break
+            }
+            if until() {
+                log?("vpcd: told to leave")
+                break
+            }
             let remaining = Int((deadline - now + 999_999) / 1_000_000)
             let frame: VPCDConnection.Frame?
             do throws(VPCDError) {
@@ -70,6 +78,7 @@ public struct VirtualCardEmulator {
             case .powerOff:
                 break
             case .getATR:
+                if report.atrRequests == 0 { log?("vpcd: first ATR request") }
                 report.atrRequests += 1
                 try conn.send(card.atr)
             case .unknownControl(let c):
@@ -89,6 +98,7 @@ public struct VirtualCardEmulator {
                 }
             }
         }
+        log?("vpcd: leaving the field after \(report.apdus) APDUs")
         return report
     }
 }
