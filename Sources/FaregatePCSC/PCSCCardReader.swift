@@ -246,6 +246,20 @@ public final class PCSCCardReader: CardReader, @unchecked Sendable {
             readAt: readAt)
     }
 
+    /// After a transport failure: did the card leave? Many readers (vpcd, ACR122U) report a card
+    /// pulled mid-APDU as a failed or empty transmit rather than `removedCard`; pcscd notices the
+    /// removal on its next presence poll, so wait for that briefly (failure path only).
+    private func cardLeft(_ readerName: String, context: PCSCContext) -> Bool {
+        var states = [PCSCContext.ReaderState(reader: readerName, known: knownReaderState)]
+        do throws(PCSCError) {
+            try context.waitForChange(&states, timeoutMillis: 1000)
+        } catch {
+            return false
+        }
+        let e = states[0].event
+        return e & ReaderStateBits.present == 0 || (e >> 16) != (knownReaderState >> 16)
+    }
+
     private func connectAndRead(_ readerName: String, onSelected: () -> Void) -> Tap.Result {
         let context: PCSCContext
         if let t = transmitContext {
@@ -306,6 +320,13 @@ public final class PCSCCardReader: CardReader, @unchecked Sendable {
                 continue
             }
             break
+        }
+        if case .failure(var e) = report.outcome, e.code == .io(.transmitFailed) || e.code == .io(.malformedResponse),
+            cardLeft(readerName, context: context)
+        {
+            e.code = .io(.cardRemoved)
+            e.message = "card left the field (\(e.message))"
+            report.outcome = .failure(e)
         }
         if debug, case .failure(let e) = report.outcome { log("pcsc: read failed: \(e)") }
         onRead?(report)

@@ -158,7 +158,7 @@ final class PCSCIntegrationTests: XCTestCase {
         var notices: [ReaderEvent] = []
         let removed = try XCTUnwrap(try tap("tunion-normal", faults: [.removeAfter(3)], on: h, notices: &notices))
         guard case .failed(let failure, let key) = removed.result else { return XCTFail("\(removed.result)") }
-        XCTAssertTrue(failure == .cardRemoved || failure == .transmitFailed, "\(failure)")
+        XCTAssertEqual(failure, .cardRemoved)
         XCTAssertEqual(key?.number, "3104100075100000017", "number was read before the card left")
 
         let wrong = try XCTUnwrap(
@@ -186,13 +186,9 @@ final class PCSCIntegrationTests: XCTestCase {
         let before = try XCTUnwrap(try tap("tunion-normal", on: h, notices: &notices))
         guard case .card = before.result else { return XCTFail("\(before.result)") }
 
-        let restart = Process()
-        restart.executableURL = URL(fileURLWithPath: service)
-        restart.arguments = ["restart"]
-        restart.standardOutput = FileHandle.nullDevice
-        try restart.run()
-        restart.waitUntilExit()
-        XCTAssertEqual(restart.terminationStatus, 0)
+        // system(3) rather than Foundation's Process: it waits for the script itself, while
+        // Process under XCTest on Linux was seen not to reap the child.
+        XCTAssertEqual(system("'\(service)' restart >/dev/null"), 0)
 
         let lost = h.next(seconds: 15)
         guard case .readerLost = lost else { return XCTFail("expected readerLost, got \(String(describing: lost))") }
