@@ -56,6 +56,12 @@ let package = Package(
             ]
         ),
 
+        // Bench: card present → read done through the real pcscd + vpcd (BENCHMARKS.md).
+        .executableTarget(
+            name: "faregate-pcsc-bench",
+            dependencies: ["FaregateCore", "FaregatePCSC", "FaregateSimulation", "FaregateVirtualCard"]
+        ),
+
         // MARK: Tests
         .testTarget(name: "FaregateCoreTests", dependencies: ["FaregateCore", "FaregateSimulation"]),
         .testTarget(

@@ -36,7 +36,9 @@ public final class PCSCCardReader: CardReader, @unchecked Sendable {
         public var recordExchanges: Bool
         public var maxBackoffMillis: Int
 
-        public init(readerName: String? = nil, index: UInt16 = 0, recordExchanges: Bool = false, maxBackoffMillis: Int = 2000) {
+        public init(
+            readerName: String? = nil, index: UInt16 = 0, recordExchanges: Bool = false, maxBackoffMillis: Int = 2000
+        ) {
             self.readerName = readerName
             self.index = index
             self.recordExchanges = recordExchanges
@@ -284,7 +286,9 @@ public final class PCSCCardReader: CardReader, @unchecked Sendable {
                 }
                 if error.status.meansServiceLost { transmitContext = nil }
                 log("pcsc: connect: \(error)")
-                return .failed(error.status.meansCardGone || error.status == .unresponsiveCard ? .cardRemoved : .transmitFailed, nil)
+                return .failed(
+                    error.status.meansCardGone || error.status == .unresponsiveCard ? .cardRemoved : .transmitFailed,
+                    nil)
             }
         }
         guard let card else { return .failed(.transmitFailed, nil) }
@@ -305,7 +309,8 @@ public final class PCSCCardReader: CardReader, @unchecked Sendable {
                     if error.status == .resetCard { resetSeen = true }
                     if error.status.meansServiceLost { serviceGone = true }
                     let kind: CardIOError.Kind =
-                        error.status.meansCardGone ? .cardRemoved : error.status == .timeout ? .timeout : .transmitFailed
+                        error.status.meansCardGone
+                        ? .cardRemoved : error.status == .timeout ? .timeout : .transmitFailed
                     throw CardIOError(kind, "\(error)")
                 }
                 guard let response = ResponseAPDU(bytes: raw) else {

@@ -113,6 +113,11 @@ public final class VPCDConnection {
     }
 
     private func readExactly(_ count: Int) throws(VPCDError) -> [UInt8] {
+        // vpcd writes the length and the payload with two send() calls; with Nagle on its side and
+        // delayed ACKs on ours every frame would wait ~40 ms. Quick ACKs (re-armed per read, as
+        // Linux clears the flag) keep a virtual APDU round trip in the tens of microseconds.
+        var one: Int32 = 1
+        _ = setsockopt(fd, Int32(IPPROTO_TCP), Int32(TCP_QUICKACK), &one, socklen_t(MemoryLayout<Int32>.size))
         var out = [UInt8](repeating: 0, count: count)
         var got = 0
         while got < count {

@@ -86,7 +86,8 @@ final class PCSCIntegrationTests: XCTestCase {
     /// vpcd slot 0 listens on the base port, reader "Virtual PCD 00 00".
     func startReader(record: Bool = false) -> ReaderHarness {
         let reader = PCSCCardReader(
-            configuration: .init(readerName: "Virtual PCD 00 00", index: 3, recordExchanges: record), clock: HostClock(),
+            configuration: .init(readerName: "Virtual PCD 00 00", index: 3, recordExchanges: record),
+            clock: HostClock(),
             log: { line in FileHandle.standardError.write(Data((line + "\n").utf8)) })
         let h = ReaderHarness(reader: reader)
         harness = h
@@ -98,7 +99,8 @@ final class PCSCIntegrationTests: XCTestCase {
     }
 
     /// Taps `card` in the background (held until the reader has produced a tap) and returns the tap.
-    func tap(_ name: String, faults: [CardFault] = [], on h: ReaderHarness, notices: inout [ReaderEvent]) throws -> Tap? {
+    func tap(_ name: String, faults: [CardFault] = [], on h: ReaderHarness, notices: inout [ReaderEvent]) throws -> Tap?
+    {
         let compiledCard = try compiled(name)
         let got = Flag()
         let emulated = DispatchSemaphore(value: 0)
@@ -130,8 +132,10 @@ final class PCSCIntegrationTests: XCTestCase {
     func testReadsEveryProfileThroughRealPCSCD() throws {
         let h = startReader()
         var notices: [ReaderEvent] = []
-        let files = try FileManager.default.contentsOfDirectory(atPath: Self.seeds.path).filter { $0.hasSuffix(".json") }
-            .sorted()
+        let files = try FileManager.default.contentsOfDirectory(atPath: Self.seeds.path).filter {
+            $0.hasSuffix(".json")
+        }
+        .sorted()
         for file in files {
             let name = String(file.dropLast(5))
             var sim = SimulatedSmartCard(card: try compiled(name))
@@ -162,13 +166,17 @@ final class PCSCIntegrationTests: XCTestCase {
         XCTAssertEqual(key?.number, "3104100075100000017", "number was read before the card left")
 
         let wrong = try XCTUnwrap(
-            try tap("tunion-normal", faults: [.wrongStatus(apdu: 5, status: .noPreciseDiagnosis)], on: h, notices: &notices))
-        XCTAssertEqual(wrong.result, .failed(.malformedResponse, CardKey(medium: .transitCard, number: "3104100075100000017")))
+            try tap(
+                "tunion-normal", faults: [.wrongStatus(apdu: 5, status: .noPreciseDiagnosis)], on: h, notices: &notices)
+        )
+        XCTAssertEqual(
+            wrong.result, .failed(.malformedResponse, CardKey(medium: .transitCard, number: "3104100075100000017")))
 
         let cut = try XCTUnwrap(try tap("municipal-normal", faults: [.truncate(apdu: 4)], on: h, notices: &notices))
         XCTAssertEqual(cut.result, .failed(.malformedResponse, nil))
 
-        let slow = try XCTUnwrap(try tap("municipal-normal", faults: [.slow(apdu: 4, millis: 200)], on: h, notices: &notices))
+        let slow = try XCTUnwrap(
+            try tap("municipal-normal", faults: [.slow(apdu: 4, millis: 200)], on: h, notices: &notices))
         guard case .card(let read) = slow.result else { return XCTFail("\(slow.result)") }
         XCTAssertEqual(read.key.number, "1000751234567890")
         XCTAssertGreaterThanOrEqual(slow.readAt - slow.detectedAt, 200_000_000)
