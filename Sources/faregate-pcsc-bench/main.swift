@@ -71,7 +71,8 @@ for slot in slots {
             } catch {
                 failures.add(1, ordering: .relaxed)
             }
-            usleep(450_000)  // let pcscd's 400 ms presence poll see the card leave
+            if n % 50 == 49 { FileHandle.standardError.write(Data("slot \(slot.index): \(n + 1) taps\n".utf8)) }
+            usleep(420_000)  // let pcscd's 400 ms presence poll see the card leave
         }
         group.leave()
     }.start()
