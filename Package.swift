@@ -24,6 +24,13 @@ let package = Package(
         // Linux calls hidden behind _GNU_SOURCE (SO_PEERCRED), as swift-nio's CNIOLinux does.
         .target(name: "CFaregateLinux"),
 
+        .systemLibrary(
+            name: "CPCSC",
+            path: "Sources/CPCSC",
+            pkgConfig: "libpcsclite",
+            providers: [.apt(["libpcsclite-dev"])]
+        ),
+
         // MARK: Pure core: domain, decisions, state machines, data structures. No I/O, no C.
         .target(name: "FaregateCore"),
 
@@ -34,6 +41,12 @@ let package = Package(
         .target(name: "FaregateSQLite", dependencies: ["FaregateCore", "CSQLite"]),
         .target(name: "FaregatePostgres", dependencies: ["FaregateCore", "CLibPQ"]),
         .target(name: "FaregateSodium", dependencies: ["FaregateCore", "CSodium"]),
+
+        // MARK: Virtual cards for the vsmartcard vpcd driver of a real pcscd (TCP; no C library).
+        .target(name: "FaregateVirtualCard", dependencies: ["FaregateCore", "FaregateSimulation"]),
+
+        // MARK: PC/SC reader over libpcsclite (the only module importing CPCSC).
+        .target(name: "FaregatePCSC", dependencies: ["FaregateCore", "CPCSC"]),
 
         // MARK: Runtime: threads, files, configuration, the gate pipeline and the simulator.
         .target(name: "FaregateRuntime", dependencies: ["FaregateCore", "FaregateSimulation", "CFaregateLinux"]),
@@ -50,8 +63,14 @@ let package = Package(
             name: "farectl",
             dependencies: [
                 "FaregateCore", "FaregateRuntime", "FaregateSimulation", "FaregateSQLite",
-                "FaregatePostgres", "FaregateSodium",
+                "FaregatePostgres", "FaregateSodium", "FaregateVirtualCard", "FaregatePCSC",
             ]
+        ),
+
+        // Bench: card present → read done through the real pcscd + vpcd (BENCHMARKS.md).
+        .executableTarget(
+            name: "faregate-pcsc-bench",
+            dependencies: ["FaregateCore", "FaregatePCSC", "FaregateSimulation", "FaregateVirtualCard"]
         ),
 
         // MARK: Benchmarks (release build via scripts/bench; not part of the product)
@@ -67,6 +86,10 @@ let package = Package(
         .testTarget(
             name: "FaregatePostgresTests", dependencies: ["FaregateCore", "FaregatePostgres", "FaregateSodium"]),
         .testTarget(name: "FaregateSodiumTests", dependencies: ["FaregateCore", "FaregateSodium"]),
+        .testTarget(
+            name: "FaregatePCSCTests",
+            dependencies: ["FaregateCore", "FaregatePCSC", "FaregateSimulation", "FaregateVirtualCard"]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )
