@@ -234,7 +234,7 @@ public struct StationReport: Sendable {
         h += "<h2>Bodies through the flaps</h2>"
         h += barChart(bodies.sorted { $0.key < $1.key }.map { ($0.key, Double($0.value)) })
         h += "<p>Openings cancelled unused: \(cancelledOpenings); alarms reset by staff: \(staffResets).</p>"
-        h += "<h2>Faults</h2><table><tr><th>time</th><th>what</th></tr>"
+        h += "<h2>Faults</h2><table><tr><th>time</th><th style=text-align:left>what</th></tr>"
         for f in faultLog { h += "<tr><td>\(Self.clockText(f.time))</td><td style=text-align:left>\(f.what)</td></tr>" }
         h +=
             "</table><h2>Gates</h2><table><tr><th>gate</th><th>served</th><th>longest queue</th><th>journal last seq</th>"
@@ -260,7 +260,8 @@ public struct StationReport: Sendable {
             let w = Int(v / top * Double(width - 330))
             s += "<text x=\"180\" y=\"\(y + 14)\" text-anchor=end font-size=12>\(label)</text>"
             s += "<rect x=\"190\" y=\"\(y + 2)\" width=\"\(max(w, 1))\" height=\"15\" fill=\"#1f6fb2\"/>"
-            s += "<text x=\"\(196 + w)\" y=\"\(y + 14)\" font-size=12>\(Int(v))</text>"
+            let value = v == v.rounded() ? String(Int(v)) : String(format: "%.1f", v)
+            s += "<text x=\"\(196 + w)\" y=\"\(y + 14)\" font-size=12>\(value)</text>"
         }
         return s + "</svg>"
     }

@@ -193,14 +193,19 @@ public struct StationSimulation {
         let started = clock.monotonicNanos()
         var lastProgress = started
 
+        /// The shortest line of the direction; ties broken from a seeded draw, so that idle gates
+        /// share the riders instead of the first gate taking them all.
         func chooseGate(entry: Bool) -> Int? {
             var best: Int?
             var bestLoad = Int.max
-            for (i, g) in gates.enumerated() where g.entry == entry && g.inService {
-                let load = g.queueLength
-                if load < bestLoad {
+            let start = Int(rng.next() % UInt64(gates.count))
+            for k in 0..<gates.count {
+                let i = (start + k) % gates.count
+                let g = gates[i]
+                guard g.entry == entry && g.inService else { continue }
+                if g.queueLength < bestLoad {
                     best = i
-                    bestLoad = load
+                    bestLoad = g.queueLength
                 }
             }
             return best
