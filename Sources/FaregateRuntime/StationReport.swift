@@ -65,6 +65,21 @@ public struct StationReport: Sendable {
     public var queueSamples: [[Int]] = []
     public var faultLog: [FaultNote] = []
     public var waitSeconds = Quantiles()
+    /// From the tap until the gate's controller is at rest again (simulated).
+    public var passageSeconds = Quantiles()
+    /// Bodies the barrier controllers counted through their passages, by role.
+    public var bodies: [String: Int] = [:]
+    /// Riders who followed another through without tapping.
+    public var followers = 0
+    /// Fare evaders (not riders) who followed a rider through an empty line without tapping.
+    public var evaders = 0
+    public var childPairs = 0
+    public var stepBacks = 0
+    public var reverseIntruders = 0
+    /// Openings nobody used, cancelled by the controller after `unusedOpening`.
+    public var cancelledOpenings = 0
+    /// Alarms that outlived the people who caused them and were reset by staff.
+    public var staffResets = 0
     public var stages: [String: LatencyHistogram] = [:]
     public var decisions: [String: Int] = [:]
     public var outcomes: [String: Int] = [:]
@@ -84,8 +99,17 @@ public struct StationReport: Sendable {
     }
 
     /// Every tap has one decision, and the journals on disk say the same as the live counts.
+    /// Every rider is accounted for: a tap, a follower without a tap, or turned away.
     public var totalsAgree: Bool {
         decisions.values.reduce(0, +) == taps && journalDecisions == decisions && unanswered == 0
+            && taps + followers + turnedAway == riders
+    }
+
+    public var alarmsByKind: [String: Int] {
+        var byKind: [String: Int] = [:]
+        for k in AlarmKind.allCases { byKind[k.description] = 0 }
+        for a in alarms { byKind[a.kind, default: 0] += 1 }
+        return byKind
     }
 
     static func clockText(_ seconds: Double, start: Int = 7 * 3600) -> String {
@@ -99,7 +123,16 @@ public struct StationReport: Sendable {
         var out =
             "faregate station simulation: \(entryGates) entry + \(exitGates) exit gates, \(riders) riders, seed \(seed)\n"
         out +=
-            "  taps \(taps), turned away (no gate in service) \(turnedAway), alarms \(alarms.count), real time \(String(format: "%.1f", elapsedSeconds)) s\n"
+            "  taps \(taps), followers without a tap \(followers), turned away (no gate in service) \(turnedAway), real time \(String(format: "%.1f", elapsedSeconds)) s\n"
+        out +=
+            "  alarms \(alarms.count): "
+            + alarmsByKind.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ") + "\n"
+        out +=
+            "  bodies through the flaps: "
+            + bodies.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+            + "; openings cancelled \(cancelledOpenings), alarms reset by staff \(staffResets)\n"
+        out +=
+            "  passage (tap to gate at rest) p50 \(String(format: "%.2f", passageSeconds.p50)) s, p99 \(String(format: "%.2f", passageSeconds.p99)) s\n"
         out +=
             "  decisions: "
             + decisions.sorted { $0.value > $1.value }.map { "\($0.key) \($0.value)" }.joined(separator: ", ") + "\n"
@@ -118,7 +151,10 @@ public struct StationReport: Sendable {
         [
             "entry_gates": entryGates, "exit_gates": exitGates, "riders": riders, "taps": taps,
             "turned_away": turnedAway,
-            "unanswered": unanswered, "alarms": alarms.count, "decisions": decisions,
+            "unanswered": unanswered, "alarms": alarms.count, "alarms_by_kind": alarmsByKind, "decisions": decisions,
+            "followers": followers, "evaders": evaders, "bodies": bodies, "cancelled_openings": cancelledOpenings,
+            "staff_resets": staffResets, "reverse_intruders": reverseIntruders, "child_pairs": childPairs,
+            "passage_s": ["p50": passageSeconds.p50, "p99": passageSeconds.p99, "max": passageSeconds.max],
             "journal_decisions": journalDecisions,
             "totals_agree": totalsAgree, "elapsed_s": elapsedSeconds,
             "latency_us": stages.mapValues { h in
@@ -145,9 +181,12 @@ public struct StationReport: Sendable {
         h += "run took \(String(format: "%.1f", elapsedSeconds)) s of real time.</p>"
         h += "<table><tr><th>total</th><th>count</th></tr>"
         for (k, v) in [
-            ("taps answered", taps), ("opened", outcomes["open"] ?? 0), ("denied", outcomes["deny"] ?? 0),
-            ("sent to staff", outcomes["staff"] ?? 0), ("alarms", alarms.count),
-            ("turned away (no gate in service)", turnedAway),
+            ("riders", riders), ("taps answered", taps), ("followers without a tap", followers),
+            ("fare evaders following a rider", evaders),
+            ("turned away (no gate in service)", turnedAway), ("opened", outcomes["open"] ?? 0),
+            ("denied", outcomes["deny"] ?? 0), ("sent to staff", outcomes["staff"] ?? 0),
+            ("children in front of an adult (one tap)", childPairs), ("stepped back (opening cancelled)", stepBacks),
+            ("reverse intruders at exit gates", reverseIntruders), ("alarms", alarms.count),
         ] {
             h += "<tr><td>\(k)</td><td>\(v)</td></tr>"
         }
@@ -155,7 +194,7 @@ public struct StationReport: Sendable {
         h += "<tr><td>journal entries on disk</td><td>\(journalTotal)</td></tr></table>"
         h +=
             totalsAgree
-            ? "<p class=ok>The gates' journals agree with these totals, reason by reason.</p>"
+            ? "<p class=ok>The gates' journals agree with these totals, reason by reason; taps + followers + turned away = riders.</p>"
             : "<p class=bad>The journals do NOT agree with these totals.</p>"
 
         h +=
@@ -185,11 +224,17 @@ public struct StationReport: Sendable {
         h += "<h2>Rider waiting time (simulated)</h2>"
         h += String(
             format: "<p>p50 %.1f s, p99 %.1f s, max %.1f s</p>", waitSeconds.p50, waitSeconds.p99, waitSeconds.max)
-        h += "<h2>Alarms</h2>"
-        var byKind: [String: Int] = [:]
-        for a in alarms { byKind[a.kind, default: 0] += 1 }
-        h += barChart(byKind.sorted { $0.key < $1.key }.map { ($0.key, Double($0.value)) })
-        h += "<h2>Faults</h2><table><tr><th>time</th><th>what</th></tr>"
+        h += "<h2>Passage time (simulated)</h2>"
+        h += String(
+            format:
+                "<p>From the tap until the barrier controller is at rest again: p50 %.2f s, p99 %.2f s, max %.2f s.</p>",
+            passageSeconds.p50, passageSeconds.p99, passageSeconds.max)
+        h += "<h2>Alarms by kind</h2><p>Raised by the gates' barrier controllers from their passage sensors.</p>"
+        h += barChart(alarmsByKind.sorted { $0.key < $1.key }.map { ($0.key, Double($0.value)) }, allowEmpty: true)
+        h += "<h2>Bodies through the flaps</h2>"
+        h += barChart(bodies.sorted { $0.key < $1.key }.map { ($0.key, Double($0.value)) })
+        h += "<p>Openings cancelled unused: \(cancelledOpenings); alarms reset by staff: \(staffResets).</p>"
+        h += "<h2>Faults</h2><table><tr><th>time</th><th style=text-align:left>what</th></tr>"
         for f in faultLog { h += "<tr><td>\(Self.clockText(f.time))</td><td style=text-align:left>\(f.what)</td></tr>" }
         h +=
             "</table><h2>Gates</h2><table><tr><th>gate</th><th>served</th><th>longest queue</th><th>journal last seq</th>"
@@ -202,8 +247,11 @@ public struct StationReport: Sendable {
         return h
     }
 
-    func barChart(_ rows: [(String, Double)]) -> String {
-        guard let top = rows.map(\.1).max(), top > 0 else { return "<p>none</p>" }
+    func barChart(_ rows: [(String, Double)], allowEmpty: Bool = false) -> String {
+        guard let rawTop = rows.map(\.1).max(), rawTop > 0 || (allowEmpty && !rows.isEmpty) else {
+            return "<p>none</p>"
+        }
+        let top = max(rawTop, 1)
         let rowH = 20
         let width = 900
         var s = "<svg width=\"\(width)\" height=\"\(rows.count * rowH + 10)\" role=img>"
@@ -212,7 +260,8 @@ public struct StationReport: Sendable {
             let w = Int(v / top * Double(width - 330))
             s += "<text x=\"180\" y=\"\(y + 14)\" text-anchor=end font-size=12>\(label)</text>"
             s += "<rect x=\"190\" y=\"\(y + 2)\" width=\"\(max(w, 1))\" height=\"15\" fill=\"#1f6fb2\"/>"
-            s += "<text x=\"\(196 + w)\" y=\"\(y + 14)\" font-size=12>\(Int(v))</text>"
+            let value = v == v.rounded() ? String(Int(v)) : String(format: "%.1f", v)
+            s += "<text x=\"\(196 + w)\" y=\"\(y + 14)\" font-size=12>\(value)</text>"
         }
         return s + "</svg>"
     }

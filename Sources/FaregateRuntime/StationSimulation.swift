@@ -9,7 +9,11 @@ import Synchronization
 /// real `GateRuntime`s (threads, ring, journal with fdatasync, central store) deciding every tap.
 ///
 /// Rider movement runs in simulated seconds (a discrete-event loop, one tap at a time, so the
-/// run is deterministic for a seed); gate latency is measured in real time. Faults are
+/// run is deterministic for a seed); gate latency is measured in real time. Each gate also has a
+/// real `BarrierController` driven in simulated nanoseconds: it gets the gate's decision (at the
+/// tap's time plus the measured latency) and passage-sensor scripts of the rider walking through
+/// (a child in front of an adult, close and ordinary tailgaters, someone stepping back, a reverse
+/// intruder at an exit gate); alarms and passage times are what the controller does. Faults are
 /// scheduled in simulated time: a reader unplugged (its gate leaves service, its queue
 /// re-chooses) and the central store down (syncs fail, gates decide from cache, then catch up).
 public struct StationSimulation {
@@ -31,10 +35,16 @@ public struct StationSimulation {
         /// Simulated seconds between syncs of every gate.
         public var syncEverySeconds = 60.0
         public var faults: [Fault] = []
-        /// Chance that a rider let through is followed closely by a tailgater, and that an exit
-        /// lane sees someone push in against the flow.
+        /// Chance that a rider let through is followed by the next rider in line without a tap
+        /// (the gap drawn from 50–550 ms, so some are close tailgaters, some ordinary ones).
         public var tailgateChance = 0.004
+        /// Chance that, before an exit gate's next rider taps, someone walks in against the flow.
         public var reverseChance = 0.0005
+        /// Chance that a rider let through walks with a child in front (one tap for both).
+        public var childChance = 0.02
+        /// Chance that a rider let through steps back instead of walking in (the opening lapses).
+        public var stepBackChance = 0.002
+        public var timings = BarrierTimings()
 
         public init(journalRoot: String) { self.journalRoot = journalRoot }
     }
@@ -94,6 +104,9 @@ public struct StationSimulation {
         var runtime: GateRuntime
         var reader: SimulatedCardReader
         var recorder: TapRecorder
+        var controller: BarrierController
+        /// The controller's clock: simulated nanoseconds, never going back.
+        var nanos: UInt64 = 0
         var queue: [Int] = []
         var queueHead = 0
         var busyUntil = 0.0
@@ -134,7 +147,12 @@ public struct StationSimulation {
                 storeFactory: { () throws(CentralStoreError) -> any CentralStore in OutageStore(try factory(), outage)
                 },
                 observer: { recorder.record($0) })
-            gates.append(Gate(id: id, entry: entry, runtime: runtime, reader: reader, recorder: recorder))
+            var controller = BarrierController(directions: entry ? .entryOnly : .exitOnly, timings: o.timings)
+            _ = controller.start(now: Self.nanos(0))
+            gates.append(
+                Gate(
+                    id: id, entry: entry, runtime: runtime, reader: reader, recorder: recorder, controller: controller,
+                    nanos: Self.nanos(0)))
         }
         for g in gates { g.runtime.start() }
 
@@ -169,22 +187,75 @@ public struct StationSimulation {
 
         var report = StationReport(options: o, gateIDs: gates.map(\.id))
         var waits = LatencyHistogram()
+        var passageTimes = LatencyHistogram()
+        var actions: [BarrierAction] = []
         var answered = 0
         let started = clock.monotonicNanos()
         var lastProgress = started
 
+        /// The shortest line of the direction; ties broken from a seeded draw, so that idle gates
+        /// share the riders instead of the first gate taking them all.
         func chooseGate(entry: Bool) -> Int? {
             var best: Int?
             var bestLoad = Int.max
-            for (i, g) in gates.enumerated() where g.entry == entry && g.inService {
-                let load = g.queueLength
-                if load < bestLoad {
+            let start = Int(rng.next() % UInt64(gates.count))
+            for k in 0..<gates.count {
+                let i = (start + k) % gates.count
+                let g = gates[i]
+                guard g.entry == entry && g.inService else { continue }
+                if g.queueLength < bestLoad {
                     best = i
-                    bestLoad = load
+                    bestLoad = g.queueLength
                 }
             }
             return best
         }
+
+        /// Hands `event` to the gate's controller at simulated `t` and books what it does.
+        func feed(_ gi: Int, _ event: BarrierEvent, at t: UInt64) {
+            let t = max(t, gates[gi].nanos)
+            gates[gi].nanos = t
+            actions.removeAll(keepingCapacity: true)
+            gates[gi].controller.handle(event, now: t, into: &actions)
+            for a in actions {
+                switch a {
+                case .alarmRaised(let kind, _):
+                    report.alarms.append(.init(time: Self.seconds(t), gate: gates[gi].id, kind: kind.description))
+                case .bodyEntered(let d, let role):
+                    report.bodies[String(describing: role), default: 0] += 1
+                    if role != .tailgater { report.passages[d == .entry ? 0 : 1].add(at: Self.seconds(t)) }
+                case .openingCancelled: report.cancelledOpenings += 1
+                default: break
+                }
+            }
+        }
+
+        /// Plays a sensor script through the gate's controller, sending `.tick` whenever its
+        /// deadline comes first, until the script is done and the controller is at rest. An alarm
+        /// that outlives the people who caused it is reset by staff. Returns when the gate is free.
+        func play(_ gi: Int, _ script: [TimedGateInput]) -> UInt64 {
+            var i = 0
+            var resets = 0
+            for _ in 0..<10_000 {
+                let next = i < script.count ? script[i].at : nil
+                if let due = gates[gi].controller.deadline, next.map({ due <= $0 }) ?? true {
+                    feed(gi, .tick, at: due)
+                    continue
+                }
+                if let at = next {
+                    feed(gi, script[i].input.barrierEvent, at: at)
+                    i += 1
+                    continue
+                }
+                guard case .alarm = gates[gi].controller.state, resets == 0 else { break }
+                resets += 1
+                report.staffResets += 1
+                feed(gi, .staff(.resetAlarm), at: gates[gi].nanos + o.timings.alarmHold)
+            }
+            return gates[gi].nanos
+        }
+
+        func roll() -> Double { Double(rng.next() >> 11) / Double(1 << 53) }
 
         func serve(_ gi: Int, at now: Double) {
             guard gates[gi].inService, gates[gi].queueLength > 0, gates[gi].busyUntil <= now else { return }
@@ -192,36 +263,75 @@ public struct StationSimulation {
             gates[gi].queueHead += 1
             riderWait[rider] = now - arrivals[rider]
             waits.record(UInt64(riderWait[rider] * 1e9))
+            let direction: PassageDirection = gates[gi].entry ? .entry : .exit
+            let origin = direction.origin
+            var tapAt = max(Self.nanos(now), gates[gi].nanos)
+            if !gates[gi].entry && roll() < o.reverseChance {
+                // Someone walks in from the paid side against the flow, finds the flaps closed and
+                // backs off; the rider in front of the gate waits until the passage is clear.
+                report.reverseIntruders += 1
+                tapAt = play(gi, PassageScript.approachAndRetreat(.entry, start: tapAt, intoBuffer: true))
+            }
             gates[gi].reader.present(generator.next())
             // The gate is real: wait for its answer (real time) before moving simulated time on.
             if gates[gi].recorder.readerSignals[0].wait(timeout: .now() + 10) == .timedOut {
                 report.unanswered += 1
             }
             answered += 1
-            let decision = gates[gi].recorder.state.withLock { $0.last?.entry.decision } ?? .deny(.readError)
-            var service: Double
+            let last = gates[gi].recorder.state.withLock { $0.last }
+            let decision = last?.entry.decision ?? .deny(.readError)
+            // The controller hears of the tap when the reader saw it and of the decision after the
+            // gate's real, measured latency from detection to barrier command.
+            let latency =
+                last.flatMap { r in r.tap.map { r.commandedAt > $0.detectedAt ? r.commandedAt - $0.detectedAt : 0 } }
+                ?? 0
+            feed(gi, .tapDetected(origin), at: tapAt)
+            let decidedAt = tapAt + latency
+            feed(gi, .decided(origin, decision), at: decidedAt)
+            let walkStart = decidedAt + 300_000_000
+            var free: UInt64
             switch decision.outcome {
             case .open:
-                service = 1.4 + Double(rng.next() % 800) / 1000
-                report.passages[gates[gi].entry ? 0 : 1].add(at: now)
-                let roll = Double(rng.next() >> 11) / Double(1 << 53)
-                if roll < o.tailgateChance {
-                    // Half follow so close the flap cannot close (alarm, door stays open), half
-                    // are caught by the closing flap (alarm, door closes).
-                    let close = rng.next() % 2 == 0
-                    report.alarms.append(
-                        .init(time: now, gate: gates[gi].id, kind: close ? "close_tailgating" : "tailgating"))
-                    service += close ? 1.0 : 2.0
-                } else if !gates[gi].entry && roll < o.tailgateChance + o.reverseChance {
-                    report.alarms.append(.init(time: now, gate: gates[gi].id, kind: "reverse_intrusion"))
-                    service += 3.0
+                let r = roll()
+                var script: [TimedGateInput]
+                if r < o.childChance {
+                    report.childPairs += 1
+                    script = PassageScript.pair(
+                        direction, start: walkStart, gap: 150_000_000, first: .child, second: .adult)
+                } else if r < o.childChance + o.tailgateChance {
+                    // The next rider in line follows without tapping; with nobody in line it is a
+                    // fare evader who waited by the gate for someone to follow (not a rider).
+                    if gates[gi].queueLength > 0 {
+                        let follower = gates[gi].queue[gates[gi].queueHead]
+                        gates[gi].queueHead += 1
+                        riderWait[follower] = now - arrivals[follower]
+                        report.followers += 1
+                    } else {
+                        report.evaders += 1
+                    }
+                    let gap = 50_000_000 + rng.next() % 500_000_000
+                    script = PassageScript.pair(direction, start: walkStart, gap: gap)
+                } else if r < o.childChance + o.tailgateChance + o.stepBackChance {
+                    report.stepBacks += 1
+                    // Stands at the detection zone, thinks better of it, and leaves: the opening lapses.
+                    let zone = SensorZone.detection(origin)
+                    script = [
+                        TimedGateInput(at: walkStart, .sensor(zone, .adult)),
+                        TimedGateInput(at: walkStart + 1_500_000_000, .sensor(zone, .clear)),
+                    ]
+                } else {
+                    script = PassageScript.walk(direction, start: walkStart)
                 }
-            case .deny: service = 2.5
-            case .staff: service = 8.0
+                free = play(gi, script)
+            case .deny: free = decidedAt + 2_500_000_000  // reads the message and steps aside
+            case .staff: free = decidedAt + 8_000_000_000  // staff come to the gate
             }
+            free = max(free, play(gi, []))
+            passageTimes.record(free - tapAt)
             gates[gi].served += 1
-            gates[gi].busyUntil = now + service
-            events.push(Event(time: now + service, kind: .free, id: gi))
+            let until = Self.seconds(free)
+            gates[gi].busyUntil = until
+            events.push(Event(time: until, kind: .free, id: gi))
         }
 
         while let e = events.pop() {
@@ -250,6 +360,7 @@ public struct StationSimulation {
                     if starting {
                         gates[gi].reader.unplug()
                         gates[gi].inService = false
+                        feed(gi, .staff(.setMode(.outOfService)), at: Self.nanos(now))
                         // Its queue walks to the other gates of the same direction.
                         let waiting = Array(gates[gi].queue[gates[gi].queueHead...])
                         gates[gi].queue.removeAll()
@@ -265,6 +376,7 @@ public struct StationSimulation {
                     } else {
                         gates[gi].reader.plug()
                         gates[gi].inService = true
+                        feed(gi, .staff(.setMode(.normal)), at: Self.nanos(now))
                     }
                     report.faultLog.append(
                         .init(time: now, what: "\(gates[gi].id) reader \(starting ? "unplugged" : "plugged back")"))
@@ -288,6 +400,7 @@ public struct StationSimulation {
         report.elapsedSeconds = Double(clock.monotonicNanos() - started) / 1e9
         report.taps = answered
         report.waitSeconds = .init(waits, scale: 1e9)
+        report.passageSeconds = .init(passageTimes, scale: 1e9)
 
         var (stages, decisions, outcomes, kinds) = (
             [String: LatencyHistogram](), [String: Int](), [String: Int](), [String: Int]()
@@ -306,6 +419,11 @@ public struct StationSimulation {
         report.journalDecisions = try Self.countJournals(root: o.journalRoot, gates: gates.map(\.id))
         return report
     }
+
+    /// Simulated seconds after 07:00 as the controllers' nanoseconds (which start at 1 s, so
+    /// that no deadline is ever at zero), and back.
+    static func nanos(_ seconds: Double) -> UInt64 { 1_000_000_000 + UInt64(max(0, seconds) * 1e9) }
+    static func seconds(_ nanos: UInt64) -> Double { Double(nanos &- 1_000_000_000) / 1e9 }
 
     /// Reads every gate's journal back and counts its entries by reason: the report's totals are
     /// checked against what the gates actually recorded.

@@ -34,7 +34,7 @@ let stationCommands: [Command] = [
     Command(
         ["simulate", "station"],
         usage:
-            "simulate station [--entry-gates N] [--exit-gates N] [--riders N] [--seed S] [--central FILE | --demo-cards N] [--report FILE] [--fault F]... [--no-faults] [--journal-dir DIR] [--policies DIR [--era E] [--station S] [--line L]] [--no-fsync] [--json]",
+            "simulate station [--entry-gates N] [--exit-gates N] [--riders N] [--seed S] [--central FILE | --demo-cards N] [--report FILE] [--fault F]... [--no-faults] [--journal-dir DIR] [--policies DIR [--era E] [--station S] [--line L]] [--no-fsync] [--tailgaters PM] [--children PM] [--reverse PM] [--step-back PM] [--json]",
         "a station at the morning peak on real gates; writes an HTML report"
     ) { args in
         let json = args.flag("--json")
@@ -45,6 +45,14 @@ let stationCommands: [Command] = [
         options.exitGates = try args.int("--exit-gates", default: 10, in: 1...64)
         options.riders = try args.int("--riders", default: 50_000, in: 1...5_000_000)
         options.seed = UInt64(try args.int("--seed", default: 1))
+        // Passage behaviour, per mille of riders let through (reverse: per mille of exit taps).
+        options.tailgateChance = Double(try args.int("--tailgaters", default: 4, in: 0...1000)) / 1000
+        options.childChance = Double(try args.int("--children", default: 20, in: 0...1000)) / 1000
+        options.reverseChance = Double(try args.int("--reverse", default: 1, in: 0...1000)) / 1000
+        options.stepBackChance = Double(try args.int("--step-back", default: 2, in: 0...1000)) / 1000
+        guard options.tailgateChance + options.childChance + options.stepBackChance <= 1 else {
+            throw CLIError("--tailgaters, --children and --step-back add up to more than 1000 per mille")
+        }
         let central = try args.value("--central")
         let demoCards = try args.int("--demo-cards", default: 100_000, in: 1...50_000_000)
         let reportPath = try args.value("--report") ?? "station-report.html"
