@@ -1,0 +1,104 @@
+import FaregateCore
+
+/// Central operations on PostgreSQL: facts for the rules, and the allowed effects in one
+/// transaction (changed cards recorded for the publisher).
+extension PostgresCentralStore: CentralOperationsStore {
+    public func cardFacts(_ key: CardKey) throws(CentralStoreError) -> CentralCardFacts? {
+        try run("cannot read card \(key)") { () throws(PostgresError) -> CentralCardFacts? in
+            let r = try conn.query(
+                """
+                SELECT (SELECT count(*) FROM bindings b WHERE b.card_key = c.card_key),
+                       CASE WHEN c.returned_at IS NULL THEN 0 ELSE 1 END, CASE WHEN c.suspended THEN 1 ELSE 0 END,
+                       CASE WHEN EXISTS(SELECT 1 FROM journal j WHERE j.card_key = c.card_key AND j.outcome = 'open')
+                            THEN 1 ELSE 0 END,
+                       (SELECT o.channel FROM operations o WHERE o.card_key = c.card_key AND o.operation = 'sell'
+                        ORDER BY o.id DESC LIMIT 1)
+                FROM cards c WHERE c.card_key = $1
+                """, [Self.key(key)])
+            guard r.rows == 1 else { return nil }
+            return CentralCardFacts(
+                key: key, bound: (r.int64(0, 0) ?? 0) > 0, returned: r.int64(0, 1) == 1, suspended: r.int64(0, 2) == 1,
+                used: r.int64(0, 3) == 1, saleChannel: r.isNull(0, 4) ? nil : r.text(0, 4))
+        }
+    }
+
+    public func physicalCardsBound(identityHash: [UInt8]) throws(CentralStoreError) -> Int {
+        try run("cannot count cards of an identity") { () throws(PostgresError) -> Int in
+            let r = try conn.query(
+                """
+                SELECT count(*) FROM bindings b JOIN identities i ON i.identity_id = b.identity_id
+                JOIN cards c ON c.card_key = b.card_key
+                WHERE i.id_hash = $1 AND c.medium IN ($2, $3)
+                """,
+                [
+                    PostgresHex.literal(identityHash), String(Medium.transitCard.rawValue),
+                    String(Medium.municipalCard.rawValue),
+                ])
+            return Int(r.int64(0, 0) ?? 0)
+        }
+    }
+
+    public func perform(_ op: CentralOperation, wallMillis: Int64) throws(CentralStoreError) {
+        let k = Self.key(op.key)
+        let now = String(wallMillis)
+        let effects = Set(op.effects)
+        let refusal = try run("cannot \(op.name) \(op.key)") { () throws(PostgresError) -> String? in
+            try conn.transaction { () throws(PostgresError) -> String? in
+                // Every refusal is found before the first write (a refusal commits nothing). The card
+                // row is locked so two concurrent operations on one card cannot both bind it.
+                let exists = try conn.query("SELECT 1 FROM cards WHERE card_key = $1 FOR UPDATE", [k]).rows == 1
+                let creates = !effects.isDisjoint(with: [.issueCard, .sellTicket, .registerTicket, .authoriseRideCode])
+                if exists && (effects.contains(.issueCard) || effects.contains(.sellTicket)) {
+                    return "card \(op.key) already exists"
+                }
+                if !exists && !creates { return "card \(op.key) is unknown" }
+                let binds =
+                    op.identityHash != nil
+                    && !effects.isDisjoint(with: [.bindCard, .recordBuyerIdentity, .registerTicket, .authoriseRideCode])
+                var bound = false
+                if exists { bound = try conn.query("SELECT 1 FROM bindings WHERE card_key = $1", [k]).rows > 0 }
+                if binds && bound && !effects.contains(.authoriseRideCode) {
+                    return "card \(op.key) is already bound (bindings are permanent)"
+                }
+                if creates && !exists {
+                    // Issue and sale create the card; registration and authorisation add it when new.
+                    try conn.query(
+                        "INSERT INTO cards(card_key, medium, number, card_type, issued_at) VALUES ($1, $2, $3, $4, $5)",
+                        [k, String(op.key.medium?.rawValue ?? 0), op.key.number, String(op.cardType.rawValue), now])
+                }
+                if binds && !bound, let hash = op.identityHash {
+                    let h = PostgresHex.literal(hash)
+                    try conn.query(
+                        """
+                        INSERT INTO identities(id_hash, health, health_at, health_source) VALUES ($1, 0, $2, 'bind')
+                        ON CONFLICT (id_hash) DO NOTHING
+                        """, [h, now])
+                    try conn.query(
+                        """
+                        INSERT INTO bindings(card_key, identity_id, bound_at)
+                        SELECT $1, identity_id, $3 FROM identities WHERE id_hash = $2
+                        """, [k, h, now])
+                }
+                if effects.contains(.returnCard) {
+                    try conn.query(
+                        "UPDATE cards SET returned_at = $2 WHERE card_key = $1 AND returned_at IS NULL", [k, now])
+                }
+                if effects.contains(.refundTicket) {
+                    try conn.query("UPDATE cards SET suspended = true WHERE card_key = $1", [k])
+                }
+                try conn.query(
+                    """
+                    INSERT INTO operations(card_key, operation, effects, amount_fen, channel, done_at)
+                    VALUES ($1, $2, $3, $4, $5, $6)
+                    """,
+                    [
+                        k, op.name, op.effects.map(\.rawValue).joined(separator: ","), String(op.amountFen), op.channel,
+                        now,
+                    ])
+                try conn.query("INSERT INTO pending_changes(card_key) VALUES ($1)", [k])
+                return nil
+            }
+        }
+        if let refusal { throw CentralStoreError(.refused, refusal) }
+    }
+}

@@ -1,0 +1,113 @@
+import FaregateCore
+
+/// Central operations on the embedded store: facts for the rules, and the allowed effects in one
+/// transaction (published inside it, as every write of this store is).
+extension SQLiteCentralStore: CentralOperationsStore {
+    public func cardFacts(_ key: CardKey) throws(CentralStoreError) -> CentralCardFacts? {
+        try run("cannot read card \(key)") { () throws(SQLiteError) -> CentralCardFacts? in
+            let q = try db.prepare(
+                """
+                SELECT (SELECT count(*) FROM bindings b WHERE b.card_key = c.card_key), c.returned_at IS NOT NULL,
+                       c.suspended,
+                       EXISTS(SELECT 1 FROM journal j WHERE j.card_key = c.card_key AND j.outcome = 'open'),
+                       (SELECT o.channel FROM operations o WHERE o.card_key = c.card_key AND o.operation = 'sell'
+                        ORDER BY o.id DESC LIMIT 1)
+                FROM cards c WHERE c.card_key = ?
+                """)
+            try q.bind(.integer(Int64(bitPattern: key.rawValue)))
+            guard try q.step() else { return nil }
+            return CentralCardFacts(
+                key: key, bound: q.int64(0) > 0, returned: q.int64(1) != 0, suspended: q.int64(2) != 0,
+                used: q.int64(3) != 0, saleChannel: q.isNull(4) ? nil : q.text(4))
+        }
+    }
+
+    public func physicalCardsBound(identityHash: [UInt8]) throws(CentralStoreError) -> Int {
+        try run("cannot count cards of an identity") { () throws(SQLiteError) -> Int in
+            let q = try db.prepare(
+                """
+                SELECT count(*) FROM bindings b JOIN identities i ON i.identity_id = b.identity_id
+                JOIN cards c ON c.card_key = b.card_key
+                WHERE i.id_hash = ? AND c.medium IN (?, ?)
+                """)
+            try q.bind(
+                .blob(identityHash), .integer(Int64(Medium.transitCard.rawValue)),
+                .integer(Int64(Medium.municipalCard.rawValue)))
+            return try q.step() ? Int(q.int64(0)) : 0
+        }
+    }
+
+    public func perform(_ op: CentralOperation, wallMillis: Int64) throws(CentralStoreError) {
+        try run("cannot \(op.name) \(op.key)") { () throws(SQLiteError) in
+            try db.transaction { () throws(SQLiteError) in
+                let k = Int64(bitPattern: op.key.rawValue)
+                let effects = Set(op.effects)
+                if !effects.isDisjoint(with: [.issueCard, .sellTicket, .registerTicket, .authoriseRideCode]) {
+                    // Issue and sale create the card; registration and authorisation add it when new.
+                    let createOnly = effects.contains(.issueCard) || effects.contains(.sellTicket)
+                    let ins = try db.prepare(
+                        """
+                        INSERT INTO cards(card_key, medium, number, card_type, issued_at) VALUES (?, ?, ?, ?, ?)
+                        \(createOnly ? "" : "ON CONFLICT(card_key) DO NOTHING")
+                        """)
+                    try ins.bind(
+                        .integer(k), .integer(Int64(op.key.medium?.rawValue ?? 0)), .text(op.key.number),
+                        .integer(Int64(op.cardType.rawValue)), .integer(wallMillis))
+                    try ins.run()
+                }
+                if let hash = op.identityHash,
+                    !effects.isDisjoint(with: [.bindCard, .recordBuyerIdentity, .registerTicket, .authoriseRideCode])
+                {
+                    let bound = try db.prepare("SELECT count(*) FROM bindings WHERE card_key = ?")
+                    try bound.bind(.integer(k))
+                    let isBound = try bound.step() && bound.int64(0) > 0
+                    if isBound && !effects.contains(.authoriseRideCode) {
+                        throw SQLiteError(
+                            code: .constraint, message: "card \(op.key) is already bound (bindings are permanent)")
+                    }
+                    if !isBound { try bindInTransaction(k, hash, wallMillis) }
+                }
+                if effects.contains(.returnCard) {
+                    let q = try db.prepare(
+                        "UPDATE cards SET returned_at = ? WHERE card_key = ? AND returned_at IS NULL")
+                    try q.bind(.integer(wallMillis), .integer(k))
+                    try q.run()
+                }
+                if effects.contains(.refundTicket) {
+                    let q = try db.prepare("UPDATE cards SET suspended = 1 WHERE card_key = ?")
+                    try q.bind(.integer(k))
+                    try q.run()
+                }
+                let log = try db.prepare(
+                    """
+                    INSERT INTO operations(card_key, operation, effects, amount_fen, channel, done_at)
+                    VALUES (?, ?, ?, ?, ?, ?)
+                    """)
+                try log.bind(
+                    .integer(k), .text(op.name), .text(op.effects.map(\.rawValue).joined(separator: ",")),
+                    .integer(op.amountFen), op.channel.map { .text($0) } ?? .null, .integer(wallMillis))
+                try log.run()
+                let p = try db.prepare("INSERT INTO pending_changes(card_key) VALUES (?)")
+                try p.bind(.integer(k))
+                try p.run()
+                _ = try publishInTransaction(wallMillis: wallMillis)
+            }
+        }
+    }
+
+    /// Binds the card to the identity with `hash` (created when new). Call inside a transaction.
+    func bindInTransaction(_ k: Int64, _ hash: [UInt8], _ wallMillis: Int64) throws(SQLiteError) {
+        let ident = try db.prepare(
+            """
+            INSERT INTO identities(id_hash, health, health_at, health_source) VALUES (?, 0, ?, 'bind')
+            ON CONFLICT(id_hash) DO UPDATE SET id_hash = excluded.id_hash RETURNING identity_id
+            """)
+        try ident.bind(.blob(hash), .integer(wallMillis))
+        guard try ident.step() else { throw SQLiteError(code: .error, message: "no identity id") }
+        let id = ident.int64(0)
+        try ident.run()
+        let b = try db.prepare("INSERT INTO bindings(card_key, identity_id, bound_at) VALUES (?, ?, ?)")
+        try b.bind(.integer(k), .integer(id), .integer(wallMillis))
+        try b.run()
+    }
+}
