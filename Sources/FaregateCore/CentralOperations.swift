@@ -61,6 +61,13 @@ public struct CentralOperation: Hashable, Sendable {
     }
 }
 
+extension CentralOperation {
+    /// Effects from their comma-separated raw values (the operation log's form); unknown ones dropped.
+    public static func effects(_ text: String) -> [RegistrationRules.Effect] {
+        text.split(separator: ",").compactMap { RegistrationRules.Effect(rawValue: String($0)) }
+    }
+}
+
 /// A central store that carries out operations (both backends).
 ///
 /// `perform` applies the effects in one transaction and records the changed card for publication.
@@ -73,16 +80,18 @@ public protocol CentralOperationsStore: CentralAdminStore {
     func physicalCardsBound(identityHash: [UInt8]) throws(CentralStoreError) -> Int
     /// Carries out an allowed operation.
     func perform(_ operation: CentralOperation, wallMillis: Int64) throws(CentralStoreError)
+    /// The operations recorded for `key`, oldest first (identity hashes are not logged: nil).
+    func operationLog(of key: CardKey) throws(CentralStoreError) -> [CentralOperation]
 }
 
 /// The central operations: read facts, apply the era's rules, perform.
-public struct CentralOperations<Store: CentralOperationsStore> {
-    public var store: Store
+public struct CentralOperations {
+    public var store: any CentralOperationsStore
     public var rules: OfficeRules
     /// The station (or channel) the operation happens at, recorded in the operation log.
     public var station: String?
 
-    public init(store: Store, rules: OfficeRules, station: String? = nil) {
+    public init(store: any CentralOperationsStore, rules: OfficeRules, station: String? = nil) {
         self.store = store
         self.rules = rules
         self.station = station

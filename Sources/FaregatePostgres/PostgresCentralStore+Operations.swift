@@ -101,4 +101,21 @@ extension PostgresCentralStore: CentralOperationsStore {
         }
         if let refusal { throw CentralStoreError(.refused, refusal) }
     }
+
+    public func operationLog(of key: CardKey) throws(CentralStoreError) -> [CentralOperation] {
+        try run("cannot read operations of \(key)") { () throws(PostgresError) -> [CentralOperation] in
+            let r = try conn.query(
+                """
+                SELECT o.operation, o.effects, o.amount_fen, o.channel, COALESCE(c.card_type, 0)
+                FROM operations o LEFT JOIN cards c ON c.card_key = o.card_key WHERE o.card_key = $1 ORDER BY o.id
+                """, [Self.key(key)])
+            return (0..<r.rows).map { row in
+                CentralOperation(
+                    name: r.text(row, 0) ?? "", key: key,
+                    cardType: CardType(rawValue: UInt8(clamping: r.int64(row, 4) ?? 0)) ?? .normal,
+                    effects: CentralOperation.effects(r.text(row, 1) ?? ""), amountFen: r.int64(row, 2) ?? 0,
+                    channel: r.isNull(row, 3) ? nil : r.text(row, 3))
+            }
+        }
+    }
 }

@@ -95,6 +95,26 @@ extension SQLiteCentralStore: CentralOperationsStore {
         }
     }
 
+    public func operationLog(of key: CardKey) throws(CentralStoreError) -> [CentralOperation] {
+        try run("cannot read operations of \(key)") { () throws(SQLiteError) -> [CentralOperation] in
+            let q = try db.prepare(
+                """
+                SELECT o.operation, o.effects, o.amount_fen, o.channel, COALESCE(c.card_type, 0)
+                FROM operations o LEFT JOIN cards c ON c.card_key = o.card_key WHERE o.card_key = ? ORDER BY o.id
+                """)
+            try q.bind(.integer(Int64(bitPattern: key.rawValue)))
+            var out: [CentralOperation] = []
+            while try q.step() {
+                out.append(
+                    CentralOperation(
+                        name: q.text(0), key: key, cardType: CardType(rawValue: UInt8(clamping: q.int64(4))) ?? .normal,
+                        effects: CentralOperation.effects(q.text(1)), amountFen: q.int64(2),
+                        channel: q.isNull(3) ? nil : q.text(3)))
+            }
+            return out
+        }
+    }
+
     /// Binds the card to the identity with `hash` (created when new). Call inside a transaction.
     func bindInTransaction(_ k: Int64, _ hash: [UInt8], _ wallMillis: Int64) throws(SQLiteError) {
         let ident = try db.prepare(
