@@ -3,7 +3,7 @@ import Foundation
 // farectl: the operator's and bench tester's tool. Each group of commands lives in its own
 // Commands+<Topic>.swift file; this list is the only place they meet.
 let commands: [Command] =
-    simulateCommands + stationCommands + centralCommands + centralAdminCommands + centralBenchCommands
+    simulateCommands + stationCommands + centralCommands + centralAdminCommands + centralOperationCommands + centralBenchCommands
     + journalCommands + controlCommands + policyCommands + policyBenchCommands
 
 func printUsage() {

@@ -191,10 +191,12 @@ public struct CentralOperationScenarios {
         let o = try ops(Self.era2024)
         try seed(o, [try card(1)])
         try refused(
-            try o.bind(try card(1), identityHash: id(4), by: .staffForRelative(idNumberGiven: false), wallMillis: Self.now),
+            try o.bind(
+                try card(1), identityHash: id(4), by: .staffForRelative(idNumberGiven: false), wallMillis: Self.now),
             .idNumberRequired, "2024 relative without ID number")
         try allowed(
-            try o.bind(try card(1), identityHash: id(4), by: .staffForRelative(idNumberGiven: true), wallMillis: Self.now),
+            try o.bind(
+                try card(1), identityHash: id(4), by: .staffForRelative(idNumberGiven: true), wallMillis: Self.now),
             "2024 relative")
         try expect(try status(o, try card(1)).binding == .bound, "bound for the relative")
     }
@@ -364,7 +366,8 @@ public struct CentralOperationScenarios {
         guard let k = CardKey(rideCodeIssuer: .alipay, account: 4242) else { throw ScenarioFailure("no ride code") }
         let all = UInt64.max
         try refused(
-            try o.authoriseRideCode(k, consented: false, acceptedIssuers: all, identityHash: id(11), wallMillis: Self.now),
+            try o.authoriseRideCode(
+                k, consented: false, acceptedIssuers: all, identityHash: id(11), wallMillis: Self.now),
             .consentRequired, "no consent")
         try refused(
             try o.authoriseRideCode(
@@ -375,11 +378,13 @@ public struct CentralOperationScenarios {
                 try card(1), consented: true, acceptedIssuers: all, identityHash: id(11), wallMillis: Self.now),
             .wrongMedium, "a card is not a ride code")
         try allowed(
-            try o.authoriseRideCode(k, consented: true, acceptedIssuers: all, identityHash: id(11), wallMillis: Self.now),
+            try o.authoriseRideCode(
+                k, consented: true, acceptedIssuers: all, identityHash: id(11), wallMillis: Self.now),
             "authorise")
         try expect(try status(o, k).binding == .bound, "an authorised ride code is bound")
         try allowed(
-            try o.authoriseRideCode(k, consented: true, acceptedIssuers: all, identityHash: id(11), wallMillis: Self.now),
+            try o.authoriseRideCode(
+                k, consented: true, acceptedIssuers: all, identityHash: id(11), wallMillis: Self.now),
             "authorise again")
         try expect(try o.store.operationLog(of: k).count == 2, "both authorisations logged")
     }

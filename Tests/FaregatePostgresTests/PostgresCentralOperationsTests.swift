@@ -36,7 +36,9 @@ final class PostgresCentralOperationsTests: XCTestCase {
     }
 
     func testIssueCardNeedsIdentityAndBindsIt() throws { try scenarios().issueCardNeedsIdentityAndBindsIt() }
-    func testIssueCardAtAnonymousStationNeedsNoIdentity() throws { try scenarios().issueCardAtAnonymousStationNeedsNoIdentity() }
+    func testIssueCardAtAnonymousStationNeedsNoIdentity() throws {
+        try scenarios().issueCardAtAnonymousStationNeedsNoIdentity()
+    }
     func testIssueCardOneCardPerPersonUntil2024() throws { try scenarios().issueCardOneCardPerPersonUntil2024() }
     func testBindNeedsNamePhoneAndVerificationCode() throws { try scenarios().bindNeedsNamePhoneAndVerificationCode() }
     func testBindOnBehalfWithTheirCode() throws { try scenarios().bindOnBehalfWithTheirCode() }
@@ -45,11 +47,15 @@ final class PostgresCentralOperationsTests: XCTestCase {
     func testBindForRelativeByStaffOnlyIn2024() throws { try scenarios().bindForRelativeByStaffOnlyIn2024() }
     func testTopUpUnboundCardNeedsIdentity() throws { try scenarios().topUpUnboundCardNeedsIdentity() }
     func testTopUpWithIdentityBindsTheCard() throws { try scenarios().topUpWithIdentityBindsTheCard() }
-    func testTopUpAtAnonymousStationNeedsNoIdentity() throws { try scenarios().topUpAtAnonymousStationNeedsNoIdentity() }
+    func testTopUpAtAnonymousStationNeedsNoIdentity() throws {
+        try scenarios().topUpAtAnonymousStationNeedsNoIdentity()
+    }
     func testTopUpBoundCardAndNotAReturnedOne() throws { try scenarios().topUpBoundCardAndNotAReturnedOne() }
     func testReturnCardNeedsNoIdentity() throws { try scenarios().returnCardNeedsNoIdentity() }
     func testSellTicketTakesIdentity() throws { try scenarios().sellTicketTakesIdentity() }
-    func testSellTicketAtAnonymousStationNeedsNoIdentity() throws { try scenarios().sellTicketAtAnonymousStationNeedsNoIdentity() }
+    func testSellTicketAtAnonymousStationNeedsNoIdentity() throws {
+        try scenarios().sellTicketAtAnonymousStationNeedsNoIdentity()
+    }
     func testSellElectronicTicketSuspendedIn2022() throws { try scenarios().sellElectronicTicketSuspendedIn2022() }
     func testRefundUnusedElectronicTicket() throws { try scenarios().refundUnusedElectronicTicket() }
     func testRefundUsedElectronicTicketRefused() throws { try scenarios().refundUsedElectronicTicketRefused() }
