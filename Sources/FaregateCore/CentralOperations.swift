@@ -46,10 +46,16 @@ public struct CentralOperation: Hashable, Sendable {
     public var amountFen: Int64
     /// Where it happened (station, or the sale channel of a ticket).
     public var channel: String?
+    /// A phone emulating the card: recorded, and not counted as a physical card.
+    public var isPhoneCard: Bool
+    /// The era's limit of physical cards per identity (0: none), re-checked by the store in the
+    /// binding's transaction so two concurrent bindings cannot both pass it.
+    public var maxPhysicalCardsPerIdentity: Int
 
     public init(
         name: String, key: CardKey, cardType: CardType = .normal, effects: [RegistrationRules.Effect],
-        identityHash: [UInt8]? = nil, amountFen: Int64 = 0, channel: String? = nil
+        identityHash: [UInt8]? = nil, amountFen: Int64 = 0, channel: String? = nil, isPhoneCard: Bool = false,
+        maxPhysicalCardsPerIdentity: Int = 0
     ) {
         self.name = name
         self.key = key
@@ -58,7 +64,18 @@ public struct CentralOperation: Hashable, Sendable {
         self.identityHash = identityHash
         self.amountFen = amountFen
         self.channel = channel
+        self.isPhoneCard = isPhoneCard
+        self.maxPhysicalCardsPerIdentity = maxPhysicalCardsPerIdentity
     }
+
+    /// True when the operation binds the card to `identityHash`.
+    public var binds: Bool {
+        identityHash != nil
+            && !Set(effects).isDisjoint(with: [.bindCard, .recordBuyerIdentity, .registerTicket, .authoriseRideCode])
+    }
+
+    /// True when the bound card counts against the per-identity limit.
+    public var isPhysicalCard: Bool { !isPhoneCard && (key.medium == .transitCard || key.medium == .municipalCard) }
 }
 
 extension CentralOperation {
@@ -71,15 +88,17 @@ extension CentralOperation {
 /// A central store that carries out operations (both backends).
 ///
 /// `perform` applies the effects in one transaction and records the changed card for publication.
-/// It re-checks what the database itself can enforce (a card issued twice, a binding made twice) and
-/// throws `.refused` then; the era's rules are checked before, by `CentralOperations`.
+/// The era's rules are checked before, by `CentralOperations`; inside the transaction the store
+/// re-checks what concurrent operations could break (a binding made twice, the per-identity limit)
+/// and returns that refusal with nothing written. A card issued or sold twice throws `.refused`.
 public protocol CentralOperationsStore: CentralAdminStore {
     /// The card's facts, or nil when the store does not know the key.
     func cardFacts(_ key: CardKey) throws(CentralStoreError) -> CentralCardFacts?
-    /// How many physical cards (transit and municipal media) are bound to the identity.
+    /// How many physical cards (transit and municipal media, not phones) are bound to the identity.
     func physicalCardsBound(identityHash: [UInt8]) throws(CentralStoreError) -> Int
     /// Carries out an allowed operation.
     func perform(_ operation: CentralOperation, wallMillis: Int64) throws(CentralStoreError)
+        -> RegistrationRules.Refusal?
     /// The operations recorded for `key`, oldest first (identity hashes are not logged: nil).
     func operationLog(of key: CardKey) throws(CentralStoreError) -> [CentralOperation]
 }
@@ -109,15 +128,15 @@ public struct CentralOperations {
 
     func run(
         _ name: String, _ key: CardKey, _ verdict: RegistrationRules.Verdict, cardType: CardType = .normal,
-        identityHash: [UInt8]? = nil, amountFen: Int64 = 0, channel: String? = nil, wallMillis: Int64
+        identityHash: [UInt8]? = nil, amountFen: Int64 = 0, channel: String? = nil, isPhoneCard: Bool = false,
+        wallMillis: Int64
     ) throws(CentralStoreError) -> RegistrationRules.Verdict {
-        if case .allowed(let effects) = verdict {
-            try store.perform(
-                CentralOperation(
-                    name: name, key: key, cardType: cardType, effects: effects, identityHash: identityHash,
-                    amountFen: amountFen, channel: channel ?? station),
-                wallMillis: wallMillis)
-        }
+        guard case .allowed(let effects) = verdict else { return verdict }
+        let op = CentralOperation(
+            name: name, key: key, cardType: cardType, effects: effects, identityHash: identityHash,
+            amountFen: amountFen, channel: channel ?? station, isPhoneCard: isPhoneCard,
+            maxPhysicalCardsPerIdentity: rules.maxPhysicalCardsPerIdentity)
+        if let refusal = try store.perform(op, wallMillis: wallMillis) { return .refused(refusal) }
         return verdict
     }
 
@@ -144,7 +163,7 @@ public struct CentralOperations {
         let v = RegistrationRules.bind(
             RegistrationRules.CardFacts(key: key, isPhoneCard: isPhoneCard, bound: f.bound, returned: f.returned),
             by: identification, physicalCardsOfIdentity: try cards(of: identityHash), rules: rules)
-        return try run("bind", key, v, identityHash: identityHash, wallMillis: wallMillis)
+        return try run("bind", key, v, identityHash: identityHash, isPhoneCard: isPhoneCard, wallMillis: wallMillis)
     }
 
     /// Tops `key` up by `amountFen`; an identity given for an unbound card binds it.
@@ -156,7 +175,9 @@ public struct CentralOperations {
         let v = RegistrationRules.topUp(
             RegistrationRules.CardFacts(key: key, isPhoneCard: isPhoneCard, bound: f.bound, returned: f.returned),
             identityGiven: identityHash != nil, physicalCardsOfIdentity: try cards(of: identityHash), rules: rules)
-        return try run("top-up", key, v, identityHash: identityHash, amountFen: amountFen, wallMillis: wallMillis)
+        return try run(
+            "top-up", key, v, identityHash: identityHash, amountFen: amountFen, isPhoneCard: isPhoneCard,
+            wallMillis: wallMillis)
     }
 
     /// Returns `key` (no identity needed): the card stops riding.

@@ -24,60 +24,74 @@ extension PostgresCentralStore: CentralOperationsStore {
 
     public func physicalCardsBound(identityHash: [UInt8]) throws(CentralStoreError) -> Int {
         try run("cannot count cards of an identity") { () throws(PostgresError) -> Int in
-            let r = try conn.query(
-                """
-                SELECT count(*) FROM bindings b JOIN identities i ON i.identity_id = b.identity_id
-                JOIN cards c ON c.card_key = b.card_key
-                WHERE i.id_hash = $1 AND c.medium IN ($2, $3)
-                """,
-                [
-                    PostgresHex.literal(identityHash), String(Medium.transitCard.rawValue),
-                    String(Medium.municipalCard.rawValue),
-                ])
-            return Int(r.int64(0, 0) ?? 0)
+            try physicalCount(PostgresHex.literal(identityHash))
         }
     }
 
-    public func perform(_ op: CentralOperation, wallMillis: Int64) throws(CentralStoreError) {
+    func physicalCount(_ hash: String) throws(PostgresError) -> Int {
+        let r = try conn.query(
+            """
+            SELECT count(*) FROM bindings b JOIN identities i ON i.identity_id = b.identity_id
+            JOIN cards c ON c.card_key = b.card_key
+            WHERE i.id_hash = $1 AND c.medium IN ($2, $3) AND NOT c.phone_card
+            """, [hash, String(Medium.transitCard.rawValue), String(Medium.municipalCard.rawValue)])
+        return Int(r.int64(0, 0) ?? 0)
+    }
+
+    public func perform(_ op: CentralOperation, wallMillis: Int64) throws(CentralStoreError)
+        -> RegistrationRules.Refusal?
+    {
         let k = Self.key(op.key)
         let now = String(wallMillis)
         let effects = Set(op.effects)
-        let refusal = try run("cannot \(op.name) \(op.key)") { () throws(PostgresError) -> String? in
-            try conn.transaction { () throws(PostgresError) -> String? in
+        let hash = op.identityHash.map { PostgresHex.literal($0) }
+        enum Outcome {
+            case done
+            case refused(RegistrationRules.Refusal)
+            case error(String)
+        }
+        let outcome = try run("cannot \(op.name) \(op.key)") { () throws(PostgresError) -> Outcome in
+            try conn.transaction { () throws(PostgresError) -> Outcome in
                 // Every refusal is found before the first write (a refusal commits nothing). The card
-                // row is locked so two concurrent operations on one card cannot both bind it.
+                // row is locked so two concurrent operations on one card cannot both bind it, and the
+                // identity (by an advisory lock on its hash) so two bindings cannot both pass its limit.
                 let exists = try conn.query("SELECT 1 FROM cards WHERE card_key = $1 FOR UPDATE", [k]).rows == 1
                 let creates = !effects.isDisjoint(with: [.issueCard, .sellTicket, .registerTicket, .authoriseRideCode])
                 if exists && (effects.contains(.issueCard) || effects.contains(.sellTicket)) {
-                    return "card \(op.key) already exists"
+                    return .error("card \(op.key) already exists")
                 }
-                if !exists && !creates { return "card \(op.key) is unknown" }
-                let binds =
-                    op.identityHash != nil
-                    && !effects.isDisjoint(with: [.bindCard, .recordBuyerIdentity, .registerTicket, .authoriseRideCode])
+                if !exists && !creates { return .error("card \(op.key) is unknown") }
                 var bound = false
                 if exists { bound = try conn.query("SELECT 1 FROM bindings WHERE card_key = $1", [k]).rows > 0 }
-                if binds && bound && !effects.contains(.authoriseRideCode) {
-                    return "card \(op.key) is already bound (bindings are permanent)"
+                if op.binds && bound && !effects.contains(.authoriseRideCode) { return .refused(.alreadyBound) }
+                if op.binds, !bound, op.isPhysicalCard, op.maxPhysicalCardsPerIdentity > 0, let hash {
+                    try conn.query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", [hash])
+                    if try physicalCount(hash) >= op.maxPhysicalCardsPerIdentity { return .refused(.oneCardPerPerson) }
                 }
                 if creates && !exists {
                     // Issue and sale create the card; registration and authorisation add it when new.
                     try conn.query(
-                        "INSERT INTO cards(card_key, medium, number, card_type, issued_at) VALUES ($1, $2, $3, $4, $5)",
-                        [k, String(op.key.medium?.rawValue ?? 0), op.key.number, String(op.cardType.rawValue), now])
+                        """
+                        INSERT INTO cards(card_key, medium, number, card_type, issued_at, phone_card)
+                        VALUES ($1, $2, $3, $4, $5, $6)
+                        """,
+                        [
+                            k, String(op.key.medium?.rawValue ?? 0), op.key.number, String(op.cardType.rawValue), now,
+                            op.isPhoneCard ? "t" : "f",
+                        ])
                 }
-                if binds && !bound, let hash = op.identityHash {
-                    let h = PostgresHex.literal(hash)
+                if op.binds, !bound, let hash {
                     try conn.query(
                         """
                         INSERT INTO identities(id_hash, health, health_at, health_source) VALUES ($1, 0, $2, 'bind')
                         ON CONFLICT (id_hash) DO NOTHING
-                        """, [h, now])
+                        """, [hash, now])
                     try conn.query(
                         """
                         INSERT INTO bindings(card_key, identity_id, bound_at)
                         SELECT $1, identity_id, $3 FROM identities WHERE id_hash = $2
-                        """, [k, h, now])
+                        """, [k, hash, now])
+                    if op.isPhoneCard { try conn.query("UPDATE cards SET phone_card = true WHERE card_key = $1", [k]) }
                 }
                 if effects.contains(.returnCard) {
                     try conn.query(
@@ -96,10 +110,14 @@ extension PostgresCentralStore: CentralOperationsStore {
                         now,
                     ])
                 try conn.query("INSERT INTO pending_changes(card_key) VALUES ($1)", [k])
-                return nil
+                return .done
             }
         }
-        if let refusal { throw CentralStoreError(.refused, refusal) }
+        switch outcome {
+        case .done: return nil
+        case .refused(let r): return r
+        case .error(let message): throw CentralStoreError(.refused, message)
+        }
     }
 
     public func operationLog(of key: CardKey) throws(CentralStoreError) -> [CentralOperation] {

@@ -72,7 +72,9 @@ enum PostgresMigrations {
         """,
         // 3: the log of central operations (issue, bind, top-up, return, sale, refund, registration,
         //    authorisation): what was done to which card, where, and any amount. No identities.
+        //    Cards bound as phones (NFC) are marked: they do not count as physical cards.
         """
+        ALTER TABLE cards ADD COLUMN phone_card boolean NOT NULL DEFAULT false;
         CREATE TABLE operations(
             id bigserial PRIMARY KEY,
             card_key bigint NOT NULL,

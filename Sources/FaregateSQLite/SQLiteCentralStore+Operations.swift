@@ -24,48 +24,66 @@ extension SQLiteCentralStore: CentralOperationsStore {
 
     public func physicalCardsBound(identityHash: [UInt8]) throws(CentralStoreError) -> Int {
         try run("cannot count cards of an identity") { () throws(SQLiteError) -> Int in
-            let q = try db.prepare(
-                """
-                SELECT count(*) FROM bindings b JOIN identities i ON i.identity_id = b.identity_id
-                JOIN cards c ON c.card_key = b.card_key
-                WHERE i.id_hash = ? AND c.medium IN (?, ?)
-                """)
-            try q.bind(
-                .blob(identityHash), .integer(Int64(Medium.transitCard.rawValue)),
-                .integer(Int64(Medium.municipalCard.rawValue)))
-            return try q.step() ? Int(q.int64(0)) : 0
+            try physicalCount(identityHash)
         }
     }
 
-    public func perform(_ op: CentralOperation, wallMillis: Int64) throws(CentralStoreError) {
-        try run("cannot \(op.name) \(op.key)") { () throws(SQLiteError) in
-            try db.transaction { () throws(SQLiteError) in
+    func physicalCount(_ hash: [UInt8]) throws(SQLiteError) -> Int {
+        let q = try db.prepare(
+            """
+            SELECT count(*) FROM bindings b JOIN identities i ON i.identity_id = b.identity_id
+            JOIN cards c ON c.card_key = b.card_key
+            WHERE i.id_hash = ? AND c.medium IN (?, ?) AND c.phone_card = 0
+            """)
+        try q.bind(
+            .blob(hash), .integer(Int64(Medium.transitCard.rawValue)), .integer(Int64(Medium.municipalCard.rawValue)))
+        return try q.step() ? Int(q.int64(0)) : 0
+    }
+
+    public func perform(_ op: CentralOperation, wallMillis: Int64) throws(CentralStoreError)
+        -> RegistrationRules.Refusal?
+    {
+        try run("cannot \(op.name) \(op.key)") { () throws(SQLiteError) -> RegistrationRules.Refusal? in
+            // One writer at a time (BEGIN IMMEDIATE): the checks below and the writes are atomic.
+            try db.transaction { () throws(SQLiteError) -> RegistrationRules.Refusal? in
                 let k = Int64(bitPattern: op.key.rawValue)
                 let effects = Set(op.effects)
-                if !effects.isDisjoint(with: [.issueCard, .sellTicket, .registerTicket, .authoriseRideCode]) {
+                let state = try db.prepare(
+                    "SELECT (SELECT count(*) FROM cards WHERE card_key = ?), (SELECT count(*) FROM bindings WHERE card_key = ?)"
+                )
+                try state.bind(.integer(k), .integer(k))
+                _ = try state.step()
+                let exists = state.int64(0) > 0
+                let bound = state.int64(1) > 0
+                // Every refusal is found before the first write.
+                let creates = !effects.isDisjoint(with: [.issueCard, .sellTicket, .registerTicket, .authoriseRideCode])
+                if exists && (effects.contains(.issueCard) || effects.contains(.sellTicket)) {
+                    throw SQLiteError(code: .constraint, message: "card \(op.key) already exists")
+                }
+                if !exists && !creates { throw SQLiteError(code: .constraint, message: "card \(op.key) is unknown") }
+                if op.binds && bound && !effects.contains(.authoriseRideCode) { return .alreadyBound }
+                if op.binds, !bound, op.isPhysicalCard, op.maxPhysicalCardsPerIdentity > 0, let hash = op.identityHash,
+                    try physicalCount(hash) >= op.maxPhysicalCardsPerIdentity
+                {
+                    return .oneCardPerPerson
+                }
+                if creates && !exists {
                     // Issue and sale create the card; registration and authorisation add it when new.
-                    let createOnly = effects.contains(.issueCard) || effects.contains(.sellTicket)
                     let ins = try db.prepare(
-                        """
-                        INSERT INTO cards(card_key, medium, number, card_type, issued_at) VALUES (?, ?, ?, ?, ?)
-                        \(createOnly ? "" : "ON CONFLICT(card_key) DO NOTHING")
-                        """)
+                        "INSERT INTO cards(card_key, medium, number, card_type, issued_at, phone_card) VALUES (?, ?, ?, ?, ?, ?)"
+                    )
                     try ins.bind(
                         .integer(k), .integer(Int64(op.key.medium?.rawValue ?? 0)), .text(op.key.number),
-                        .integer(Int64(op.cardType.rawValue)), .integer(wallMillis))
+                        .integer(Int64(op.cardType.rawValue)), .integer(wallMillis), .integer(op.isPhoneCard ? 1 : 0))
                     try ins.run()
                 }
-                if let hash = op.identityHash,
-                    !effects.isDisjoint(with: [.bindCard, .recordBuyerIdentity, .registerTicket, .authoriseRideCode])
-                {
-                    let bound = try db.prepare("SELECT count(*) FROM bindings WHERE card_key = ?")
-                    try bound.bind(.integer(k))
-                    let isBound = try bound.step() && bound.int64(0) > 0
-                    if isBound && !effects.contains(.authoriseRideCode) {
-                        throw SQLiteError(
-                            code: .constraint, message: "card \(op.key) is already bound (bindings are permanent)")
+                if op.binds, !bound, let hash = op.identityHash {
+                    try bindInTransaction(k, hash, wallMillis)
+                    if op.isPhoneCard {
+                        let q = try db.prepare("UPDATE cards SET phone_card = 1 WHERE card_key = ?")
+                        try q.bind(.integer(k))
+                        try q.run()
                     }
-                    if !isBound { try bindInTransaction(k, hash, wallMillis) }
                 }
                 if effects.contains(.returnCard) {
                     let q = try db.prepare(
@@ -91,6 +109,7 @@ extension SQLiteCentralStore: CentralOperationsStore {
                 try p.bind(.integer(k))
                 try p.run()
                 _ = try publishInTransaction(wallMillis: wallMillis)
+                return nil
             }
         }
     }

@@ -79,7 +79,9 @@ enum SQLiteMigrations {
         """,
         // 4: the log of central operations (issue, bind, top-up, return, sale, refund, registration,
         //    authorisation): what was done to which card, where, and any amount. No identities.
+        //    Cards bound as phones (NFC) are marked: they do not count as physical cards.
         """
+        ALTER TABLE cards ADD COLUMN phone_card INTEGER NOT NULL DEFAULT 0;
         CREATE TABLE operations(
             id INTEGER PRIMARY KEY,
             card_key INTEGER NOT NULL,

@@ -180,6 +180,41 @@ public struct CentralOperationScenarios {
         try expect(try status(o, try card(2)).binding == .bound, "2024: the second card is bound")
     }
 
+    /// A phone emulating a card is not a physical card: it does not count against the one-card limit.
+    public func bindPhoneCardIsNotAPhysicalCard() throws {
+        let o = try ops(Self.era2022)
+        try seed(o, [try card(1), try card(2), try card(3)])
+        try allowed(
+            try o.bind(try card(2), identityHash: id(3), by: full, isPhoneCard: true, wallMillis: Self.now), "phone")
+        try expect(try o.store.physicalCardsBound(identityHash: id(3)) == 0, "a phone card is not counted")
+        try allowed(try o.bind(try card(1), identityHash: id(3), by: full, wallMillis: Self.now), "physical card")
+        try refused(
+            try o.bind(try card(3), identityHash: id(3), by: full, wallMillis: Self.now), .oneCardPerPerson,
+            "second physical card")
+    }
+
+    /// The store re-checks the binding rules in its own transaction (what a concurrent operation
+    /// could have changed since the facts were read): nothing is written when they fail.
+    public func storeRechecksBindingInItsTransaction() throws {
+        let o = try ops(Self.era2022)
+        try seed(o, [try card(1), try card(2)])
+        try allowed(try o.bind(try card(1), identityHash: id(3), by: full, wallMillis: Self.now), "first")
+        let second = CentralOperation(
+            name: "bind", key: try card(2), effects: [.bindCard], identityHash: id(3), maxPhysicalCardsPerIdentity: 1)
+        try expect(try o.store.perform(second, wallMillis: Self.now) == .oneCardPerPerson, "limit re-checked")
+        try expect(try status(o, try card(2)).binding == .unbound, "the refused binding wrote nothing")
+        try expect(try o.store.operationLog(of: try card(2)).isEmpty, "and logged nothing")
+        let again = CentralOperation(name: "bind", key: try card(1), effects: [.bindCard], identityHash: id(4))
+        try expect(try o.store.perform(again, wallMillis: Self.now) == .alreadyBound, "permanence re-checked")
+        let unknown = CentralOperation(name: "return", key: try card(9), effects: [.returnCard])
+        do {
+            _ = try o.store.perform(unknown, wallMillis: Self.now)
+            throw ScenarioFailure("an operation on an unknown card was performed")
+        } catch let e as CentralStoreError {
+            try expect(e.code == .refused, "an unknown card is refused: \(e)")
+        }
+    }
+
     /// Staff may bind a card for a relative who gives the relative's ID number only in 2024.
     public func bindForRelativeByStaffOnlyIn2024() throws {
         let old = try ops(Self.era2022)

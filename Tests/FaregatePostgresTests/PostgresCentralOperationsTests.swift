@@ -45,6 +45,8 @@ final class PostgresCentralOperationsTests: XCTestCase {
     func testBindIsPermanent() throws { try scenarios().bindIsPermanent() }
     func testBindOneCardPerPersonUntil2024() throws { try scenarios().bindOneCardPerPersonUntil2024() }
     func testBindForRelativeByStaffOnlyIn2024() throws { try scenarios().bindForRelativeByStaffOnlyIn2024() }
+    func testBindPhoneCardIsNotAPhysicalCard() throws { try scenarios().bindPhoneCardIsNotAPhysicalCard() }
+    func testStoreRechecksBindingInItsTransaction() throws { try scenarios().storeRechecksBindingInItsTransaction() }
     func testTopUpUnboundCardNeedsIdentity() throws { try scenarios().topUpUnboundCardNeedsIdentity() }
     func testTopUpWithIdentityBindsTheCard() throws { try scenarios().topUpWithIdentityBindsTheCard() }
     func testTopUpAtAnonymousStationNeedsNoIdentity() throws {
