@@ -26,7 +26,10 @@ let centralOperationCommands: [Command] = [
                 throw CLIError("unknown card type '\(typeName)'")
             }
             let id = try optionalIdentity(&args)
-            return (key, { () throws in try ops.issue(key, cardType: type, identityHash: id, wallMillis: nowMillis()) })
+            return (
+                key.description,
+                { () throws in try ops.issue(key, cardType: type, identityHash: id, wallMillis: nowMillis()) }
+            )
         }
     },
     Command(
@@ -42,7 +45,7 @@ let centralOperationCommands: [Command] = [
             let hasher = try identityHasher(&args)
             let id = hasher.hash(idNumber: try idNumber(&args))
             return (
-                key,
+                key.description,
                 { () throws in
                     try ops.bind(key, identityHash: id, by: how, isPhoneCard: phoneCard, wallMillis: nowMillis())
                 }
@@ -59,7 +62,7 @@ let centralOperationCommands: [Command] = [
             let phoneCard = args.flag("--phone-card")
             let id = try optionalIdentity(&args)
             return (
-                key,
+                key.description,
                 { () throws in
                     try ops.topUp(
                         key, amountFen: Int64(amount), identityHash: id, isPhoneCard: phoneCard, wallMillis: nowMillis()
@@ -74,7 +77,7 @@ let centralOperationCommands: [Command] = [
     ) { args in
         try centralOperation("return", &args) { ops, _, args in
             let key = try parseCard(try required(&args, "--card"), where: "--card")
-            return (key, { () throws in try ops.returnCard(key, wallMillis: nowMillis()) })
+            return (key.description, { () throws in try ops.returnCard(key, wallMillis: nowMillis()) })
         }
     },
     Command(
@@ -88,7 +91,8 @@ let centralOperationCommands: [Command] = [
             let channel = try args.value("--channel")
             let id = try optionalIdentity(&args)
             return (
-                key, { () throws in try ops.sell(key, identityHash: id, channel: channel, wallMillis: nowMillis()) }
+                key.description,
+                { () throws in try ops.sell(key, identityHash: id, channel: channel, wallMillis: nowMillis()) }
             )
         }
     },
@@ -99,7 +103,7 @@ let centralOperationCommands: [Command] = [
         try centralOperation("refund", &args) { ops, _, args in
             let key = try parseCard(try required(&args, "--ticket"), where: "--ticket")
             let channel = try args.value("--channel")
-            return (key, { () throws in try ops.refund(key, channel: channel, wallMillis: nowMillis()) })
+            return (key.description, { () throws in try ops.refund(key, channel: channel, wallMillis: nowMillis()) })
         }
     },
     Command(
@@ -108,11 +112,10 @@ let centralOperationCommands: [Command] = [
     ) { args in
         try centralOperation("register", &args) { ops, _, args in
             let number = try required(&args, "--ticket")
-            let key = CardKey(medium: .commemorativeTicket, number: number) ?? CardKey(rawValue: 0)
             let how = try identification(&args, relative: false)
             let id = try identityHasher(&args).hash(idNumber: try idNumber(&args))
             return (
-                key,
+                "commemorative-ticket:\(number)",
                 { () throws in
                     try ops.registerCommemorative(number: number, identityHash: id, by: how, wallMillis: nowMillis())
                 }
@@ -137,7 +140,7 @@ let centralOperationCommands: [Command] = [
             let consent = args.flag("--consent")
             let id = try identityHasher(&args).hash(idNumber: try idNumber(&args))
             return (
-                key,
+                key.description,
                 { () throws in
                     try ops.authoriseRideCode(
                         key, consented: consent, acceptedIssuers: accepted, identityHash: id, wallMillis: nowMillis())
@@ -165,7 +168,7 @@ struct OperationReport: Encodable {
 /// operation to run, runs it, publishes (unless `--no-publish`) and reports. Exit 1 on a refusal.
 func centralOperation(
     _ name: String, _ args: inout Arguments,
-    parse: (CentralOperations, UInt64, inout Arguments) throws -> (CardKey, () throws -> RegistrationRules.Verdict)
+    parse: (CentralOperations, UInt64, inout Arguments) throws -> (String, () throws -> RegistrationRules.Verdict)
 ) throws -> Int32 {
     let json = args.flag("--json")
     let noPublish = args.flag("--no-publish")
@@ -178,12 +181,12 @@ func centralOperation(
         throw CLIError("this backend does not carry out central operations")
     }
     let ops = CentralOperations(store: store, rules: resolved.office, station: setup.station)
-    let (key, run) = try parse(ops, engine.rules(on: setup.date).enforced.acceptedRideCodeIssuers, &args)
+    let (card, run) = try parse(ops, engine.rules(on: setup.date).enforced.acceptedRideCodeIssuers, &args)
     try args.finish()
     let verdict = try run()
     let published = verdict.isAllowed && !noPublish ? try store.publish(wallMillis: nowMillis()) : nil
     var out = OperationReport(
-        operation: name, card: key.description, allowed: verdict.isAllowed, effects: [], era: resolved.era,
+        operation: name, card: card, allowed: verdict.isAllowed, effects: [], era: resolved.era,
         office: resolved.officeName, station: setup.station, published: published)
     if case .allowed(let e) = verdict { out.effects = e.map(\.rawValue) }
     if let r = verdict.refusal {
