@@ -172,9 +172,14 @@ public struct CentralOperations {
     ) throws(CentralStoreError) -> RegistrationRules.Verdict {
         guard amountFen > 0 else { throw CentralStoreError(.refused, "a top-up needs a positive amount") }
         let f = try facts(key)
-        let v = RegistrationRules.topUp(
+        var v = RegistrationRules.topUp(
             RegistrationRules.CardFacts(key: key, isPhoneCard: isPhoneCard, bound: f.bound, returned: f.returned),
             identityGiven: identityHash != nil, physicalCardsOfIdentity: try cards(of: identityHash), rules: rules)
+        // Identity given once, anywhere (an anonymous station included), binds the card for good;
+        // the store checks the per-identity limit.
+        if case .allowed(let effects) = v, identityHash != nil, !f.bound, !effects.contains(.bindCard) {
+            v = .allowed([.bindCard] + effects)
+        }
         return try run(
             "top-up", key, v, identityHash: identityHash, amountFen: amountFen, isPhoneCard: isPhoneCard,
             wallMillis: wallMillis)

@@ -272,6 +272,19 @@ public struct CentralOperationScenarios {
         try expect(try o.store.operationLog(of: try card(1)).first?.amountFen == 2000, "recorded")
     }
 
+    /// Identity given at an anonymous station still binds the card for good.
+    public func topUpAtAnonymousStationWithIdentityBindsForGood() throws {
+        let o = try ops(Self.era2023, at: Self.anonymousStation)
+        try seed(o, [try card(1), try card(2)])
+        try allowed(try o.topUp(try card(1), amountFen: 2000, identityHash: id(5), wallMillis: Self.now), "top-up")
+        try expect(try status(o, try card(1)).binding == .bound, "bound by the identity given")
+        try refused(
+            try o.topUp(try card(2), amountFen: 2000, identityHash: id(5), wallMillis: Self.now), .oneCardPerPerson,
+            "a second physical card for the same identity")
+        try allowed(try o.topUp(try card(2), amountFen: 2000, identityHash: nil, wallMillis: Self.now), "anonymous")
+        try expect(try status(o, try card(2)).binding == .unbound, "the anonymous top-up leaves it unbound")
+    }
+
     /// A bound card is topped up without asking again; a returned card cannot be topped up.
     public func topUpBoundCardAndNotAReturnedOne() throws {
         let o = try ops(Self.era2022)

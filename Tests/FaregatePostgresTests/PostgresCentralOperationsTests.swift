@@ -52,6 +52,9 @@ final class PostgresCentralOperationsTests: XCTestCase {
     func testTopUpAtAnonymousStationNeedsNoIdentity() throws {
         try scenarios().topUpAtAnonymousStationNeedsNoIdentity()
     }
+    func testTopUpAtAnonymousStationWithIdentityBindsForGood() throws {
+        try scenarios().topUpAtAnonymousStationWithIdentityBindsForGood()
+    }
     func testTopUpBoundCardAndNotAReturnedOne() throws { try scenarios().topUpBoundCardAndNotAReturnedOne() }
     func testReturnCardNeedsNoIdentity() throws { try scenarios().returnCardNeedsNoIdentity() }
     func testSellTicketTakesIdentity() throws { try scenarios().sellTicketTakesIdentity() }

@@ -39,6 +39,9 @@ final class SQLiteCentralOperationsTests: XCTestCase {
     func testTopUpAtAnonymousStationNeedsNoIdentity() throws {
         try scenarios().topUpAtAnonymousStationNeedsNoIdentity()
     }
+    func testTopUpAtAnonymousStationWithIdentityBindsForGood() throws {
+        try scenarios().topUpAtAnonymousStationWithIdentityBindsForGood()
+    }
     func testTopUpBoundCardAndNotAReturnedOne() throws { try scenarios().topUpBoundCardAndNotAReturnedOne() }
     func testReturnCardNeedsNoIdentity() throws { try scenarios().returnCardNeedsNoIdentity() }
     func testSellTicketTakesIdentity() throws { try scenarios().sellTicketTakesIdentity() }
