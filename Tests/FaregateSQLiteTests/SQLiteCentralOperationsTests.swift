@@ -2,6 +2,7 @@ import FaregateCentralScenarios
 import FaregateCore
 import FaregateSQLite
 import Foundation
+import Synchronization
 import XCTest
 
 /// The central operations' rules against a real SQLite file (one fresh store per era in a scenario).
@@ -60,4 +61,43 @@ final class SQLiteCentralOperationsTests: XCTestCase {
         XCTAssertEqual(SQLiteCentralStore.schemaVersion, 4)
         XCTAssertEqual(try store.operationLog(of: CardKey(rawValue: 1)).count, 0)
     }
+
+    /// Two clerks (two connections to one file) binding two physical cards to one person at once,
+    /// in 2022: the single-writer transaction lets exactly one through, every round.
+    func testConcurrentBindingsToOneIdentityRespectTheLimit() throws {
+        let path = dir + "/concurrent.sqlite"
+        let store = try SQLiteCentralStore.create(at: path)
+        let rounds = 8
+        let keys: [(CardKey, CardKey)] = (0..<rounds).map { (r: Int) -> (CardKey, CardKey) in
+            let n = UInt64(100 + 2 * r)
+            return (CardKey(rawValue: n), CardKey(rawValue: n + 1))
+        }
+        try store.insertCards(
+            keys.flatMap { [$0.0, $0.1] }.map {
+                CentralCardRecord(key: $0, cardType: .normal, identityHash: nil, health: .unknown)
+            }, wallMillis: 1)
+        let rules = OfficeRules(maxPhysicalCardsPerIdentity: 1)
+        let clerks = SQLiteClerks(
+            try (0..<2).map { _ in CentralOperations(store: try SQLiteCentralStore(path: path), rules: rules) })
+        let how = RegistrationRules.Identification.verificationCode(
+            name: true, phone: true, verified: true, onBehalf: false)
+        for (r, pair) in keys.enumerated() {
+            let person = [UInt8](repeating: UInt8(r + 1), count: 32)
+            let results = Mutex<[RegistrationRules.Verdict?]>([nil, nil])
+            DispatchQueue.concurrentPerform(iterations: 2) { i in
+                let v = try? clerks.all[i].bind(i == 0 ? pair.0 : pair.1, identityHash: person, by: how, wallMillis: 2)
+                results.withLock { $0[i] = v }
+            }
+            let verdicts = results.withLock { $0 }
+            XCTAssertEqual(verdicts.filter { $0?.isAllowed == true }.count, 1, "round \(r): \(verdicts)")
+            XCTAssertEqual(verdicts.filter { $0?.refusal == .oneCardPerPerson }.count, 1, "round \(r): \(verdicts)")
+            XCTAssertEqual(try store.physicalCardsBound(identityHash: person), 1, "round \(r)")
+        }
+    }
+}
+
+/// Each clerk (its own connection) is used by exactly one thread of `concurrentPerform`.
+private final class SQLiteClerks: @unchecked Sendable {
+    let all: [CentralOperations]
+    init(_ all: [CentralOperations]) { self.all = all }
 }
