@@ -82,9 +82,14 @@ let package = Package(
             name: "FaregateRuntimeTests",
             dependencies: ["FaregateCore", "FaregateRuntime", "FaregateSimulation", "FaregateSQLite", "FaregateSodium"]
         ),
-        .testTarget(name: "FaregateSQLiteTests", dependencies: ["FaregateCore", "FaregateSQLite", "FaregateSodium"]),
+        // Central operations' rule scenarios, run by both store suites against their backend.
+        .target(name: "FaregateCentralScenarios", dependencies: ["FaregateCore"], path: "Tests/FaregateCentralScenarios"),
         .testTarget(
-            name: "FaregatePostgresTests", dependencies: ["FaregateCore", "FaregatePostgres", "FaregateSodium"]),
+            name: "FaregateSQLiteTests",
+            dependencies: ["FaregateCore", "FaregateSQLite", "FaregateSodium", "FaregateCentralScenarios"]),
+        .testTarget(
+            name: "FaregatePostgresTests",
+            dependencies: ["FaregateCore", "FaregatePostgres", "FaregateSodium", "FaregateCentralScenarios"]),
         .testTarget(name: "FaregateSodiumTests", dependencies: ["FaregateCore", "FaregateSodium"]),
         .testTarget(
             name: "FaregatePCSCTests",

@@ -70,5 +70,22 @@ enum PostgresMigrations {
             PRIMARY KEY(kind, to_version)
         );
         """,
+        // 3: the log of central operations (issue, bind, top-up, return, sale, refund, registration,
+        //    authorisation): what was done to which card, where, and any amount. No identities.
+        //    Cards bound as phones (NFC) are marked: they do not count as physical cards.
+        """
+        ALTER TABLE cards ADD COLUMN phone_card boolean NOT NULL DEFAULT false;
+        CREATE TABLE operations(
+            id bigserial PRIMARY KEY,
+            card_key bigint NOT NULL,
+            operation text NOT NULL,
+            effects text NOT NULL,
+            amount_fen bigint NOT NULL DEFAULT 0,
+            channel text,
+            done_at bigint NOT NULL
+        );
+        CREATE INDEX operations_card ON operations(card_key);
+        CREATE INDEX journal_card ON journal(card_key);
+        """,
     ]
 }

@@ -77,5 +77,22 @@ enum SQLiteMigrations {
             PRIMARY KEY(kind, to_version)
         ) WITHOUT ROWID;
         """,
+        // 4: the log of central operations (issue, bind, top-up, return, sale, refund, registration,
+        //    authorisation): what was done to which card, where, and any amount. No identities.
+        //    Cards bound as phones (NFC) are marked: they do not count as physical cards.
+        """
+        ALTER TABLE cards ADD COLUMN phone_card INTEGER NOT NULL DEFAULT 0;
+        CREATE TABLE operations(
+            id INTEGER PRIMARY KEY,
+            card_key INTEGER NOT NULL,
+            operation TEXT NOT NULL,
+            effects TEXT NOT NULL,
+            amount_fen INTEGER NOT NULL DEFAULT 0,
+            channel TEXT,
+            done_at INTEGER NOT NULL
+        );
+        CREATE INDEX operations_card ON operations(card_key);
+        CREATE INDEX journal_card ON journal(card_key);
+        """,
     ]
 }

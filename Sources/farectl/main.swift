@@ -4,7 +4,8 @@ import Foundation
 // Commands+<Topic>.swift file; this list is the only place they meet.
 let commands: [Command] =
     simulateCommands + stationCommands + centralCommands + centralAdminCommands + centralBenchCommands
-    + journalCommands + controlCommands + policyCommands + policyBenchCommands + cardCommands
+    + centralOperationCommands + journalCommands + controlCommands + policyCommands + policyBenchCommands
+    + cardCommands
 
 func printUsage() {
     print("usage: farectl <command> [options]   (every command that reports takes --json)\n")
