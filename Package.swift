@@ -56,7 +56,7 @@ let package = Package(
             name: "faregated",
             dependencies: [
                 "FaregateCore", "FaregateRuntime", "FaregateSimulation", "FaregateSQLite", "FaregatePostgres",
-                "FaregateSodium",
+                "FaregateSodium", "FaregatePCSC",
             ]
         ),
         .executableTarget(
@@ -83,7 +83,8 @@ let package = Package(
             dependencies: ["FaregateCore", "FaregateRuntime", "FaregateSimulation", "FaregateSQLite", "FaregateSodium"]
         ),
         // Central operations' rule scenarios, run by both store suites against their backend.
-        .target(name: "FaregateCentralScenarios", dependencies: ["FaregateCore"], path: "Tests/FaregateCentralScenarios"),
+        .target(
+            name: "FaregateCentralScenarios", dependencies: ["FaregateCore"], path: "Tests/FaregateCentralScenarios"),
         .testTarget(
             name: "FaregateSQLiteTests",
             dependencies: ["FaregateCore", "FaregateSQLite", "FaregateSodium", "FaregateCentralScenarios"]),
@@ -93,7 +94,10 @@ let package = Package(
         .testTarget(name: "FaregateSodiumTests", dependencies: ["FaregateCore", "FaregateSodium"]),
         .testTarget(
             name: "FaregatePCSCTests",
-            dependencies: ["FaregateCore", "FaregatePCSC", "FaregateSimulation", "FaregateVirtualCard"]
+            dependencies: [
+                "FaregateCore", "FaregatePCSC", "FaregateSimulation", "FaregateVirtualCard", "FaregateRuntime",
+                "FaregateSQLite",
+            ]
         ),
     ],
     swiftLanguageModes: [.v6]

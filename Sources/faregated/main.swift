@@ -1,5 +1,6 @@
 import Dispatch
 import FaregateCore
+import FaregatePCSC
 import FaregatePostgres
 import FaregateRuntime
 import FaregateSQLite
@@ -60,7 +61,15 @@ nonisolated func runDaemon() -> Int32 {
             readers.append(r)
         }
     case .pcsc:
-        fail(2, "config \(configPath): readers.backend \"pcsc\" is not available in this build yet")
+        // One PC/SC reader per configured name (a case-insensitive substring of the reader
+        // name pcscd reports); no names: the first reader pcscd has.
+        let names: [String?] = config.readers.names.isEmpty ? [nil] : config.readers.names.map { $0 }
+        for (i, name) in names.enumerated() {
+            readers.append(
+                PCSCCardReader(
+                    configuration: .init(readerName: name, index: UInt16(i)), clock: clock,
+                    log: { Log.info("pcsc reader \(name ?? "(first)"): \($0)") }))
+        }
     }
 
     var script: TapScript?

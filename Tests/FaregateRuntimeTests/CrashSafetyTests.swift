@@ -127,11 +127,13 @@ final class CrashSafetyTests: XCTestCase {
         try store.insertCards(
             cards.map {
                 .init(
-                    key: $0.key, cardType: $0.cardType, identityHash: $0.identity.map { DemoPopulation.identityHash($0, seed: 2) },
+                    key: $0.key, cardType: $0.cardType,
+                    identityHash: $0.identity.map { DemoPopulation.identityHash($0, seed: 2) },
                     health: $0.health)
             }, wallMillis: 1)
         let bound = cards.filter { $0.identity != nil }.map(\.key)
-        try "0 0 transit-card:\(DemoPopulation.transitBase)\n".write(toFile: dir + "/taps.txt", atomically: true, encoding: .utf8)
+        try "0 0 transit-card:\(DemoPopulation.transitBase)\n".write(
+            toFile: dir + "/taps.txt", atomically: true, encoding: .utf8)
         let config = dir + "/gate.json"
         try """
         {"gate_id": "CRASH-2", "journal_dir": "journal", "control_socket": "gate.sock",
@@ -148,10 +150,12 @@ final class CrashSafetyTests: XCTestCase {
             // real time, so the kill waits a random few milliseconds).
             var lines = waitForLines(log, containing: "in service", count: 1)
             for _ in 0..<(1 + rng.next() % 3) {
-                try store.setHealth(of: bound[Int(rng.next() % UInt64(bound.count))], to: health[round % 3], wallMillis: 2)
+                try store.setHealth(
+                    of: bound[Int(rng.next() % UInt64(bound.count))], to: health[round % 3], wallMillis: 2)
             }
             lines += waitForLines(log, containing: "in service", count: 1)
-            try store.setHealth(of: bound[Int(rng.next() % UInt64(bound.count))], to: health[(round + 1) % 3], wallMillis: 3)
+            try store.setHealth(
+                of: bound[Int(rng.next() % UInt64(bound.count))], to: health[(round + 1) % 3], wallMillis: 3)
             usleep(UInt32(rng.next() % 40_000))
             kill(p.processIdentifier, SIGKILL)
             p.waitUntilExit()
