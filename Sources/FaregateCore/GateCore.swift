@@ -7,6 +7,11 @@
 public struct GateCore: Sendable {
     public private(set) var nextSequence: UInt64
     public var engine: DecisionEngine
+    /// Entry and exit control (anti-passback, exit without entry), when the gate applies it.
+    public var ledger: PassageLedger?
+    /// The direction a tap at each reader travels (reader index → direction); readers past the
+    /// end of the list are entries.
+    public var readerDirections: [PassageDirection] = []
     /// Offset of the gate's time zone east of UTC, for card validity dates (Beijing: +8 h).
     public var utcOffsetSeconds: Int = 8 * 3600
 
@@ -67,7 +72,15 @@ public struct GateCore: Sendable {
         let context = DecisionContext(
             today: CalendarDate(wallMillis: wall, utcOffsetSeconds: utcOffsetSeconds), dataAgeSeconds: dataAgeSeconds)
         let pair = engine.decideWithShadow(tap.result, status: status, context: context)
-        let decision = pair.enforced
+        var decision = pair.enforced
+        if ledger != nil, case .card = tap.result {
+            // Passage rules come after the card's own: an open decision can still be a passback
+            // or an exit without entry. A let-through entry or exit is recorded at decision time.
+            let r = Int(tap.reader)
+            let direction = r < readerDirections.count ? readerDirections[r] : .entry
+            decision = ledger?.apply(decision, key: key, direction, nowMillis: wall) ?? decision
+            if case .open = decision { ledger?.record(key, direction, nowMillis: wall) }
+        }
         let decidedAt = clock.monotonicNanos()
 
         let kind: JournalEntry.Kind

@@ -44,6 +44,9 @@ public struct GateConfig: Sendable, Equatable {
         public init() {}
     }
     public var barrier = BarrierSettings()
+    /// Entry and exit control; nil: none (the default: a gate does not see the other gates'
+    /// entries, so exit-without-entry needs a station-wide record to be meaningful).
+    public var access: AccessRules?
 
     public static let defaultControlSocket = "/run/faregate/faregated.sock"
 
@@ -215,6 +218,18 @@ extension GateConfig {
             }
             c.barrier.unusedOpeningSeconds = try b.optionalDouble("unused_opening_seconds", in: 1...120) ?? 5
             try b.finish()
+        }
+        if var a = try r.optionalObject("access") {
+            var rules = AccessRules()
+            rules.antiPassbackSeconds = Int64(
+                try a.optionalInt("anti_passback_seconds", in: 0...86400) ?? Int(rules.antiPassbackSeconds))
+            rules.passback = try a.optionalOutcome("passback") ?? rules.passback
+            rules.requireEntryRecord = try a.optionalBool("require_entry_record") ?? rules.requireEntryRecord
+            rules.exitWithoutEntry = try a.optionalOutcome("exit_without_entry") ?? rules.exitWithoutEntry
+            rules.entryLifetimeSeconds = Int64(
+                try a.optionalInt("entry_lifetime_seconds", in: 60...(7 * 86400)) ?? Int(rules.entryLifetimeSeconds))
+            try a.finish()
+            c.access = rules
         }
         c.policyDirectory = try r.optionalString("policy_dir").map(resolve)
         c.era = try r.optionalString("era")

@@ -23,6 +23,10 @@ public final class GateRuntime: @unchecked Sendable {
         public var gateID: String
         public var ringCapacity: Int = 1024
         public var policy: GatePolicy = .healthCheckEra
+        /// Entry/exit control (anti-passback, exit without entry); nil: none.
+        public var access: AccessRules?
+        /// The direction each reader's taps travel (by reader index).
+        public var readerDirections: [PassageDirection] = []
         /// The decision engine built from policy files; when nil, one is built from `policy`.
         public var engine: DecisionEngine?
         public var utcOffsetSeconds: Int = 8 * 3600
@@ -75,6 +79,9 @@ public final class GateRuntime: @unchecked Sendable {
     /// Bumped (sequentially consistent) for work that does not go through the ring: refused
     /// taps, a new engine. The decision thread's park condition watches it.
     private let pokes = Atomic<Int>(0)
+    /// Outer iterations of the decision loop, for the liveness probe (systemd's watchdog).
+    private let loops = Atomic<Int>(0)
+    private let lastProbe = Mutex<Int>(-1)
     private var core: GateCore
 
     private let syncWake = DispatchSemaphore(value: 0)
@@ -116,6 +123,8 @@ public final class GateRuntime: @unchecked Sendable {
         ring = LockFreeTapRing(capacity: options.ringCapacity)
         core = GateCore(nextSequence: journal.nextSequence, policy: options.policy)
         if let engine = options.engine { core.engine = engine }
+        if let access = options.access { core.ledger = PassageLedger(rules: access) }
+        core.readerDirections = options.readerDirections
         core.utcOffsetSeconds = options.utcOffsetSeconds
         startedAt = clock.monotonicNanos()
     }
@@ -230,6 +239,20 @@ public final class GateRuntime: @unchecked Sendable {
 
     // MARK: Decision thread
 
+    /// Whether the decision thread went round its loop since the last probe; each probe also
+    /// wakes it, so an idle but healthy thread answers the next probe. A thread stuck in a tap
+    /// (a hung disk, a deadlock) stops answering: the daemon then stops feeding systemd's
+    /// watchdog and is restarted.
+    public func decisionThreadAnswered() -> Bool {
+        let now = loops.load(ordering: .relaxed)
+        let answered = lastProbe.withLock { last in
+            defer { last = now }
+            return last == -1 || now != last
+        }
+        poke()
+        return answered
+    }
+
     /// Tells the decision thread about work outside the ring.
     private func poke() {
         // Sequentially consistent RMW, then unpark: the same Dekker pairing as a ring push.
@@ -250,6 +273,7 @@ public final class GateRuntime: @unchecked Sendable {
         var entries: [JournalEntry] = []
         entries.reserveCapacity(options.maxBatch)
         while true {
+            loops.wrappingAdd(1, ordering: .relaxed)
             if let engine = pendingEngine.withLock({ p -> DecisionEngine? in
                 defer { p = nil }
                 return p

@@ -135,6 +135,7 @@ nonisolated func runDaemon() -> Int32 {
     var options = GateRuntime.Options(gateID: config.gateID)
     options.engine = engine
     options.tableSync = tableSync
+    options.access = config.access
     options.snapshotPath = config.snapshotFile
     options.ringCapacity = config.ringCapacity
     options.policy = config.policy
@@ -156,6 +157,7 @@ nonisolated func runDaemon() -> Int32 {
         io: SimulatedGateIO(), clock: clock, readerEnds: readerEnds, directions: config.barrier.directions,
         enforcement: config.barrier.enforcement, timings: timings)
     barrier.start()
+    options.readerDirections = readerEnds.map { PassageDirection(from: $0) }
     let runtime = GateRuntime(
         options: options, journal: journal, readers: readers, barrier: barrier, clock: clock,
         storeFactory: storeFactory,
@@ -215,6 +217,25 @@ nonisolated func runDaemon() -> Int32 {
     }
     hangup.resume()
 
+    // systemd (Type=notify, WatchdogSec): ready once serving; the watchdog is fed only while the
+    // decision thread answers its liveness probe.
+    let systemd = SystemdNotifier()
+    var watchdog: DispatchSourceTimer?
+    if systemd.isActive {
+        systemd.notify("READY=1")
+        let timer = DispatchSource.makeTimerSource(queue: .global(qos: .userInitiated))
+        timer.schedule(deadline: .now() + 1, repeating: 1.0)
+        timer.setEventHandler {
+            if runtime.decisionThreadAnswered() {
+                systemd.notify("WATCHDOG=1")
+            } else {
+                Log.error("decision thread did not answer its liveness probe; not feeding the watchdog")
+            }
+        }
+        timer.resume()
+        watchdog = timer
+    }
+
     let stopSignal = DispatchSemaphore(value: 0)
     signal(SIGTERM, SIG_IGN)
     signal(SIGINT, SIG_IGN)
@@ -248,6 +269,8 @@ nonisolated func runDaemon() -> Int32 {
 
     stopSignal.wait()
     Log.info("gate \(config.gateID) stopping")
+    systemd.notify("STOPPING=1")
+    watchdog?.cancel()
     metricsTimer?.cancel()
     control?.stop()
     runtime.stop()
