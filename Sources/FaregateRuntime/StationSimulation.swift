@@ -62,42 +62,6 @@ public struct StationSimulation {
         self.storeFactory = storeFactory
     }
 
-    /// A simulated outage between the gates and the central store.
-    final class Outage: Sendable {
-        let down = Atomic<Bool>(false)
-    }
-
-    /// Wraps the real store; while the outage is on every call fails like a dropped network.
-    final class OutageStore: CentralStore {
-        let inner: any CentralStore
-        let outage: Outage
-        init(_ inner: any CentralStore, _ outage: Outage) {
-            self.inner = inner
-            self.outage = outage
-        }
-        func check() throws(CentralStoreError) {
-            if outage.down.load(ordering: .relaxed) {
-                throw CentralStoreError(.unavailable, "simulated network outage")
-            }
-        }
-        func dataVersion() throws(CentralStoreError) -> UInt64 {
-            try check()
-            return try inner.dataVersion()
-        }
-        func forEachStatus(_ body: (CardKey, CardStatus) -> Void) throws(CentralStoreError) -> UInt64 {
-            try check()
-            return try inner.forEachStatus(body)
-        }
-        func uploadJournal(gate: String, entries: [JournalEntry]) throws(CentralStoreError) {
-            try check()
-            try inner.uploadJournal(gate: gate, entries: entries)
-        }
-        func acknowledgedSequence(gate: String) throws(CentralStoreError) -> UInt64 {
-            try check()
-            return try inner.acknowledgedSequence(gate: gate)
-        }
-    }
-
     struct Gate {
         var id: String
         var entry: Bool
@@ -129,7 +93,7 @@ public struct StationSimulation {
     public func run(progress: (String) -> Void = { _ in }) throws -> StationReport {
         let o = options
         let clock = SystemClock()
-        let outage = Outage()
+        let outage = SimulatedOutage()
         let factory = storeFactory
         var gates: [Gate] = []
         for g in 0..<(o.entryGates + o.exitGates) {
@@ -144,7 +108,8 @@ public struct StationSimulation {
             let runtime = GateRuntime(
                 options: ro, journal: journal, readers: [reader], barrier: SimulatedBarrier(keepLog: false),
                 clock: clock,
-                storeFactory: { () throws(CentralStoreError) -> any CentralStore in OutageStore(try factory(), outage)
+                storeFactory: { () throws(CentralStoreError) -> any CentralStore in
+                    SimulatedOutageCentralStore(try factory(), outage: outage)
                 },
                 observer: { recorder.record($0) })
             var controller = BarrierController(directions: entry ? .entryOnly : .exitOnly, timings: o.timings)
@@ -382,7 +347,7 @@ public struct StationSimulation {
                         .init(time: now, what: "\(gates[gi].id) reader \(starting ? "unplugged" : "plugged back")"))
                 case .readerUnplugged: break
                 case .centralDown:
-                    outage.down.store(starting, ordering: .relaxed)
+                    outage.set(down: starting)
                     report.faultLog.append(.init(time: now, what: "central store \(starting ? "down" : "back")"))
                 }
             }

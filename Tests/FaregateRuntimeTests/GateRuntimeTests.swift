@@ -34,40 +34,6 @@ final class ReportCollector: Sendable {
     var decisions: [Decision] { reports.withLock { $0.map(\.entry.decision) } }
 }
 
-/// A real central store behind a switch that takes it down and brings it back (a simulated
-/// outage of the network or the database server).
-final class OutageSwitch: Sendable {
-    let down = Atomic<Bool>(false)
-}
-
-final class OutageSwitchStore: CentralStore {
-    let inner: any CentralStore
-    let outage: OutageSwitch
-    init(_ inner: any CentralStore, outage: OutageSwitch) {
-        self.inner = inner
-        self.outage = outage
-    }
-    func check() throws(CentralStoreError) {
-        if outage.down.load(ordering: .relaxed) { throw CentralStoreError(.unavailable, "simulated outage") }
-    }
-    func dataVersion() throws(CentralStoreError) -> UInt64 {
-        try check()
-        return try inner.dataVersion()
-    }
-    func forEachStatus(_ body: (CardKey, CardStatus) -> Void) throws(CentralStoreError) -> UInt64 {
-        try check()
-        return try inner.forEachStatus(body)
-    }
-    func uploadJournal(gate: String, entries: [JournalEntry]) throws(CentralStoreError) {
-        try check()
-        try inner.uploadJournal(gate: gate, entries: entries)
-    }
-    func acknowledgedSequence(gate: String) throws(CentralStoreError) -> UInt64 {
-        try check()
-        return try inner.acknowledgedSequence(gate: gate)
-    }
-}
-
 final class GateRuntimeTests: XCTestCase {
     var dir: String!
     let clock = ManualClock()
@@ -192,7 +158,7 @@ final class GateRuntimeTests: XCTestCase {
     func testAnOutageKeepsTheLastGoodTableAndTheJournalCatchesUp() throws {
         let central = dir + "/central.sqlite"
         try makeStore(at: central)
-        let outage = OutageSwitch()
+        let outage = SimulatedOutage()
         let journal = try FileJournal(directory: dir + "/journal")
         let reader = SimulatedCardReader(name: "r0", index: 0, clock: clock)
         let collector = ReportCollector()
@@ -201,10 +167,10 @@ final class GateRuntimeTests: XCTestCase {
         let gate = GateRuntime(
             options: options, journal: journal, readers: [reader], barrier: SimulatedBarrier(), clock: clock,
             storeFactory: { () throws(CentralStoreError) -> any CentralStore in
-                OutageSwitchStore(try SQLiteCentralStore(path: central), outage: outage)
+                SimulatedOutageCentralStore(try SQLiteCentralStore(path: central), outage: outage)
             }, observer: { collector.record($0) })
         gate.start()
-        outage.down.store(true, ordering: .relaxed)
+        outage.set(down: true)
         XCTAssertFalse(gate.syncOnce())
         clock.advance(seconds: 3600)  // an hour without central state: still within the stale limit
         reader.present(.transit(green.identifier))
@@ -216,7 +182,7 @@ final class GateRuntimeTests: XCTestCase {
         collector.waitFor(1)
         XCTAssertEqual(collector.decisions.last, .staff(.staleData))
         XCTAssertEqual(journal.acknowledged, 0)
-        outage.down.store(false, ordering: .relaxed)
+        outage.set(down: false)
         XCTAssertTrue(gate.syncOnce())
         XCTAssertEqual(journal.acknowledged, 3, "every tap made during the outage reached central state")
         reader.present(.transit(green.identifier))
