@@ -154,3 +154,20 @@ extension DemoPopulation {
         return out
     }
 }
+
+extension DemoPopulation.Card {
+    /// The card as the central store records it (identity as its stand-in keyed hash).
+    public func centralRecord(seed: UInt64) -> CentralCardRecord {
+        CentralCardRecord(
+            key: key, cardType: cardType, blacklisted: blacklisted, suspended: suspended, returned: returned,
+            identityHash: identity.map { DemoPopulation.identityHash($0, seed: seed) }, health: health)
+    }
+}
+
+extension DemoPopulation {
+    /// Cards `range` of the population built from `seed`, as central-store records.
+    public static func centralRecords(_ range: Range<Int>, seed: UInt64, mix: Mix = .beijing2022) -> [CentralCardRecord]
+    {
+        range.map { card($0, seed: seed, mix: mix).centralRecord(seed: seed) }
+    }
+}

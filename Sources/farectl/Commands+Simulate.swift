@@ -65,19 +65,9 @@ let simulateCommands: [Command] = [
 func createDemoStore(at path: String, cards: Int, seed: UInt64, mix: DemoPopulation.Mix) throws {
     let store = try SQLiteCentralStore.create(at: path)
     let now = Int64(Date().timeIntervalSince1970 * 1000)
-    var batch: [SQLiteCentralStore.CardRecord] = []
-    batch.reserveCapacity(50_000)
     var i = 0
     while i < cards {
-        batch.removeAll(keepingCapacity: true)
-        for j in i..<min(cards, i + 50_000) {
-            let c = DemoPopulation.card(j, seed: seed, mix: mix)
-            batch.append(
-                SQLiteCentralStore.CardRecord(
-                    key: c.key, cardType: c.cardType, blacklisted: c.blacklisted, suspended: c.suspended,
-                    returned: c.returned, identityHash: c.identity.map { DemoPopulation.identityHash($0, seed: seed) },
-                    health: c.health))
-        }
+        let batch = DemoPopulation.centralRecords(i..<min(cards, i + 50_000), seed: seed, mix: mix)
         try store.insertCards(batch, wallMillis: now)
         i += 50_000
     }

@@ -70,12 +70,7 @@ final class CrashSafetyTests: XCTestCase {
         let central = dir + "/central.sqlite"
         let store = try SQLiteCentralStore.create(at: central)
         try store.insertCards(
-            DemoPopulation.generate(count: 500, seed: 1).map {
-                .init(
-                    key: $0.key, cardType: $0.cardType,
-                    identityHash: $0.identity.map { DemoPopulation.identityHash($0, seed: 1) },
-                    health: $0.health)
-            }, wallMillis: 1)
+            DemoPopulation.centralRecords(0..<500, seed: 1), wallMillis: 1)
         var generator = TapGenerator(populationSize: 500, populationSeed: 1, seed: 9)
         var script = ""
         for i in 0..<120 {
@@ -124,13 +119,7 @@ final class CrashSafetyTests: XCTestCase {
         let central = dir + "/central.sqlite"
         let store = try SQLiteCentralStore.create(at: central)
         let cards = DemoPopulation.generate(count: 20_000, seed: 2)
-        try store.insertCards(
-            cards.map {
-                .init(
-                    key: $0.key, cardType: $0.cardType,
-                    identityHash: $0.identity.map { DemoPopulation.identityHash($0, seed: 2) },
-                    health: $0.health)
-            }, wallMillis: 1)
+        try store.insertCards(cards.map { $0.centralRecord(seed: 2) }, wallMillis: 1)
         let bound = cards.filter { $0.identity != nil }.map(\.key)
         try "0 0 transit-card:\(DemoPopulation.transitBase)\n".write(
             toFile: dir + "/taps.txt", atomically: true, encoding: .utf8)

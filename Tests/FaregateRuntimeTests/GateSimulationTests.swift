@@ -13,11 +13,7 @@ final class GateSimulationTests: XCTestCase {
         let central = dir + "/central.sqlite"
         let store = try SQLiteCentralStore.create(at: central)
         try store.insertCards(
-            DemoPopulation.generate(count: 2000, seed: 1).map {
-                .init(
-                    key: $0.key, cardType: $0.cardType, blacklisted: $0.blacklisted, returned: $0.returned,
-                    identityHash: $0.identity.map { DemoPopulation.identityHash($0, seed: 1) }, health: $0.health)
-            }, wallMillis: 1)
+            DemoPopulation.centralRecords(0..<2000, seed: 1), wallMillis: 1)
         var options = GateSimulation.Options(journalRoot: dir + "/journals")
         options.gates = 3
         options.readersPerGate = 2

@@ -12,11 +12,7 @@ final class StationSimulationTests: XCTestCase {
         let central = dir + "/central-\(seed).sqlite"
         if !FileManager.default.fileExists(atPath: central) {
             try SQLiteCentralStore.create(at: central).insertCards(
-                DemoPopulation.generate(count: 3000, seed: 1).map {
-                    .init(
-                        key: $0.key, cardType: $0.cardType, blacklisted: $0.blacklisted, returned: $0.returned,
-                        identityHash: $0.identity.map { DemoPopulation.identityHash($0, seed: 1) }, health: $0.health)
-                }, wallMillis: 1)
+                DemoPopulation.centralRecords(0..<3000, seed: 1), wallMillis: 1)
         }
         var o = StationSimulation.Options(journalRoot: dir + "/journals-\(seed)-\(UUID().uuidString.prefix(6))")
         o.entryGates = 3
@@ -119,11 +115,7 @@ final class StationSimulationAcceptanceTests: XCTestCase {
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         let central = dir + "/central.sqlite"
         try SQLiteCentralStore.create(at: central).insertCards(
-            DemoPopulation.generate(count: 20_000, seed: 1).map {
-                .init(
-                    key: $0.key, cardType: $0.cardType, blacklisted: $0.blacklisted, returned: $0.returned,
-                    identityHash: $0.identity.map { DemoPopulation.identityHash($0, seed: 1) }, health: $0.health)
-            }, wallMillis: 1)
+            DemoPopulation.centralRecords(0..<20_000, seed: 1), wallMillis: 1)
         var o = StationSimulation.Options(journalRoot: dir + "/journals")
         o.entryGates = 12
         o.exitGates = 8
