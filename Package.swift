@@ -31,6 +31,9 @@ let package = Package(
             providers: [.apt(["libpcsclite-dev"])]
         ),
 
+        .systemLibrary(
+            name: "CUSB", path: "Sources/CUSB", pkgConfig: "libusb-1.0", providers: [.apt(["libusb-1.0-0-dev"])]),
+
         // MARK: Pure core: domain, decisions, state machines, data structures. No I/O, no C.
         .target(name: "FaregateCore"),
 
@@ -47,6 +50,8 @@ let package = Package(
 
         // MARK: PC/SC reader over libpcsclite (the only module importing CPCSC).
         .target(name: "FaregatePCSC", dependencies: ["FaregateCore", "CPCSC"]),
+        // MARK: USB bus enumeration over libusb (bench tool: which NFC readers are plugged in).
+        .target(name: "FaregateUSB", dependencies: ["CUSB"]),
 
         // MARK: Runtime: threads, files, configuration, the gate pipeline and the simulator.
         .target(name: "FaregateRuntime", dependencies: ["FaregateCore", "FaregateSimulation", "CFaregateLinux"]),
@@ -63,7 +68,7 @@ let package = Package(
             name: "farectl",
             dependencies: [
                 "FaregateCore", "FaregateRuntime", "FaregateSimulation", "FaregateSQLite",
-                "FaregatePostgres", "FaregateSodium", "FaregateVirtualCard", "FaregatePCSC",
+                "FaregatePostgres", "FaregateSodium", "FaregateVirtualCard", "FaregatePCSC", "FaregateUSB",
             ]
         ),
 
@@ -92,6 +97,7 @@ let package = Package(
             name: "FaregatePostgresTests",
             dependencies: ["FaregateCore", "FaregatePostgres", "FaregateSodium", "FaregateCentralScenarios"]),
         .testTarget(name: "FaregateSodiumTests", dependencies: ["FaregateCore", "FaregateSodium"]),
+        .testTarget(name: "FaregateUSBTests", dependencies: ["FaregateUSB"]),
         .testTarget(
             name: "FaregatePCSCTests",
             dependencies: [

@@ -1,4 +1,5 @@
 import FaregatePCSC
+import FaregateUSB
 import Foundation
 
 /// One USB device that the table in hardware/nfc-readers.tsv knows as an NFC reader.
@@ -16,6 +17,7 @@ struct ReadersOutput: Encodable {
     var pcscReaders: [String]
     var pcscError: String?
     var usbReaders: [USBReaderOutput]
+    var usbError: String?
     var table: String?
 }
 
@@ -44,39 +46,37 @@ func nfcReaderTable() -> (path: String, rows: [String: (name: String, note: Stri
 func listReaders(_ args: inout Arguments) throws -> Int32 {
     let json = args.flag("--json")
     try args.finish()
-    var out = ReadersOutput(pcscReaders: [], pcscError: nil, usbReaders: [], table: nil)
+    var out = ReadersOutput(pcscReaders: [], pcscError: nil, usbReaders: [], usbError: nil, table: nil)
     do {
         out.pcscReaders = try PCSCContext().readers()
     } catch {
         out.pcscError = "\(error)"
     }
-    // USB devices from sysfs (the kernel's own view of the bus; no libusb needed to list them).
+    // USB devices through libusb; the kernel driver bound to each (the pn533 conflict) from sysfs,
+    // which names devices the way `USBDevice.sysfsName` does.
     let table = nfcReaderTable()
     out.table = table?.path
-    let root = "/sys/bus/usb/devices"
-    let devices = (try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []
-    for dev in devices.sorted() where !dev.contains(":") {
-        func attr(_ name: String) -> String? {
-            (try? String(contentsOfFile: "\(root)/\(dev)/\(name)", encoding: .utf8))?
-                .trimmingCharacters(in: .whitespacesAndNewlines)
-        }
-        guard let vid = attr("idVendor"), let pid = attr("idProduct"),
-            let known = table?.rows["\(vid):\(pid)".lowercased()]
-        else { continue }
-        let driverLink = "\(root)/\(dev):1.0/driver"
+    let devices: [USBDevice]
+    do { devices = try USBDevices.list() } catch {
+        devices = []
+        out.usbError = error.description
+    }
+    for d in devices {
+        guard let known = table?.rows[d.id] else { continue }
+        let driverLink = "/sys/bus/usb/devices/\(d.sysfsName):1.0/driver"
         let driver = (try? FileManager.default.destinationOfSymbolicLink(atPath: driverLink))
             .map { URL(fileURLWithPath: $0).lastPathComponent }
         var conflict: String?
         if driver == "pn533_usb" || driver == "port100" {
             conflict =
                 "the kernel driver \(driver ?? "") holds this reader, so pcscd cannot. Fix: "
-                + "cp hardware/blacklist-pn533.conf /etc/modprobe.d/ && rmmod pn533_usb pn533; then replug the reader "
+                + "cp hardware/blacklist-faregate-nfc.conf /etc/modprobe.d/ && rmmod pn533_usb pn533; then replug the reader "
                 + "(or install hardware/99-faregate-nfc-readers.rules to unbind it on plug-in)"
         }
         out.usbReaders.append(
             USBReaderOutput(
-                vendorID: vid, productID: pid, name: known.name, busPath: dev, kernelDriver: driver,
-                conflict: conflict))
+                vendorID: USBDevice.hex(d.vendorID), productID: USBDevice.hex(d.productID), name: known.name,
+                busPath: d.sysfsName, kernelDriver: driver, conflict: conflict))
     }
     try report(out, json: json) {
         var lines = ["PC/SC readers:"]
@@ -84,6 +84,7 @@ func listReaders(_ args: inout Arguments) throws -> Int32 {
         lines += out.pcscReaders.map { "  \($0)" }
         if out.pcscReaders.isEmpty && out.pcscError == nil { lines.append("  (none)") }
         lines.append("USB NFC readers (\(out.table ?? "hardware/nfc-readers.tsv not found")):")
+        if let e = out.usbError { lines.append("  (cannot list the USB bus: \(e))") }
         if out.usbReaders.isEmpty { lines.append("  (none)") }
         for u in out.usbReaders {
             lines.append("  \(u.vendorID):\(u.productID) \(u.name) at \(u.busPath), driver \(u.kernelDriver ?? "none")")

@@ -82,7 +82,8 @@ let snapshotBenchCommands: [Command] = [
         }
         let r = Result(
             cards: loaded.count, body_bytes: body.count, body_bytes_per_card: Double(body.count) / Double(n),
-            generate_s: generate, encode_s: encode, sign_s: sign, store_s: storeSeconds, fetch_s: fetch, verify_s: verify,
+            generate_s: generate, encode_s: encode, sign_s: sign, store_s: storeSeconds, fetch_s: fetch,
+            verify_s: verify,
             decode_s: decode, build_table_s: build, publish_total_s: encode + sign + storeSeconds,
             download_apply_total_s: fetch + verify + decode + build,
             local_snapshot_bytes_per_card: Double(localBytes) / Double(n), local_snapshot_write_s: writeLocal,
