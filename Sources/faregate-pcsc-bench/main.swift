@@ -6,9 +6,10 @@ import FaregateVirtualCard
 import Foundation
 import Synchronization
 
-// Card present → read done through the real pcscd + vpcd, per tap, on both vpcd slots in
-// parallel. Prints p50/p90/p99/max of: pcscd's detection delay (virtual card connected →
-// PC/SC reports it present), present → application selected, present → read done.
+// Card present → read done → decided through the real pcscd + vpcd, per tap, on both vpcd slots
+// in parallel. Prints p50/p90/p99/max of: pcscd's detection delay (virtual card connected →
+// PC/SC reports it present), present → application selected, present → read done, and present →
+// decided (table lookup among a million cards + the decision, as the gate's GateCore does it).
 // Usage: faregate-pcsc-bench [TAPS] [PROFILE.json]   (needs scripts/services/pcscd start)
 
 final class HostClock: GateClock {
@@ -41,6 +42,19 @@ do {
     exit(2)
 }
 
+// The table the decision looks cards up in: a million demo cards plus the profile's card.
+var pairs = DemoPopulation.centralRecords(0..<1_000_000, seed: 1).map { r in
+    (r.key, CardStatus(health: r.health, binding: r.identityHash == nil ? .unbound : .bound))
+}
+if let number = (try? CardProfile.load(path: profilePath).0)?.number,
+    let key = CardKey(medium: .transitCard, number: number)
+{
+    pairs.append((key, CardStatus(health: .green, binding: .bound)))
+}
+let table = CompactStatusTable(dataVersion: 1, pairs: pairs)
+pairs = []
+let decided = Mutex<[UInt64]>([])
+
 let slots = [Slot(index: 0), Slot(index: 1)]
 let perSlot = (total + 1) / 2
 let detection = Mutex<[UInt64]>([])
@@ -49,10 +63,15 @@ let group = DispatchGroup()
 
 for slot in slots {
     Thread {
+        var core = GateCore(nextSequence: 1, policy: .healthCheckEra)
+        let clock = HostClock()
         while true {
             let e = slot.reader.nextEvent()
             if e == .cancelled { break }
             if case .tap(let t) = e {
+                let out = core.handle(
+                    t, dequeuedAt: clock.monotonicNanos(), table: table, dataAgeSeconds: 1, clock: clock)
+                decided.withLock { $0.append(out.decidedAt &- t.detectedAt) }
                 slot.taps.withLock { $0.append(t) }
                 slot.seen.add(1, ordering: .releasing)
             }
@@ -96,3 +115,4 @@ print("taps: \(taps.count) (\(ok.count) read ok), emulator errors: \(failures.lo
 print(line("pcscd detection (connect→present)", detection.withLock { $0 }))
 print(line("present → selected", taps.map { $0.selectedAt &- $0.detectedAt }))
 print(line("present → read done", taps.map { $0.readAt &- $0.detectedAt }))
+print(line("present → decided", decided.withLock { $0 }))
