@@ -4,7 +4,7 @@
 /// and as the benchmark baseline. Immutable after init, so any number of threads may read it.
 public final class DictionaryStatusTable: CardStatusLookup {
     public let dataVersion: UInt64
-    public let entries: [CardKey: CardStatus]
+    private let entries: [CardKey: CardStatus]
 
     public init(dataVersion: UInt64, entries: [CardKey: CardStatus]) {
         self.dataVersion = dataVersion

@@ -74,22 +74,27 @@ extension PostgresCentralStore {
                 guard card.rows == 1 else { return "card \(key) is unknown" }
                 let bound = try conn.query("SELECT 1 FROM bindings WHERE card_key = $1", [k])
                 guard bound.rows == 0 else { return "card \(key) is already bound (bindings are permanent)" }
-                let hash = PostgresHex.literal(identityHash)
-                try conn.query(
-                    """
-                    INSERT INTO identities(id_hash, health, health_at, health_source) VALUES ($1, 0, $2, 'bind')
-                    ON CONFLICT (id_hash) DO NOTHING
-                    """, [hash, String(wallMillis)])
-                try conn.query(
-                    """
-                    INSERT INTO bindings(card_key, identity_id, bound_at)
-                    SELECT $1, identity_id, $3 FROM identities WHERE id_hash = $2
-                    """, [k, hash, String(wallMillis)])
+                try bindInTransaction(k, hash: PostgresHex.literal(identityHash), at: String(wallMillis))
                 try conn.query("INSERT INTO pending_changes(card_key) VALUES ($1)", [k])
                 return nil
             }
         }
         if let outcome { throw CentralStoreError(.refused, outcome) }
+    }
+
+    /// Binds card `k` to the identity with hex literal `hash` (created when new). Call inside a
+    /// transaction that has checked the card is unbound.
+    func bindInTransaction(_ k: String, hash: String, at wallMillis: String) throws(PostgresError) {
+        try conn.query(
+            """
+            INSERT INTO identities(id_hash, health, health_at, health_source) VALUES ($1, 0, $2, 'bind')
+            ON CONFLICT (id_hash) DO NOTHING
+            """, [hash, wallMillis])
+        try conn.query(
+            """
+            INSERT INTO bindings(card_key, identity_id, bound_at)
+            SELECT $1, identity_id, $3 FROM identities WHERE id_hash = $2
+            """, [k, hash, wallMillis])
     }
 
     @discardableResult

@@ -81,16 +81,7 @@ extension PostgresCentralStore: CentralOperationsStore {
                         ])
                 }
                 if op.binds, !bound, let hash {
-                    try conn.query(
-                        """
-                        INSERT INTO identities(id_hash, health, health_at, health_source) VALUES ($1, 0, $2, 'bind')
-                        ON CONFLICT (id_hash) DO NOTHING
-                        """, [hash, now])
-                    try conn.query(
-                        """
-                        INSERT INTO bindings(card_key, identity_id, bound_at)
-                        SELECT $1, identity_id, $3 FROM identities WHERE id_hash = $2
-                        """, [k, hash, now])
+                    try bindInTransaction(k, hash: hash, at: now)
                     if op.isPhoneCard { try conn.query("UPDATE cards SET phone_card = true WHERE card_key = $1", [k]) }
                 }
                 if effects.contains(.returnCard) {

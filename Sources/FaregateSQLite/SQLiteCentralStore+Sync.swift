@@ -85,18 +85,7 @@ extension SQLiteCentralStore {
                     throw SQLiteError(
                         code: .constraint, message: "card \(key) is already bound (bindings are permanent)")
                 }
-                let ident = try db.prepare(
-                    """
-                    INSERT INTO identities(id_hash, health, health_at, health_source) VALUES (?, 0, ?, 'bind')
-                    ON CONFLICT(id_hash) DO UPDATE SET id_hash = excluded.id_hash RETURNING identity_id
-                    """)
-                try ident.bind(.blob(identityHash), .integer(wallMillis))
-                guard try ident.step() else { throw SQLiteError(code: .error, message: "no identity id") }
-                let id = ident.int64(0)
-                try ident.run()
-                let b = try db.prepare("INSERT INTO bindings(card_key, identity_id, bound_at) VALUES (?, ?, ?)")
-                try b.bind(.integer(k), .integer(id), .integer(wallMillis))
-                try b.run()
+                try bindInTransaction(k, identityHash, wallMillis)
                 let p = try db.prepare("INSERT INTO pending_changes(card_key) VALUES (?)")
                 try p.bind(.integer(k))
                 try p.run()
