@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// An immutable, compact binding and health-status table for city-scale card counts.
 ///
 /// Layout (one contiguous body, identical in memory and in a snapshot file, so a mapped file is
@@ -12,8 +16,8 @@
 ///   unaligned 8-byte load.
 ///
 /// A lookup is: mix, one load from `offsets` (two adjacent `UInt32`; the index is small enough to
-/// stay in L2), then a short walk from an interpolated position inside the bucket (~512
-/// entries): about one cache miss. At 30M cards with 16 bucket bits this is 7 bytes per entry +
+/// stay in L2), then a short walk from an interpolated position inside the bucket (~256
+/// entries): about one cache miss. At 30M cards with 17 bucket bits this is 7 bytes per entry +
 /// 0.01 bytes of index ≈ 7.0 bytes per card.
 ///
 /// Immutable after init: any number of threads may look up concurrently.
@@ -49,11 +53,14 @@ public final class CompactStatusTable: CardStatusLookup, @unchecked Sendable {
     }
 
     /// Average entries per bucket the layout aims for. Few buckets keep the offset index small
-    /// enough to stay in the L2 cache (256 KB at 30M cards), and the interpolated start position
-    /// inside a bucket lands about ten entries (one or two cache lines) from the key: a lookup
-    /// is one cache hit for the index and about one miss for the entries, and the two do not
-    /// form a chain of misses.
-    static var targetBucketLoad: Int { 512 }
+    /// enough to stay in the L2 cache (512 KB at 30M cards), and the interpolated start position
+    /// inside a bucket lands a few entries (usually the same or the next cache line) from the
+    /// key: a lookup is one cache hit for the index and about one miss for the entries, and the
+    /// two do not form a chain of misses. Measured (faregate-bench, 10M cards): 512 per bucket
+    /// makes the walk longer (more mispredicted branches, independent lookups ~0.5× Dictionary);
+    /// 64 makes the index 1 MB, which no longer stays in L2 (dependent lookups slower); 256 and
+    /// 128 were best, and 256 keeps the 30M index at half the size.
+    static var targetBucketLoad: Int { 256 }
 
     /// The bucket-bit count that minimises memory with at most `targetBucketLoad` entries per
     /// bucket on average.
@@ -185,7 +192,7 @@ public final class CompactStatusTable: CardStatusLookup, @unchecked Sendable {
     /// The index of the entry with mixed key `m`, or where it would be inserted.
     ///
     /// Mixed keys are uniform, so within a bucket a key's rank is close to proportional to its
-    /// remainder: start there (top 16 remainder bits × bucket size; ~10 entries off for 512)
+    /// remainder: start there (top 16 remainder bits × bucket size; a few entries off for 256)
     /// and walk to the first entry not below the key.
     @inline(__always) func locate(mixed m: UInt64) -> (index: Int, found: Bool) {
         let remainderBits = UInt64(64 - bucketBits)  // ≥ 32
@@ -257,11 +264,48 @@ public final class TableMemory: @unchecked Sendable {
     let base: UnsafeMutableRawPointer
     /// Bytes allocated (≥ the body length of the table using it).
     let capacity: Int
+    /// True when `base` came from `mmap` (large tables), false for the Swift allocator.
+    private let mapped: Bool
     init(byteCount: Int) {
-        capacity = max(byteCount, 8)
+        let wanted = max(byteCount, 8)
+        if wanted >= Self.hugePageSize {
+            // Large bodies: an anonymous mapping rounded up to whole 2 MiB pages, advised to use
+            // transparent huge pages. A random lookup into hundreds of MB otherwise pays a TLB miss
+            // and a 4-level page walk (a 2-D walk under virtualisation) on top of the cache miss.
+            let length = (wanted + Self.hugePageSize - 1) & ~(Self.hugePageSize - 1)
+            // Over-allocate by one huge page so the body can start on a 2 MiB boundary.
+            let raw = mmap(nil, length + Self.hugePageSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
+            if let raw, raw != MAP_FAILED {
+                let address = UInt(bitPattern: raw)
+                let aligned = (address + UInt(Self.hugePageSize - 1)) & ~UInt(Self.hugePageSize - 1)
+                let head = Int(aligned - address)
+                if head > 0 { munmap(raw, head) }
+                let tail = Self.hugePageSize - head
+                if tail > 0 { munmap(UnsafeMutableRawPointer(bitPattern: aligned + UInt(length)), tail) }
+                let body = UnsafeMutableRawPointer(bitPattern: aligned).unsafelyUnwrapped
+                // Advice only: without THP the mapping works with 4 KiB pages.
+                _ = madvise(body, length, Int32(MADV_HUGEPAGE))
+                base = body
+                capacity = length
+                mapped = true
+                return
+            }
+        }
+        capacity = wanted
         base = .allocate(byteCount: capacity, alignment: 64)
+        mapped = false
     }
-    deinit { base.deallocate() }
+    static var hugePageSize: Int { 2 << 20 }
+
+    /// Allocates `byteCount` bytes of table memory for a caller that fills it before handing it
+    /// to a table (a snapshot read from a file).
+    public convenience init(uninitializedByteCount byteCount: Int) { self.init(byteCount: byteCount) }
+
+    /// The memory, for the caller that fills it before any table uses it.
+    public var mutableBytes: UnsafeMutableRawPointer { base }
+    deinit {
+        if mapped { munmap(base, capacity) } else { base.deallocate() }
+    }
 }
 
 /// An invertible 64-bit mixing permutation (the SplitMix64 finaliser: xor-shifts and odd

@@ -44,8 +44,65 @@ public enum SnapshotFile {
         }
     }
 
+    /// Where a loaded table's bytes live.
+    public enum Placement: Sendable {
+        /// Served straight from the read-only file mapping (zero copy; 4 KiB page-cache pages:
+        /// this kernel has no huge pages for file mappings).
+        case mapped
+        /// Read once into anonymous memory advised for transparent huge pages (`TableMemory`):
+        /// one copy at load, then a random lookup avoids most TLB misses. What `faregated` uses;
+        /// BENCHMARKS.md has both load times and both lookup times.
+        case hugePageCopy
+    }
+
+    /// Loads and validates the snapshot at `path` (see `Placement`; `.mapped` by default).
+    public static func load(_ path: String, placement: Placement = .mapped) throws(SnapshotFileError)
+        -> CompactStatusTable
+    {
+        switch placement {
+        case .mapped: try loadMapped(path)
+        case .hugePageCopy: try loadCopied(path)
+        }
+    }
+
+    /// Reads the whole file into table memory with `read`, then validates it in place.
+    static func loadCopied(_ path: String) throws(SnapshotFileError) -> CompactStatusTable {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw SnapshotFileError(path: path, problem: .system("open", errno)) }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { throw SnapshotFileError(path: path, problem: .system("fstat", errno)) }
+        let size = Int(st.st_size)
+        guard size >= StatusSnapshot.headerSize else {
+            throw SnapshotFileError(
+                path: path, problem: .format(.truncated(expectedBytes: StatusSnapshot.headerSize, actualBytes: size)))
+        }
+        let memory = TableMemory(uninitializedByteCount: size)
+        let destination = memory.mutableBytes
+        var done = 0
+        while done < size {
+            let n = read(fd, destination + done, min(size - done, 1 << 30))
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw SnapshotFileError(path: path, problem: .system("read", errno))
+            }
+            // The file shrank under us (it is only ever replaced by rename, so this is damage).
+            if n == 0 {
+                throw SnapshotFileError(
+                    path: path, problem: .format(.truncated(expectedBytes: size, actualBytes: done)))
+            }
+            done += n
+        }
+        do {
+            return try StatusSnapshot.table(
+                validating: UnsafeRawBufferPointer(start: destination, count: size), owner: memory)
+        } catch {
+            throw SnapshotFileError(path: path, problem: .format(error))
+        }
+    }
+
     /// Maps and validates the snapshot at `path`.
-    public static func load(_ path: String) throws(SnapshotFileError) -> CompactStatusTable {
+    static func loadMapped(_ path: String) throws(SnapshotFileError) -> CompactStatusTable {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw SnapshotFileError(path: path, problem: .system("open", errno)) }
         defer { close(fd) }

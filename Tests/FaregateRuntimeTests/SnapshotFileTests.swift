@@ -26,6 +26,9 @@ final class SnapshotFileTests: XCTestCase {
         let path = directory + "/status.snap"
         try SnapshotFile.write(CompactStatusTable(dataVersion: 77, entries: model), to: path)
         let loaded = try SnapshotFile.load(path)
+        let copied = try SnapshotFile.load(path, placement: .hugePageCopy)
+        for (k, s) in model { XCTAssertEqual(copied.status(of: k), s) }
+        XCTAssertEqual(copied.dataVersion, 77)
         XCTAssertEqual(loaded.dataVersion, 77)
         XCTAssertEqual(loaded.count, model.count)
         for (k, s) in model { XCTAssertEqual(loaded.status(of: k), s) }
@@ -69,20 +72,46 @@ final class SnapshotFileTests: XCTestCase {
         for (name, data) in cases {
             let bad = directory + "/\(name).snap"
             try data.write(to: URL(fileURLWithPath: bad))
-            XCTAssertThrowsError(try SnapshotFile.load(bad), name) { e in
-                guard let e = e as? SnapshotFileError, case .format(let problem) = e.problem else {
-                    return XCTFail("\(name): \(e)")
-                }
-                XCTAssertEqual(e.path, bad)
-                switch name {
-                case "empty", "truncated":
-                    guard case .truncated = problem else { return XCTFail("\(name): \(problem)") }
-                case "flipped":
-                    guard case .checksumMismatch = problem else { return XCTFail("\(name): \(problem)") }
-                default:
-                    XCTAssertEqual(problem, .unsupportedFormatVersion(9))
+            for placement in [SnapshotFile.Placement.mapped, .hugePageCopy] {
+                XCTAssertThrowsError(try SnapshotFile.load(bad, placement: placement), "\(name) \(placement)") { e in
+                    guard let e = e as? SnapshotFileError, case .format(let problem) = e.problem else {
+                        return XCTFail("\(name): \(e)")
+                    }
+                    XCTAssertEqual(e.path, bad)
+                    switch name {
+                    case "empty", "truncated":
+                        guard case .truncated = problem else { return XCTFail("\(name): \(problem)") }
+                    case "flipped":
+                        guard case .checksumMismatch = problem else { return XCTFail("\(name): \(problem)") }
+                    default:
+                        XCTAssertEqual(problem, .unsupportedFormatVersion(9))
+                    }
                 }
             }
+        }
+    }
+
+    /// A table larger than one huge page takes the `mmap` + `MADV_HUGEPAGE` path of
+    /// `TableMemory`, both when built and when a snapshot is read into memory; both placements
+    /// give the same answers as the model.
+    func testLargeTableOnHugePageMemoryRoundTripsThroughBothPlacements() throws {
+        var model: [CardKey: CardStatus] = [:]
+        for i in 0..<400_000 {
+            model[CardKey(rawValue: 3_100_000_000_000_000_000 &+ UInt64(i) &* 13)] = CardStatus(rawValue: UInt8(i % 61))
+        }
+        let built = CompactStatusTable(dataVersion: 9, entries: model)
+        XCTAssertGreaterThan(built.memoryBytes, 2 << 20)
+        built.checkInvariants()
+        let path = directory + "/large.snap"
+        try SnapshotFile.write(built, to: path)
+        for placement in [SnapshotFile.Placement.mapped, .hugePageCopy] {
+            let loaded = try SnapshotFile.load(path, placement: placement)
+            XCTAssertEqual(loaded.dataVersion, 9)
+            XCTAssertEqual(loaded.count, model.count)
+            var wrong = 0
+            for (k, s) in model where loaded.status(of: k) != s || built.status(of: k) != s { wrong += 1 }
+            XCTAssertEqual(wrong, 0, "\(placement)")
+            XCTAssertNil(loaded.status(of: CardKey(rawValue: 3_100_000_000_000_000_001)))
         }
     }
 }
