@@ -17,8 +17,15 @@ import Synchronization
 /// - pcscd stopping (`noService`, `serviceStopped`, `invalidHandle`, `commError`) releases both
 ///   contexts and re-establishes them with exponential backoff (50 ms … `maxBackoffMillis`);
 ///   the thread reports `.readerLost` once and `.readerRestored` when the reader is back.
-/// - A card leaving mid-read yields a tap `.failed(.cardRemoved, key?)`; `resetCard` during a
-///   read reconnects and reads again once; `sharingViolation` on connect retries twice.
+/// - A card leaving mid-read yields a tap `.failed(.cardRemoved, key?)`.
+/// - `resetCard` during a read (another application reset the card): reconnect and read again
+///   from the first SELECT, once; a second reset gives up (`.failed(.transmitFailed, …)`): a
+///   decision is never made from part of a read.
+/// - `sharingViolation` (another application holds the card exclusively, or holds a
+///   transaction): wait for the reader state to change (the holder letting go wakes the wait at
+///   once) in steps of 5 ms doubling to 80 ms, within `busyBudgetMillis` per tap; then the tap is
+///   `.failed(.readerBusy, nil)` (journalled `reader_busy`, never opens) and a log line names
+///   the reader. A card that leaves meanwhile is `.cardRemoved`.
 /// - `cancel()` may be called from any thread: it calls `SCardCancel` until the waiting thread
 ///   has left the wait, so the thread returns `.cancelled` promptly.
 ///
@@ -35,21 +42,27 @@ public final class PCSCCardReader: CardReader, @unchecked Sendable {
         /// Keep the APDU exchange of each read for `onRead` (off on gates).
         public var recordExchanges: Bool
         public var maxBackoffMillis: Int
+        /// How long one tap waits, in all, for another application that holds the card (an
+        /// exclusive connection, a transaction) before it is journalled as `readerBusy`. The whole
+        /// tap must be decided well inside 300 ms, so this stays well below that.
+        public var busyBudgetMillis: Int
 
         public init(
-            readerName: String? = nil, index: UInt16 = 0, recordExchanges: Bool = false, maxBackoffMillis: Int = 2000
+            readerName: String? = nil, index: UInt16 = 0, recordExchanges: Bool = false, maxBackoffMillis: Int = 2000,
+            busyBudgetMillis: Int = 150
         ) {
             self.readerName = readerName
             self.index = index
             self.recordExchanges = recordExchanges
             self.maxBackoffMillis = maxBackoffMillis
+            self.busyBudgetMillis = busyBudgetMillis
         }
     }
 
     public let name: String
     public let configuration: Configuration
-    private let clock: any GateClock
-    private let log: @Sendable (String) -> Void
+    let clock: any GateClock
+    let log: @Sendable (String) -> Void
     private let onRead: (@Sendable (CardReadReport) -> Void)?
 
     // Shared with cancel().
@@ -60,7 +73,7 @@ public final class PCSCCardReader: CardReader, @unchecked Sendable {
     private let monitor = Mutex<PCSCContext?>(nil)
     private let wake = DispatchSemaphore(value: 0)
 
-    private let debug = getenv("FAREGATE_PCSC_DEBUG") != nil
+    let debug = getenv("FAREGATE_PCSC_DEBUG") != nil
 
     // Reader thread only.
     private var transmitContext: PCSCContext?
@@ -69,6 +82,9 @@ public final class PCSCCardReader: CardReader, @unchecked Sendable {
     private var knownPnPState: UInt32 = 0
     private var lost = false
     private var backoffMillis = 0
+
+    /// The insertion/removal counter of the card being read (reader thread only).
+    var cardCounter: UInt32 { knownReaderState >> 16 }
 
     /// - Parameters:
     ///   - clock: stamps `detectedAt`, `selectedAt` and `readAt`.
@@ -274,24 +290,13 @@ public final class PCSCCardReader: CardReader, @unchecked Sendable {
                 return .failed(.transmitFailed, nil)
             }
         }
-        var card: PCSCCard?
-        for attempt in 0..<3 {
-            do throws(PCSCError) {
-                card = try PCSCCard(context: context, reader: readerName)
-                break
-            } catch {
-                if error.status == .sharingViolation && attempt < 2 {
-                    usleep(2000)  // another process holds the card exclusively for a moment
-                    continue
-                }
-                if error.status.meansServiceLost { transmitContext = nil }
-                log("pcsc: connect: \(error)")
-                return .failed(
-                    error.status.meansCardGone || error.status == .unresponsiveCard ? .cardRemoved : .transmitFailed,
-                    nil)
-            }
+        // One budget per tap for waiting on other applications (connect and transmit together).
+        var busy = BusyBudget(millis: configuration.busyBudgetMillis)
+        let card: PCSCCard
+        switch connect(readerName, context: context, busy: &busy) {
+        case .card(let c): card = c
+        case .failed(let failure): return .failed(failure, nil)
         }
-        guard let card else { return .failed(.transmitFailed, nil) }
         defer { _ = try? card.close() }
 
         var report: CardReadReport
@@ -302,16 +307,31 @@ public final class PCSCCardReader: CardReader, @unchecked Sendable {
             report = CardApplicationReader(recordExchanges: configuration.recordExchanges).read(
                 onSelected: onSelected
             ) { (command: CommandAPDU) throws(CardIOError) -> ResponseAPDU in
-                let raw: [UInt8]
-                do throws(PCSCError) {
-                    raw = try card.exchange(command)
-                } catch {
-                    if error.status == .resetCard { resetSeen = true }
-                    if error.status.meansServiceLost { serviceGone = true }
-                    let kind: CardIOError.Kind =
-                        error.status.meansCardGone
-                        ? .cardRemoved : error.status == .timeout ? .timeout : .transmitFailed
-                    throw CardIOError(kind, "\(error)")
+                var raw: [UInt8]
+                while true {
+                    do throws(PCSCError) {
+                        raw = try card.exchange(command)
+                        break
+                    } catch {
+                        // Another connection holds a transaction (SCardBeginTransaction): the
+                        // reads are idempotent, so the same command is sent again once it lets go.
+                        if error.status == .sharingViolation {
+                            switch waitWhileBusy(readerName, context: context, busy: &busy) {
+                            case .retry: continue
+                            case .cardLeft:
+                                throw CardIOError(.cardRemoved, "card left while another application held the reader")
+                            case .exhausted:
+                                logBusy(readerName, holding: "a transaction", busy)
+                                throw CardIOError(.readerBusy, "\(error) for \(busy.millis) ms")
+                            }
+                        }
+                        if error.status == .resetCard { resetSeen = true }
+                        if error.status.meansServiceLost { serviceGone = true }
+                        let kind: CardIOError.Kind =
+                            error.status.meansCardGone
+                            ? .cardRemoved : error.status == .timeout ? .timeout : .transmitFailed
+                        throw CardIOError(kind, "\(error)")
+                    }
                 }
                 guard let response = ResponseAPDU(bytes: raw) else {
                     throw CardIOError(.malformedResponse, "\(raw.count)-byte response has no status word")
@@ -319,12 +339,24 @@ public final class PCSCCardReader: CardReader, @unchecked Sendable {
                 return response
             }
             if serviceGone { transmitContext = nil }
-            // Another application reset the card: our selection is gone; reconnect and read again once.
-            if resetSeen && rereads == 0, (try? card.reconnect()) != nil {
+            guard resetSeen else { break }
+            // Another application reset the card (SCARD_W_RESET_CARD): the selected application
+            // is gone with it, and whatever was read before may not belong to one consistent read.
+            // Reconnect and read again from the first SELECT, once; a second reset gives up.
+            if rereads == 0, reconnect(card, readerName, context: context, busy: &busy) {
                 rereads += 1
+                log(
+                    "pcsc: reader '\(readerName)': card reset by another application mid-read; reading again from SELECT"
+                )
                 continue
             }
-            break
+            if case .failure(var e) = report.outcome {
+                e.message = "card reset by another application during the read; gave up (\(e.message))"
+                report.outcome = .failure(e)
+            }
+            log("pcsc: reader '\(readerName)': card reset by another application again; tap not decided")
+            onRead?(report)
+            return report.tapResult
         }
         if case .failure(var e) = report.outcome, e.code == .io(.transmitFailed) || e.code == .io(.malformedResponse),
             cardLeft(readerName, context: context)
@@ -336,5 +368,56 @@ public final class PCSCCardReader: CardReader, @unchecked Sendable {
         if debug, case .failure(let e) = report.outcome { log("pcsc: read failed: \(e)") }
         onRead?(report)
         return report.tapResult
+    }
+
+    private enum Connected {
+        case card(PCSCCard)
+        case failed(ReadFailure)
+    }
+
+    /// `SCardConnect(SHARED)`, waiting within the tap's busy budget while another application
+    /// holds the card exclusively.
+    private func connect(_ readerName: String, context: PCSCContext, busy: inout BusyBudget) -> Connected {
+        while true {
+            do throws(PCSCError) {
+                return .card(try PCSCCard(context: context, reader: readerName))
+            } catch {
+                if error.status == .sharingViolation {
+                    switch waitWhileBusy(readerName, context: context, busy: &busy) {
+                    case .retry: continue
+                    case .cardLeft:
+                        log("pcsc: reader '\(readerName)': card left while another application held it exclusively")
+                        return .failed(.cardRemoved)
+                    case .exhausted:
+                        logBusy(readerName, holding: "an exclusive connection", busy)
+                        return .failed(.readerBusy)
+                    }
+                }
+                if error.status.meansServiceLost { transmitContext = nil }
+                log("pcsc: connect: \(error)")
+                return .failed(
+                    error.status.meansCardGone || error.status == .unresponsiveCard ? .cardRemoved : .transmitFailed)
+            }
+        }
+    }
+
+    /// `SCardReconnect(SHARED, LEAVE)` after a reset by another application; true when connected again.
+    private func reconnect(_ card: PCSCCard, _ readerName: String, context: PCSCContext, busy: inout BusyBudget)
+        -> Bool
+    {
+        while true {
+            do throws(PCSCError) {
+                try card.reconnect()
+                return true
+            } catch {
+                if error.status == .sharingViolation,
+                    waitWhileBusy(readerName, context: context, busy: &busy) == .retry
+                {
+                    continue
+                }
+                log("pcsc: reader '\(readerName)': reconnect after a reset: \(error)")
+                return false
+            }
+        }
     }
 }
