@@ -21,11 +21,13 @@ import Synchronization
 /// - `resetCard` during a read (another application reset the card): reconnect and read again
 ///   from the first SELECT, once; a second reset gives up (`.failed(.transmitFailed, …)`): a
 ///   decision is never made from part of a read.
-/// - `sharingViolation` (another application holds the card exclusively, or holds a
-///   transaction): wait for the reader state to change (the holder letting go wakes the wait at
-///   once) in steps of 5 ms doubling to 80 ms, within `busyBudgetMillis` per tap; then the tap is
-///   `.failed(.readerBusy, nil)` (journalled `reader_busy`, never opens) and a log line names
-///   the reader. A card that leaves meanwhile is `.cardRemoved`.
+/// - `sharingViolation` on connect (another application holds the card exclusively): wait for
+///   the reader state to change (the holder letting go wakes the wait at once) in steps of 5 ms
+///   doubling to 80 ms, within `busyBudgetMillis`; then the tap is `.failed(.readerBusy, nil)`
+///   (journalled `reader_busy`, never opens) and a log line names the reader. A card that
+///   leaves meanwhile is `.cardRemoved`. A transaction held by another application does not
+///   reach this code on pcsc-lite: libpcsclite resends the gate's `SCardTransmit` itself until
+///   the transaction ends (the read then goes on) or the card leaves (`.cardRemoved`).
 /// - `cancel()` may be called from any thread: it calls `SCardCancel` until the waiting thread
 ///   has left the wait, so the thread returns `.cancelled` promptly.
 ///
@@ -307,31 +309,23 @@ public final class PCSCCardReader: CardReader, @unchecked Sendable {
             report = CardApplicationReader(recordExchanges: configuration.recordExchanges).read(
                 onSelected: onSelected
             ) { (command: CommandAPDU) throws(CardIOError) -> ResponseAPDU in
-                var raw: [UInt8]
-                while true {
-                    do throws(PCSCError) {
-                        raw = try card.exchange(command)
-                        break
-                    } catch {
-                        // Another connection holds a transaction (SCardBeginTransaction): the
-                        // reads are idempotent, so the same command is sent again once it lets go.
-                        if error.status == .sharingViolation {
-                            switch waitWhileBusy(readerName, context: context, busy: &busy) {
-                            case .retry: continue
-                            case .cardLeft:
-                                throw CardIOError(.cardRemoved, "card left while another application held the reader")
-                            case .exhausted:
-                                logBusy(readerName, holding: "a transaction", busy)
-                                throw CardIOError(.readerBusy, "\(error) for \(busy.millis) ms")
-                            }
+                let raw: [UInt8]
+                do throws(PCSCError) {
+                    raw = try card.exchange(command)
+                } catch {
+                    if error.status == .resetCard { resetSeen = true }
+                    if error.status.meansServiceLost { serviceGone = true }
+                    let kind: CardIOError.Kind =
+                        switch error.status {
+                        case let s where s.meansCardGone: .cardRemoved
+                        case .timeout: .timeout
+                        // pcsc-lite's libpcsclite never returns this from SCardTransmit: it
+                        // resends the command itself while another connection holds a
+                        // transaction. Other PC/SC stacks may return it.
+                        case .sharingViolation: .readerBusy
+                        default: .transmitFailed
                         }
-                        if error.status == .resetCard { resetSeen = true }
-                        if error.status.meansServiceLost { serviceGone = true }
-                        let kind: CardIOError.Kind =
-                            error.status.meansCardGone
-                            ? .cardRemoved : error.status == .timeout ? .timeout : .transmitFailed
-                        throw CardIOError(kind, "\(error)")
-                    }
+                    throw CardIOError(kind, "\(error)")
                 }
                 guard let response = ResponseAPDU(bytes: raw) else {
                     throw CardIOError(.malformedResponse, "\(raw.count)-byte response has no status word")
@@ -343,7 +337,7 @@ public final class PCSCCardReader: CardReader, @unchecked Sendable {
             // Another application reset the card (SCARD_W_RESET_CARD): the selected application
             // is gone with it, and whatever was read before may not belong to one consistent read.
             // Reconnect and read again from the first SELECT, once; a second reset gives up.
-            if rereads == 0, reconnect(card, readerName, context: context, busy: &busy) {
+            if rereads == 0, reconnect(card, readerName) {
                 rereads += 1
                 log(
                     "pcsc: reader '\(readerName)': card reset by another application mid-read; reading again from SELECT"
@@ -402,22 +396,13 @@ public final class PCSCCardReader: CardReader, @unchecked Sendable {
     }
 
     /// `SCardReconnect(SHARED, LEAVE)` after a reset by another application; true when connected again.
-    private func reconnect(_ card: PCSCCard, _ readerName: String, context: PCSCContext, busy: inout BusyBudget)
-        -> Bool
-    {
-        while true {
-            do throws(PCSCError) {
-                try card.reconnect()
-                return true
-            } catch {
-                if error.status == .sharingViolation,
-                    waitWhileBusy(readerName, context: context, busy: &busy) == .retry
-                {
-                    continue
-                }
-                log("pcsc: reader '\(readerName)': reconnect after a reset: \(error)")
-                return false
-            }
+    private func reconnect(_ card: PCSCCard, _ readerName: String) -> Bool {
+        do throws(PCSCError) {
+            try card.reconnect()
+            return true
+        } catch {
+            log("pcsc: reader '\(readerName)': reconnect after a reset: \(error)")
+            return false
         }
     }
 }

@@ -192,9 +192,9 @@ public final class PCSCCard {
         protocolT1 = proto == DWORD(SCARD_PROTOCOL_T1)
     }
 
-    /// Wraps `SCardBeginTransaction`: other connections' calls get `sharingViolation` until
-    /// `endTransaction`. pcsc-lite's client library waits (polling) while another connection
-    /// holds a transaction.
+    /// Wraps `SCardBeginTransaction`: pcscd refuses other connections' commands with
+    /// `sharingViolation` until `endTransaction`; libpcsclite resends a refused `SCardTransmit`
+    /// itself, so another application's transmit waits rather than fails (pcsc-lite 1.9.9).
     public func beginTransaction() throws(PCSCError) {
         try PCSCStatus.check(SCardBeginTransaction(handle), "SCardBeginTransaction")
     }
