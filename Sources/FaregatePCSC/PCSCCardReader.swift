@@ -44,9 +44,9 @@ public final class PCSCCardReader: CardReader, @unchecked Sendable {
         /// Keep the APDU exchange of each read for `onRead` (off on gates).
         public var recordExchanges: Bool
         public var maxBackoffMillis: Int
-        /// How long one tap waits, in all, for another application that holds the card (an
-        /// exclusive connection, a transaction) before it is journalled as `readerBusy`. The whole
-        /// tap must be decided well inside 300 ms, so this stays well below that.
+        /// How long one tap waits for another application that holds the card with an exclusive
+        /// connection before it is journalled as `readerBusy`. The whole tap must be decided well
+        /// inside 300 ms, so this stays well below that.
         public var busyBudgetMillis: Int
 
         public init(
@@ -292,10 +292,8 @@ public final class PCSCCardReader: CardReader, @unchecked Sendable {
                 return .failed(.transmitFailed, nil)
             }
         }
-        // One budget per tap for waiting on other applications (connect and transmit together).
-        var busy = BusyBudget(millis: configuration.busyBudgetMillis)
         let card: PCSCCard
-        switch connect(readerName, context: context, busy: &busy) {
+        switch connect(readerName, context: context) {
         case .card(let c): card = c
         case .failed(let failure): return .failed(failure, nil)
         }
@@ -344,11 +342,17 @@ public final class PCSCCardReader: CardReader, @unchecked Sendable {
                 )
                 continue
             }
-            if case .failure(var e) = report.outcome {
-                e.message = "card reset by another application during the read; gave up (\(e.message))"
+            // Whatever the outcome says, a read that saw a reset is not one consistent read.
+            let message = "card reset by another application during the read; gave up"
+            switch report.outcome {
+            case .failure(var e):
+                e.message = "\(message) (\(e.message))"
                 report.outcome = .failure(e)
+            case .success(let details):
+                report.outcome = .failure(
+                    CardReadError(.io(.transmitFailed), step: "reconnect", message: message, key: details.read.key))
             }
-            log("pcsc: reader '\(readerName)': card reset by another application again; tap not decided")
+            log("pcsc: reader '\(readerName)': card reset by another application and not read again; tap not decided")
             onRead?(report)
             return report.tapResult
         }
@@ -371,7 +375,8 @@ public final class PCSCCardReader: CardReader, @unchecked Sendable {
 
     /// `SCardConnect(SHARED)`, waiting within the tap's busy budget while another application
     /// holds the card exclusively.
-    private func connect(_ readerName: String, context: PCSCContext, busy: inout BusyBudget) -> Connected {
+    private func connect(_ readerName: String, context: PCSCContext) -> Connected {
+        var busy = BusyBudget(millis: configuration.busyBudgetMillis)
         while true {
             do throws(PCSCError) {
                 return .card(try PCSCCard(context: context, reader: readerName))

@@ -126,7 +126,7 @@ final class PCSCContentionTests: XCTestCase {
             return XCTFail("decided from a reset card: \(tap.result)")
         }
         XCTAssertEqual(failure, .transmitFailed)
-        XCTAssertTrue(logLines.contains("card reset by another application again"))
+        XCTAssertTrue(logLines.contains("card reset by another application and not read again"))
         card.leave()
         waitOutPresencePoll()
 
