@@ -26,7 +26,12 @@ final class PCSCContentionTests: XCTestCase {
 
     final class LogLines: Sendable {
         let lines = Mutex<[String]>([])
-        func append(_ line: String) { lines.withLock { $0.append(line) } }
+        /// Signalled for each line saying the reader met a sharing violation and is waiting.
+        let busySeen = DispatchSemaphore(value: 0)
+        func append(_ line: String) {
+            lines.withLock { $0.append(line) }
+            if line.contains("busy (sharing violation)") { busySeen.signal() }
+        }
         func contains(_ text: String) -> Bool { lines.withLock { $0.contains { $0.contains(text) } } }
     }
 
@@ -259,5 +264,27 @@ final class PCSCContentionTests: XCTestCase {
         third.leave()
         XCTAssertEqual(t3.result, try expected("tunion-normal"))
         XCTAssertTrue(notices.isEmpty, "\(notices)")
+    }
+
+    /// The card leaves while the gate is still waiting for an exclusive holder to let go: the
+    /// wait ends on the removal (pcscd's state change), the tap is `cardRemoved` (aborted, never
+    /// a decision), not `readerBusy` after the whole budget.
+    func testCardLeavingWhileTheReaderIsHeldExclusivelyIsAnAbortedRead() throws {
+        let h = startReader(busyBudgetMillis: 20_000)
+        var notices: [ReaderEvent] = []
+        let first = VirtualCardTap(try compiled("tunion-normal"), port: port)
+        XCTAssertNotNil(h.nextTap(notices: &notices))
+        let other = try PCSCContext()
+        let exclusive = try PCSCCard(context: other, reader: Self.reader, mode: .exclusive)
+        first.leave()
+        waitOutPresencePoll()
+
+        let second = VirtualCardTap(try compiled("tunion-normal"), port: port)
+        XCTAssertEqual(logLines.busySeen.wait(timeout: .now() + 15), .success, "the gate waits on the holder")
+        second.leave()
+        let t = try XCTUnwrap(h.nextTap(seconds: 10, notices: &notices), "ended by the removal, not the 20 s budget")
+        XCTAssertEqual(t.result, .failed(.cardRemoved, nil))
+        XCTAssertTrue(logLines.contains("card left while another application held it exclusively"))
+        try exclusive.close()
     }
 }
