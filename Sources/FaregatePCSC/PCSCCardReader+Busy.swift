@@ -22,11 +22,11 @@ enum BusyWait: Equatable {
 }
 
 extension PCSCCardReader {
-    /// After a sharing violation: waits until the reader's state changes or the next backoff step
-    /// (5 ms doubling, at most 80 ms, never past the budget) passes. A holder that disconnects or
-    /// ends its transaction changes the state (`SCARD_STATE_EXCLUSIVE` / `INUSE`), so the retry
-    /// comes at once rather than at the end of a sleep. Runs on the reader thread, on the
-    /// transmit context (the monitor context stays free for `cancel()`).
+    /// After a sharing violation on connect: waits until the reader's state changes or the next
+    /// backoff step (5 ms doubling, at most 80 ms, never past the budget) passes. An exclusive
+    /// holder that disconnects clears `SCARD_STATE_EXCLUSIVE` (seen with pcsc-lite 1.9.9: state
+    /// 0x300A0 → 0x30022), so the retry comes at once rather than at the end of a sleep. Runs on
+    /// the reader thread, on the transmit context (the monitor context stays free for `cancel()`).
     func waitWhileBusy(_ readerName: String, context: PCSCContext, busy: inout BusyBudget) -> BusyWait {
         let now = clock.monotonicNanos()
         if busy.deadline == nil {
