@@ -187,6 +187,8 @@ public struct CardIOError: Error, Hashable, Sendable, CustomStringConvertible {
         case timeout
         /// The transport returned bytes that are not a response APDU (fewer than two bytes).
         case malformedResponse
+        /// Another application holds the reader (PC/SC sharing violation) past the gate's budget.
+        case readerBusy
     }
 
     public var kind: Kind

@@ -164,6 +164,9 @@ public enum ReadFailure: UInt8, Sendable, CaseIterable, Codable, CustomStringCon
     case transmitFailed = 4
     /// The card did not answer in time.
     case timeout = 5
+    /// Another application held the reader (an exclusive connection or a transaction) for longer
+    /// than the gate waits: the card was never read.
+    case readerBusy = 6
 
     public var description: String {
         switch self {
@@ -172,6 +175,7 @@ public enum ReadFailure: UInt8, Sendable, CaseIterable, Codable, CustomStringCon
         case .unknownApplication: "unknown_application"
         case .transmitFailed: "transmit_failed"
         case .timeout: "timeout"
+        case .readerBusy: "reader_busy"
         }
     }
 }

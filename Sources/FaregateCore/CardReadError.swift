@@ -35,6 +35,7 @@ public struct CardReadError: Error, Hashable, Sendable, CustomStringConvertible 
         case .io(.cardRemoved): .cardRemoved
         case .io(.transmitFailed): .transmitFailed
         case .io(.timeout): .timeout
+        case .io(.readerBusy): .readerBusy
         case .io(.malformedResponse), .unexpectedStatus, .malformedData: .malformedResponse
         case .unknownApplication: .unknownApplication
         }

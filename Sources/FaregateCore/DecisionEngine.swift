@@ -122,7 +122,12 @@ public struct DecisionEngine: Sendable {
         let read: CardRead
         switch result {
         case .failed(let failure, _):
-            let d: Decision = failure == .cardRemoved ? .deny(.cardRemoved) : .deny(.readError)
+            let d: Decision =
+                switch failure {
+                case .cardRemoved: .deny(.cardRemoved)
+                case .readerBusy: .deny(.readerBusy)
+                default: .deny(.readError)
+                }
             trace.step(.readFailed, d)
             return d
         case .card(let r):

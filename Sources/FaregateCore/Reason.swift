@@ -29,6 +29,8 @@ public enum Reason: UInt16, Sendable, CaseIterable, Codable, CustomStringConvert
     case readError = 40
     case cardRemoved = 41
     case tapAgain = 42  // the tap could not be queued (ring full): the rider taps again
+    /// Another application held the reader past the gate's budget: the card was never read.
+    case readerBusy = 43
     // Gate state
     case staleData = 50
     case gateOutOfService = 51
@@ -62,6 +64,7 @@ public enum Reason: UInt16, Sendable, CaseIterable, Codable, CustomStringConvert
         case .readError: "read_error"
         case .cardRemoved: "card_removed"
         case .tapAgain: "tap_again"
+        case .readerBusy: "reader_busy"
         case .staleData: "stale_data"
         case .gateOutOfService: "gate_out_of_service"
         case .passback: "passback"
@@ -98,6 +101,7 @@ public enum Reason: UInt16, Sendable, CaseIterable, Codable, CustomStringConvert
         case .readError: "读卡失败，请重新刷卡"
         case .cardRemoved: "读卡未完成，请重新刷卡"
         case .tapAgain: "请重新刷卡"
+        case .readerBusy: "读卡器忙，请重新刷卡"
         case .staleData: "系统数据未更新，请联系工作人员"
         case .gateOutOfService: "暂停服务"
         case .passback: "重复进站"
@@ -129,6 +133,7 @@ public enum Reason: UInt16, Sendable, CaseIterable, Codable, CustomStringConvert
         case .readError: "Read failed: please tap again"
         case .cardRemoved: "Card removed too early: please tap again"
         case .tapAgain: "Please tap again"
+        case .readerBusy: "Reader busy: please tap again"
         case .staleData: "Gate data out of date: please see staff"
         case .gateOutOfService: "Out of service"
         case .passback: "Already entered"

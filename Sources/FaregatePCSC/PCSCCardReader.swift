@@ -17,8 +17,17 @@ import Synchronization
 /// - pcscd stopping (`noService`, `serviceStopped`, `invalidHandle`, `commError`) releases both
 ///   contexts and re-establishes them with exponential backoff (50 ms … `maxBackoffMillis`);
 ///   the thread reports `.readerLost` once and `.readerRestored` when the reader is back.
-/// - A card leaving mid-read yields a tap `.failed(.cardRemoved, key?)`; `resetCard` during a
-///   read reconnects and reads again once; `sharingViolation` on connect retries twice.
+/// - A card leaving mid-read yields a tap `.failed(.cardRemoved, key?)`.
+/// - `resetCard` during a read (another application reset the card): reconnect and read again
+///   from the first SELECT, once; a second reset gives up (`.failed(.transmitFailed, …)`): a
+///   decision is never made from part of a read.
+/// - `sharingViolation` on connect (another application holds the card exclusively): wait for
+///   the reader state to change (the holder letting go wakes the wait at once) in steps of 5 ms
+///   doubling to 80 ms, within `busyBudgetMillis`; then the tap is `.failed(.readerBusy, nil)`
+///   (journalled `reader_busy`, never opens) and a log line names the reader. A card that
+///   leaves meanwhile is `.cardRemoved`. A transaction held by another application does not
+///   reach this code on pcsc-lite: libpcsclite resends the gate's `SCardTransmit` itself until
+///   the transaction ends (the read then goes on) or the card leaves (`.cardRemoved`).
 /// - `cancel()` may be called from any thread: it calls `SCardCancel` until the waiting thread
 ///   has left the wait, so the thread returns `.cancelled` promptly.
 ///
@@ -35,21 +44,27 @@ public final class PCSCCardReader: CardReader, @unchecked Sendable {
         /// Keep the APDU exchange of each read for `onRead` (off on gates).
         public var recordExchanges: Bool
         public var maxBackoffMillis: Int
+        /// How long one tap waits for another application that holds the card with an exclusive
+        /// connection before it is journalled as `readerBusy`. The whole tap must be decided well
+        /// inside 300 ms, so this stays well below that.
+        public var busyBudgetMillis: Int
 
         public init(
-            readerName: String? = nil, index: UInt16 = 0, recordExchanges: Bool = false, maxBackoffMillis: Int = 2000
+            readerName: String? = nil, index: UInt16 = 0, recordExchanges: Bool = false, maxBackoffMillis: Int = 2000,
+            busyBudgetMillis: Int = 150
         ) {
             self.readerName = readerName
             self.index = index
             self.recordExchanges = recordExchanges
             self.maxBackoffMillis = maxBackoffMillis
+            self.busyBudgetMillis = busyBudgetMillis
         }
     }
 
     public let name: String
     public let configuration: Configuration
-    private let clock: any GateClock
-    private let log: @Sendable (String) -> Void
+    let clock: any GateClock
+    let log: @Sendable (String) -> Void
     private let onRead: (@Sendable (CardReadReport) -> Void)?
 
     // Shared with cancel().
@@ -60,7 +75,7 @@ public final class PCSCCardReader: CardReader, @unchecked Sendable {
     private let monitor = Mutex<PCSCContext?>(nil)
     private let wake = DispatchSemaphore(value: 0)
 
-    private let debug = getenv("FAREGATE_PCSC_DEBUG") != nil
+    let debug = getenv("FAREGATE_PCSC_DEBUG") != nil
 
     // Reader thread only.
     private var transmitContext: PCSCContext?
@@ -69,6 +84,9 @@ public final class PCSCCardReader: CardReader, @unchecked Sendable {
     private var knownPnPState: UInt32 = 0
     private var lost = false
     private var backoffMillis = 0
+
+    /// The insertion/removal counter of the card being read (reader thread only).
+    var cardCounter: UInt32 { knownReaderState >> 16 }
 
     /// - Parameters:
     ///   - clock: stamps `detectedAt`, `selectedAt` and `readAt`.
@@ -274,24 +292,11 @@ public final class PCSCCardReader: CardReader, @unchecked Sendable {
                 return .failed(.transmitFailed, nil)
             }
         }
-        var card: PCSCCard?
-        for attempt in 0..<3 {
-            do throws(PCSCError) {
-                card = try PCSCCard(context: context, reader: readerName)
-                break
-            } catch {
-                if error.status == .sharingViolation && attempt < 2 {
-                    usleep(2000)  // another process holds the card exclusively for a moment
-                    continue
-                }
-                if error.status.meansServiceLost { transmitContext = nil }
-                log("pcsc: connect: \(error)")
-                return .failed(
-                    error.status.meansCardGone || error.status == .unresponsiveCard ? .cardRemoved : .transmitFailed,
-                    nil)
-            }
+        let card: PCSCCard
+        switch connect(readerName, context: context) {
+        case .card(let c): card = c
+        case .failed(let failure): return .failed(failure, nil)
         }
-        guard let card else { return .failed(.transmitFailed, nil) }
         defer { _ = try? card.close() }
 
         var report: CardReadReport
@@ -309,8 +314,15 @@ public final class PCSCCardReader: CardReader, @unchecked Sendable {
                     if error.status == .resetCard { resetSeen = true }
                     if error.status.meansServiceLost { serviceGone = true }
                     let kind: CardIOError.Kind =
-                        error.status.meansCardGone
-                        ? .cardRemoved : error.status == .timeout ? .timeout : .transmitFailed
+                        switch error.status {
+                        case let s where s.meansCardGone: .cardRemoved
+                        case .timeout: .timeout
+                        // pcsc-lite's libpcsclite never returns this from SCardTransmit: it
+                        // resends the command itself while another connection holds a
+                        // transaction. Other PC/SC stacks may return it.
+                        case .sharingViolation: .readerBusy
+                        default: .transmitFailed
+                        }
                     throw CardIOError(kind, "\(error)")
                 }
                 guard let response = ResponseAPDU(bytes: raw) else {
@@ -319,12 +331,30 @@ public final class PCSCCardReader: CardReader, @unchecked Sendable {
                 return response
             }
             if serviceGone { transmitContext = nil }
-            // Another application reset the card: our selection is gone; reconnect and read again once.
-            if resetSeen && rereads == 0, (try? card.reconnect()) != nil {
+            guard resetSeen else { break }
+            // Another application reset the card (SCARD_W_RESET_CARD): the selected application
+            // is gone with it, and whatever was read before may not belong to one consistent read.
+            // Reconnect and read again from the first SELECT, once; a second reset gives up.
+            if rereads == 0, reconnect(card, readerName) {
                 rereads += 1
+                log(
+                    "pcsc: reader '\(readerName)': card reset by another application mid-read; reading again from SELECT"
+                )
                 continue
             }
-            break
+            // Whatever the outcome says, a read that saw a reset is not one consistent read.
+            let message = "card reset by another application during the read; gave up"
+            switch report.outcome {
+            case .failure(var e):
+                e.message = "\(message) (\(e.message))"
+                report.outcome = .failure(e)
+            case .success(let details):
+                report.outcome = .failure(
+                    CardReadError(.io(.transmitFailed), step: "reconnect", message: message, key: details.read.key))
+            }
+            log("pcsc: reader '\(readerName)': card reset by another application and not read again; tap not decided")
+            onRead?(report)
+            return report.tapResult
         }
         if case .failure(var e) = report.outcome, e.code == .io(.transmitFailed) || e.code == .io(.malformedResponse),
             cardLeft(readerName, context: context)
@@ -336,5 +366,48 @@ public final class PCSCCardReader: CardReader, @unchecked Sendable {
         if debug, case .failure(let e) = report.outcome { log("pcsc: read failed: \(e)") }
         onRead?(report)
         return report.tapResult
+    }
+
+    private enum Connected {
+        case card(PCSCCard)
+        case failed(ReadFailure)
+    }
+
+    /// `SCardConnect(SHARED)`, waiting within the tap's busy budget while another application
+    /// holds the card exclusively.
+    private func connect(_ readerName: String, context: PCSCContext) -> Connected {
+        var busy = BusyBudget(millis: configuration.busyBudgetMillis)
+        while true {
+            do throws(PCSCError) {
+                return .card(try PCSCCard(context: context, reader: readerName))
+            } catch {
+                if error.status == .sharingViolation {
+                    switch waitWhileBusy(readerName, context: context, busy: &busy) {
+                    case .retry: continue
+                    case .cardLeft:
+                        log("pcsc: reader '\(readerName)': card left while another application held it exclusively")
+                        return .failed(.cardRemoved)
+                    case .exhausted:
+                        logBusy(readerName, holding: "an exclusive connection", busy)
+                        return .failed(.readerBusy)
+                    }
+                }
+                if error.status.meansServiceLost { transmitContext = nil }
+                log("pcsc: connect: \(error)")
+                return .failed(
+                    error.status.meansCardGone || error.status == .unresponsiveCard ? .cardRemoved : .transmitFailed)
+            }
+        }
+    }
+
+    /// `SCardReconnect(SHARED, LEAVE)` after a reset by another application; true when connected again.
+    private func reconnect(_ card: PCSCCard, _ readerName: String) -> Bool {
+        do throws(PCSCError) {
+            try card.reconnect()
+            return true
+        } catch {
+            log("pcsc: reader '\(readerName)': reconnect after a reset: \(error)")
+            return false
+        }
     }
 }

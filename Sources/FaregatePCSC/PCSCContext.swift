@@ -109,6 +109,9 @@ enum ReaderStateBits {
     static let unavailable: UInt32 = 0x0008
     static let empty: UInt32 = 0x0010
     static let present: UInt32 = 0x0020
+    /// Another application holds the card with `SCARD_SHARE_EXCLUSIVE`.
+    static let exclusive: UInt32 = 0x0080
+    static let inUse: UInt32 = 0x0100
     static let mute: UInt32 = 0x0200
 }
 
@@ -116,18 +119,46 @@ enum ReaderStateBits {
 ///
 /// Used by one thread. `deinit` disconnects leaving the card as it is.
 public final class PCSCCard {
+    /// How a connection shares the card with other applications (`SCARD_SHARE_*`).
+    public enum ShareMode: Sendable {
+        /// Others may connect too (what the gate uses).
+        case shared
+        /// No one else may connect until this connection is closed (bench tools, misbehaving
+        /// processes: the gate then gets `sharingViolation`).
+        case exclusive
+
+        var raw: DWORD { self == .shared ? DWORD(SCARD_SHARE_SHARED) : DWORD(SCARD_SHARE_EXCLUSIVE) }
+    }
+
+    /// What happens to the card when a connection or transaction ends (`SCARD_*_CARD`).
+    public enum Disposition: Sendable {
+        case leave, reset, unpower
+
+        var raw: DWORD {
+            switch self {
+            case .leave: DWORD(SCARD_LEAVE_CARD)
+            case .reset: DWORD(SCARD_RESET_CARD)
+            case .unpower: DWORD(SCARD_UNPOWER_CARD)
+            }
+        }
+    }
+
     let handle: SCARDHANDLE
     public private(set) var protocolT1: Bool
     private var disconnected = false
 
     /// Wraps `SCardConnect(SHARED, T0|T1)`.
-    public init(context: PCSCContext, reader: String) throws(PCSCError) {
+    public convenience init(context: PCSCContext, reader: String) throws(PCSCError) {
+        try self.init(context: context, reader: reader, mode: .shared)
+    }
+
+    /// Wraps `SCardConnect(mode, T0|T1)`.
+    public init(context: PCSCContext, reader: String, mode: ShareMode) throws(PCSCError) {
         var h: SCARDHANDLE = 0
         var proto: DWORD = 0
         try PCSCStatus.check(
-            SCardConnect(
-                context.handle, reader, DWORD(SCARD_SHARE_SHARED), DWORD(SCARD_PROTOCOL_T0 | SCARD_PROTOCOL_T1), &h,
-                &proto), "SCardConnect")
+            SCardConnect(context.handle, reader, mode.raw, DWORD(SCARD_PROTOCOL_T0 | SCARD_PROTOCOL_T1), &h, &proto),
+            "SCardConnect")
         handle = h
         protocolT1 = proto == DWORD(SCARD_PROTOCOL_T1)
     }
@@ -136,19 +167,41 @@ public final class PCSCCard {
 
     /// Wraps `SCardDisconnect(SCARD_LEAVE_CARD)`.
     public func close() throws(PCSCError) {
+        try close(disposition: .leave)
+    }
+
+    /// Wraps `SCardDisconnect(disposition)`.
+    public func close(disposition: Disposition) throws(PCSCError) {
         guard !disconnected else { return }
         disconnected = true
-        try PCSCStatus.check(SCardDisconnect(handle, DWORD(SCARD_LEAVE_CARD)), "SCardDisconnect")
+        try PCSCStatus.check(SCardDisconnect(handle, disposition.raw), "SCardDisconnect")
     }
 
     /// Wraps `SCardReconnect(SHARED, T0|T1, SCARD_LEAVE_CARD)`: after a `resetCard` return.
     public func reconnect() throws(PCSCError) {
+        try reconnect(mode: .shared, initialization: .leave)
+    }
+
+    /// Wraps `SCardReconnect(mode, T0|T1, initialization)`; `.reset` warm-resets the card, and
+    /// every other connection to it then gets `resetCard` on its next call.
+    public func reconnect(mode: ShareMode, initialization: Disposition) throws(PCSCError) {
         var proto: DWORD = 0
         try PCSCStatus.check(
-            SCardReconnect(
-                handle, DWORD(SCARD_SHARE_SHARED), DWORD(SCARD_PROTOCOL_T0 | SCARD_PROTOCOL_T1),
-                DWORD(SCARD_LEAVE_CARD), &proto), "SCardReconnect")
+            SCardReconnect(handle, mode.raw, DWORD(SCARD_PROTOCOL_T0 | SCARD_PROTOCOL_T1), initialization.raw, &proto),
+            "SCardReconnect")
         protocolT1 = proto == DWORD(SCARD_PROTOCOL_T1)
+    }
+
+    /// Wraps `SCardBeginTransaction`: pcscd refuses other connections' commands with
+    /// `sharingViolation` until `endTransaction`; libpcsclite resends a refused `SCardTransmit`
+    /// itself, so another application's transmit waits rather than fails (pcsc-lite 1.9.9).
+    public func beginTransaction() throws(PCSCError) {
+        try PCSCStatus.check(SCardBeginTransaction(handle), "SCardBeginTransaction")
+    }
+
+    /// Wraps `SCardEndTransaction(disposition)`.
+    public func endTransaction(disposition: Disposition = .leave) throws(PCSCError) {
+        try PCSCStatus.check(SCardEndTransaction(handle, disposition.raw), "SCardEndTransaction")
     }
 
     /// Wraps `SCardTransmit`: raw command bytes in, raw response bytes out.

@@ -45,6 +45,18 @@ public struct VirtualCardEmulator: Sendable {
     public func tap(
         _ card: inout SimulatedSmartCard, holdMillis: Int, until: () -> Bool = { false }
     ) throws(VPCDError) -> TapReport {
+        try tap(&card, holdMillis: holdMillis, until: until, observe: { _, _ in })
+    }
+
+    /// `tap(_:holdMillis:until:)` that also calls `observe` with every frame from vpcd before
+    /// handling it, and the number of APDUs answered so far in this tap (across resets).
+    /// `observe` runs on the emulating thread and may block: a test holds the card between two
+    /// APDUs (pcscd then waits inside its transmit) until it signals a semaphore of its own, which
+    /// makes the interleaving with another PC/SC connection deterministic without sleeping.
+    public func tap(
+        _ card: inout SimulatedSmartCard, holdMillis: Int, until: () -> Bool,
+        observe: (_ frame: VPCDConnection.Frame, _ apdusAnswered: Int) -> Void
+    ) throws(VPCDError) -> TapReport {
         let conn = try VPCDConnection(host: host, port: port)
         defer { conn.close() }
         log?("vpcd: connected to \(host):\(port) (card in the field)")
@@ -72,6 +84,7 @@ public struct VirtualCardEmulator: Sendable {
                 throw error
             }
             guard let frame else { continue }
+            observe(frame, report.apdus)
             switch frame {
             case .powerOn, .reset:
                 card.powerOn()
