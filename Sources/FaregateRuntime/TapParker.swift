@@ -4,31 +4,38 @@ import Synchronization
 /// Spin-then-park for the decision loop: when the ring is empty the consumer spins briefly
 /// re-checking a condition, then blocks on a semaphore; producers wake it after a push.
 ///
-/// Intended use (one consumer thread, any number of producers):
+/// Intended use (one consumer thread; one SPSC ring per producer, as `GateRuntime` runs it):
 ///
 ///     // decision thread
 ///     while running {
-///         if let tap = ring.tryPop() { handle(tap) }
-///         else { parker.park(until: { !ring.isEmpty || stopping.load(ordering: .sequentiallyConsistent) }) }
+///         var took = 0
+///         for ring in rings { took += ring.drain(limit: 64) { handle($0) } }
+///         if took == 0 {
+///             parker.park(until: { rings.contains { !$0.isEmpty } || stopping.load(ordering: .sequentiallyConsistent) })
+///         }
 ///     }
-///     // reader thread, after a successful push
-///     if ring.tryPush(tap) { parker.unpark() }
-///     // stop(): change the flag, then wake unconditionally
+///     // reader thread i, after a successful push into its own ring
+///     if rings[i].tryPush(tap) { parker.wake() }
+///     // stop(): change the flag, then wake
 ///     stopping.store(true, ordering: .releasing); parker.wake()
 ///
 /// `park` returns when the condition held during the spin or after a wake-up; it may also return
 /// with the condition false (the caller loops). `unpark()` costs one atomic load when nobody is
-/// parked (the common case under load, since the consumer then spins or works).
+/// parked; `wake()` adds one full fence (`mfence` / `dmb ish`) before it.
 ///
-/// No lost wake-up: the consumer stores `parked = true`, then evaluates the condition; the
-/// producer makes the condition true with a sequentially consistent RMW (`BoundedRing.tryPush`'s
-/// CAS on `tail`, read by `isEmpty` with a sequentially consistent load), then loads `parked`.
-/// All four are in the single total order, so either the consumer's condition check sees the
-/// push (and it does not block), or the producer's load comes after `parked = true` (and it
-/// signals). The semaphore remembers a signal that arrives before `wait()`. Exactly one producer
-/// signals per park (it wins the exchange of `parked` from true to false), so the semaphore count
-/// never drifts. For a condition changed by a plain or releasing store (the stop flag), call
-/// `wake()`, which adds the missing full fence.
+/// No lost wake-up (a Dekker pairing): the consumer stores `parked = true` (sequentially
+/// consistent), then evaluates the condition, which loads every ring's `tail` sequentially
+/// consistently. A producer publishes its push (`SPSCRing.tryPush`: a releasing store of `tail`),
+/// then `wake()` issues a sequentially consistent fence and loads `parked`. The consumer's store
+/// and loads and the producer's fence are all in the single total order S: if the fence comes
+/// before the consumer's `parked` store in S, the consumer's later `tail` load sees the push (it
+/// does not block); otherwise the producer's `parked` load, after its fence, sees `true` (it
+/// signals). This holds for each ring separately, so with several rings every producer either is
+/// seen by the consumer's final check of all rings or wakes it. Producers whose push is itself a
+/// sequentially consistent RMW (`BoundedRing.tryPush`'s CAS on `tail`, the `pokes` counter in
+/// `GateRuntime`) may call `unpark()`, which skips the fence. The semaphore remembers a signal that
+/// arrives before `wait()`. Exactly one producer signals per park (it wins the exchange of
+/// `parked` from true to false), so the semaphore count never drifts.
 public final class TapParker: Sendable {
     private let parked = Atomic<Bool>(false)
     private let semaphore = DispatchSemaphore(value: 0)
