@@ -232,10 +232,10 @@ public final class GateRuntime: @unchecked Sendable {
             case .tap(var tap):
                 tap.enqueuedAt = clock.monotonicNanos()
                 if ring.tryPush(tap) {
-                    // wake, not unpark: the push published `tail` with a releasing store, and
-                    // wake()'s full fence orders it before the parked check (TapParker's Dekker
-                    // pairing; the decision thread re-checks every ring after announcing parked).
-                    parker.wake()
+                    // Not unpark(): the push published `tail` with a releasing store, which needs
+                    // a fence before the parked check (TapParker's Dekker pairing; the decision
+                    // thread re-checks every ring after announcing parked).
+                    parker.wakeAfterPush()
                 } else {
                     // Ring full: the rider is told to tap again now; the decision loop journals it.
                     pendingRejections.withLock { $0.append(tap.reader) }

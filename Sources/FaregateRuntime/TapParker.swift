@@ -1,3 +1,4 @@
+import CFaregateLinux
 import Dispatch
 import Synchronization
 
@@ -15,7 +16,7 @@ import Synchronization
 ///         }
 ///     }
 ///     // reader thread i, after a successful push into its own ring
-///     if rings[i].tryPush(tap) { parker.wake() }
+///     if rings[i].tryPush(tap) { parker.wakeAfterPush() }
 ///     // stop(): change the flag, then wake
 ///     stopping.store(true, ordering: .releasing); parker.wake()
 ///
@@ -36,16 +37,44 @@ import Synchronization
 /// `GateRuntime`) may call `unpark()`, which skips the fence. The semaphore remembers a signal that
 /// arrives before `wait()`. Exactly one producer signals per park (it wins the exchange of
 /// `parked` from true to false), so the semaphore count never drifts.
+///
+/// Asymmetric fence (`wakeAfterPush()`, Linux): the full fence on every push is what limits a
+/// producer (it waits until the element's cache lines are owned before going on). Pushes happen
+/// per tap, parks only after a spin on an idle ring, so the fence is moved to the consumer: when
+/// the process could register for membarrier(2) `MEMBARRIER_CMD_PRIVATE_EXPEDITED`, `park()`
+/// calls it between announcing `parked` and the final check, and a producer's `wakeAfterPush()`
+/// is only a compiler barrier (no instruction on x86) before its load of `parked`. membarrier
+/// guarantees that every running thread of the process passes a full barrier before the call
+/// returns (a thread that is not running has already passed one when it was switched out). Take
+/// the point where the producer passes it: if its `parked` load comes after that point, it sees
+/// `true` (the consumer stored it before the call); if the load comes before, so does its `tail`
+/// store (program order, kept by the compiler barrier), which is then visible to the consumer's
+/// final check after the call. This argument is outside the language memory model (it is the one
+/// liburcu and folly's asymmetric fences rest on); where membarrier is not available (older
+/// kernels, a seccomp filter) `wakeAfterPush()` falls back to `wake()`'s full fence.
 public final class TapParker: Sendable {
     private let parked = Atomic<Bool>(false)
     private let semaphore = DispatchSemaphore(value: 0)
     private let spinLimit: Int
     private let parks = Atomic<Int>(0)
+    /// The consumer fences with membarrier, producers with a compiler barrier (type comment).
+    private let asymmetric: Bool
 
-    /// - Parameter spinIterations: condition checks before blocking (~5 ns each on a ring).
-    public init(spinIterations: Int = 4096) {
+    /// Whether this process registered for membarrier(2)'s private expedited command (done once,
+    /// on first use). False on kernels before 4.14 or where a seccomp filter refuses it.
+    public static let asymmetricFenceAvailable: Bool = CFaregateLinux_membarrier_register() == 0
+
+    /// - Parameters:
+    ///   - spinIterations: condition checks before blocking (~5 ns each on a ring).
+    ///   - asymmetricFence: use membarrier for `wakeAfterPush()` when available; false forces the
+    ///     portable full fence on every push (tests exercise both).
+    public init(spinIterations: Int = 4096, asymmetricFence: Bool = true) {
         spinLimit = spinIterations
+        asymmetric = asymmetricFence && Self.asymmetricFenceAvailable
     }
+
+    /// Whether `wakeAfterPush()` skips the per-push fence (the consumer calls membarrier instead).
+    public var usesAsymmetricFence: Bool { asymmetric }
 
     /// Number of times the consumer actually blocked (for tests and stats).
     public var parkCount: Int { parks.load(ordering: .relaxed) }
@@ -61,7 +90,11 @@ public final class TapParker: Sendable {
         }
         // sequentiallyConsistent: announce before the final check (the Dekker pattern above).
         parked.store(true, ordering: .sequentiallyConsistent)
-        if ready() {
+        // Asymmetric mode: the heavy half of the fence, for producers that only use a compiler
+        // barrier. Should it fail (it does not after a successful registration), do not block:
+        // the caller loops and spins, which costs CPU but never loses a tap.
+        let fenced = !asymmetric || CFaregateLinux_membarrier() == 0
+        if !fenced || ready() {
             // Withdraw the announcement. If a producer already took it (exchange saw false), it
             // has signalled or is about to: consume that signal so the count stays balanced.
             if !parked.exchange(false, ordering: .sequentiallyConsistent) { semaphore.wait() }
@@ -87,5 +120,21 @@ public final class TapParker: Sendable {
     public func wake() {
         atomicMemoryFence(ordering: .sequentiallyConsistent)
         unpark()
+    }
+
+    /// Call after every successful push into an `SPSCRing` (a releasing store of `tail`), from
+    /// the producer thread. With the asymmetric fence only a compiler barrier separates the push
+    /// from the `parked` check; otherwise this is `wake()`.
+    @inline(__always)
+    public func wakeAfterPush() {
+        if asymmetric {
+            // acquiringAndReleasing: no instruction on x86 (a `dmb ish` on ARMv8), but the
+            // compiler may not move the `parked` load above the ring's `tail` store; the hardware
+            // reordering is covered by the consumer's membarrier (type comment).
+            atomicMemoryFence(ordering: .acquiringAndReleasing)
+            unpark()
+        } else {
+            wake()
+        }
     }
 }

@@ -18,7 +18,7 @@ protocol BenchRing: AnyObject, Sendable {
     /// Consumer's emptiness check for the park condition (a sequentially consistent read).
     var isEmpty: Bool { get }
     /// True when a push is itself a full fence (a lock, a sequentially consistent CAS), so a
-    /// producer needs only `TapParker.unpark()`; otherwise it calls `wake()` (fence + unpark).
+    /// producer needs only `TapParker.unpark()`; otherwise it calls `wakeAfterPush()`.
     static var pushIsFullFence: Bool { get }
 }
 
@@ -53,9 +53,14 @@ func tap(_ producer: Int, _ i: Int, stamp: UInt64 = 0) -> Tap {
 /// `rings[p % rings.count]`: one ring each, or all into one shared ring) and one consumer that
 /// goes round the rings in the decision loop's shape: take (one tap, or up to `batch`), and when
 /// every ring was empty, spin then park on `TapParker` until one is not.
-func ringThroughput<R: BenchRing>(_ rings: [R], producers: Int, items: Int, batch: Int?) -> Double {
+///
+/// `asymmetricFence: false` makes an SPSC producer pay a full fence per push (`TapParker.wake()`)
+/// instead of relying on the parked consumer's membarrier.
+func ringThroughput<R: BenchRing>(
+    _ rings: [R], producers: Int, items: Int, batch: Int?, asymmetricFence: Bool = true
+) -> Double {
     let per = items / producers
-    let parker = TapParker()
+    let parker = TapParker(asymmetricFence: asymmetricFence)
     let start = DispatchSemaphore(value: 0)
     let done = DispatchSemaphore(value: 0)
     let needsFence = !R.pushIsFullFence
@@ -71,7 +76,7 @@ func ringThroughput<R: BenchRing>(_ rings: [R], producers: Int, items: Int, batc
                     spins += 1
                     if spins > 64 { sched_yield() }
                 }
-                if needsFence { parker.wake() } else { parker.unpark() }
+                if needsFence { parker.wakeAfterPush() } else { parker.unpark() }
             }
             done.signal()
         }
@@ -194,7 +199,7 @@ func parkedConsumer() -> (idleCPUPercent: Double, wakeSamples: [UInt64]) {
         usleep(2000)
         let parksBefore = parker.parkCount
         _ = rings[i & 1].tryPush(tap(i & 1, i, stamp: now()))
-        parker.wake()
+        parker.wakeAfterPush()
         while received.load(ordering: .acquiring) <= i {}
         if parksBefore > 0 { samples.append(lastLatency.load(ordering: .relaxed)) }
     }
@@ -211,6 +216,9 @@ func parkedConsumer() -> (idleCPUPercent: Double, wakeSamples: [UInt64]) {
     let reps = quick ? 1 : 3
     let capacity = 1024
     let batch = 64  // GateRuntime.Options.maxBatch
+    if !TapParker.asymmetricFenceAvailable {
+        FileHandle.standardError.write(Data("membarrier unavailable: producers fence on every push\n".utf8))
+    }
     record(
         Row(
             name: "Tap size", value: Double(MemoryLayout<Tap>.size), unit: "B", baseline: nil,
@@ -238,6 +246,17 @@ func parkedConsumer() -> (idleCPUPercent: Double, wakeSamples: [UInt64]) {
                 ringThroughput(
                     (0..<producers).map { _ in SPSCTapRing(capacity: capacity) }, producers: producers, items: items,
                     batch: batch)
+            },
+            mutex: {
+                ringThroughput([MutexTapRing(capacity: capacity)], producers: producers, items: items, batch: batch)
+            })
+        compareThroughput(
+            "ring throughput, \(per), batched API, full fence per push", reps: reps,
+            note: "portable wake-up (no membarrier); baseline: MutexTapRing drain\(shape)",
+            lockFree: {
+                ringThroughput(
+                    (0..<producers).map { _ in SPSCTapRing(capacity: capacity) }, producers: producers, items: items,
+                    batch: batch, asymmetricFence: false)
             },
             mutex: {
                 ringThroughput([MutexTapRing(capacity: capacity)], producers: producers, items: items, batch: batch)
