@@ -28,16 +28,18 @@ public final class BoundedRing<Element>: @unchecked Sendable {
     // stored properties are immutable after init.
 
     public let capacity: Int
-    private let mask: Int
+    // @inlinable hot paths with @usableFromInline storage: specialised in the client module (see
+    // SPSCRing; unspecialised generic code copies each element through value witnesses).
+    @usableFromInline let mask: Int
     /// Bytes from one cell to the next: an `Atomic<Int>` sequence followed by the element.
-    private let cellStride: Int
-    private let elementOffset: Int
-    private let cells: UnsafeMutableRawPointer
+    @usableFromInline let cellStride: Int
+    @usableFromInline let elementOffset: Int
+    @usableFromInline let cells: UnsafeMutableRawPointer
     /// Two 128-byte blocks: `tail` (producers' claim counter) in the first, `head` (consumer's
     /// position) in the second.
-    private let counters: UnsafeMutableRawPointer
+    @usableFromInline let counters: UnsafeMutableRawPointer
 
-    private static var padding: Int { 128 }
+    @inlinable static var padding: Int { 128 }
 
     /// - Precondition: `capacity` is a power of two ≥ 2 (a programmer error otherwise).
     public init(capacity: Int) {
@@ -65,16 +67,16 @@ public final class BoundedRing<Element>: @unchecked Sendable {
         counters.deallocate()
     }
 
-    @inline(__always) private var tail: UnsafeMutablePointer<Atomic<Int>> {
+    @inlinable @inline(__always) var tail: UnsafeMutablePointer<Atomic<Int>> {
         counters.assumingMemoryBound(to: Atomic<Int>.self)
     }
-    @inline(__always) private var head: UnsafeMutablePointer<Atomic<Int>> {
+    @inlinable @inline(__always) var head: UnsafeMutablePointer<Atomic<Int>> {
         (counters + Self.padding).assumingMemoryBound(to: Atomic<Int>.self)
     }
-    @inline(__always) private func sequence(_ position: Int) -> UnsafeMutablePointer<Atomic<Int>> {
+    @inlinable @inline(__always) func sequence(_ position: Int) -> UnsafeMutablePointer<Atomic<Int>> {
         (cells + (position & mask) * cellStride).assumingMemoryBound(to: Atomic<Int>.self)
     }
-    @inline(__always) private func slot(_ position: Int) -> UnsafeMutablePointer<Element> {
+    @inlinable @inline(__always) func slot(_ position: Int) -> UnsafeMutablePointer<Element> {
         (cells + (position & mask) * cellStride + elementOffset).assumingMemoryBound(to: Element.self)
     }
 
@@ -82,6 +84,7 @@ public final class BoundedRing<Element>: @unchecked Sendable {
     ///
     /// Lock-free: a producer retries only when another producer won the same position.
     @discardableResult
+    @inlinable
     public func tryPush(_ element: Element) -> Bool {
         // relaxed: `tail` is only a hint of which position to try; the cell's sequence decides.
         var position = tail.pointee.load(ordering: .relaxed)
@@ -116,6 +119,7 @@ public final class BoundedRing<Element>: @unchecked Sendable {
 
     /// Removes the oldest element; nil when empty (or when the oldest claimed position is still
     /// being written by its producer). Single consumer only.
+    @inlinable
     public func tryPop() -> Element? {
         // relaxed: only this (consumer) thread writes `head`.
         let position = head.pointee.load(ordering: .relaxed)
@@ -147,6 +151,7 @@ public final class BoundedRing<Element>: @unchecked Sendable {
     /// consumer thread. A claimed-but-still-being-written element counts as not empty.
     ///
     /// The load is sequentially consistent: see `tryPush` and `TapParker` (no lost wake-up).
+    @inlinable
     public var isEmpty: Bool {
         tail.pointee.load(ordering: .sequentiallyConsistent) == head.pointee.load(ordering: .relaxed)
     }

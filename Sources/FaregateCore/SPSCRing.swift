@@ -37,13 +37,17 @@ public final class SPSCRing<Element>: @unchecked Sendable {
     // touched only by the producer, `cachedTail` only by the consumer. Everything else is
     // immutable after init.
 
-    public let capacity: Int
-    private let mask: Int
-    /// Producer block, consumer block, then `capacity` elements.
-    private let base: UnsafeMutableRawPointer
-    private let elements: UnsafeMutablePointer<Element>
+    // The hot paths are @inlinable (with @usableFromInline storage) so that a client's
+    // `SPSCRing<Tap>` is specialised in the client module: unspecialised generic code would copy
+    // each element through its type's value witness table and cost more than the ring itself.
 
-    private static var block: Int { 128 }
+    public let capacity: Int
+    @usableFromInline let mask: Int
+    /// Producer block, consumer block, then `capacity` elements.
+    @usableFromInline let base: UnsafeMutableRawPointer
+    @usableFromInline let elements: UnsafeMutablePointer<Element>
+
+    @inlinable static var block: Int { 128 }
 
     /// - Precondition: `capacity` is a power of two ≥ 2 (a programmer error otherwise).
     public init(capacity: Int) {
@@ -71,16 +75,16 @@ public final class SPSCRing<Element>: @unchecked Sendable {
         base.deallocate()
     }
 
-    @inline(__always) private var tail: UnsafeMutablePointer<Atomic<Int>> {
+    @inlinable @inline(__always) var tail: UnsafeMutablePointer<Atomic<Int>> {
         base.assumingMemoryBound(to: Atomic<Int>.self)
     }
-    @inline(__always) private var cachedHead: UnsafeMutablePointer<Int> {
+    @inlinable @inline(__always) var cachedHead: UnsafeMutablePointer<Int> {
         (base + 8).assumingMemoryBound(to: Int.self)
     }
-    @inline(__always) private var head: UnsafeMutablePointer<Atomic<Int>> {
+    @inlinable @inline(__always) var head: UnsafeMutablePointer<Atomic<Int>> {
         (base + Self.block).assumingMemoryBound(to: Atomic<Int>.self)
     }
-    @inline(__always) private var cachedTail: UnsafeMutablePointer<Int> {
+    @inlinable @inline(__always) var cachedTail: UnsafeMutablePointer<Int> {
         (base + Self.block + 8).assumingMemoryBound(to: Int.self)
     }
 
@@ -89,7 +93,7 @@ public final class SPSCRing<Element>: @unchecked Sendable {
     /// Appends `element`; false when the ring is full (the element is not stored). Producer only.
     ///
     /// Wait-free: a fixed number of steps, whatever the consumer does.
-    @inline(__always)
+    @inlinable @inline(__always)
     @discardableResult
     public func tryPush(_ element: Element) -> Bool {
         // relaxed: only this (producer) thread writes `tail`.
@@ -117,7 +121,7 @@ public final class SPSCRing<Element>: @unchecked Sendable {
     // MARK: Consumer
 
     /// Removes the oldest element; nil when empty. Consumer only.
-    @inline(__always)
+    @inlinable @inline(__always)
     public func tryPop() -> Element? {
         // relaxed: only this (consumer) thread writes `head`.
         let h = head.pointee.load(ordering: .relaxed)
@@ -143,7 +147,7 @@ public final class SPSCRing<Element>: @unchecked Sendable {
     ///
     /// The slots stay reserved until `head` is published after the last `body` call, so a
     /// producer cannot overwrite an element while it is being handed over.
-    @inline(__always)
+    @inlinable @inline(__always)
     @discardableResult
     public func drain(limit: Int, _ body: (Element) throws -> Void) rethrows -> Int {
         let h = head.pointee.load(ordering: .relaxed)  // relaxed: only this thread writes `head`
@@ -178,7 +182,7 @@ public final class SPSCRing<Element>: @unchecked Sendable {
     /// The load of `tail` is sequentially consistent: it is the consumer's half of the Dekker
     /// pairing with `TapParker` (announce parked, then check every ring), so it must be in the
     /// single total order with the parked flag (see `TapParker`).
-    @inline(__always)
+    @inlinable @inline(__always)
     public var isEmpty: Bool {
         tail.pointee.load(ordering: .sequentiallyConsistent) == head.pointee.load(ordering: .relaxed)
     }
@@ -193,8 +197,8 @@ public final class SPSCRing<Element>: @unchecked Sendable {
         /// Test builds: the producer is never more than one lap ahead of the consumer, and the
         /// consumer never passes the producer. (`t` and `h` may be stale copies of the other side's
         /// index; staleness only moves them in the safe direction, so the checks still hold.)
-        @inline(never)
-        private func checkInvariants(tail t: Int, head h: Int) {
+        @usableFromInline @inline(never)
+        func checkInvariants(tail t: Int, head h: Int) {
             let used = t &- h
             precondition(used >= 0 && used <= capacity, "SPSC ring invariant: tail \(t) head \(h) capacity \(capacity)")
         }

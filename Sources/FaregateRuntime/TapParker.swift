@@ -53,12 +53,14 @@ import Synchronization
 /// liburcu and folly's asymmetric fences rest on); where membarrier is not available (older
 /// kernels, a seccomp filter) `wakeAfterPush()` falls back to `wake()`'s full fence.
 public final class TapParker: Sendable {
-    private let parked = Atomic<Bool>(false)
+    // `parked`, `asymmetric` and the producer-side fast paths are inlinable so a reader thread's
+    // push + wake-up check compiles to a few instructions in the caller's module.
+    @usableFromInline let parked = Atomic<Bool>(false)
     private let semaphore = DispatchSemaphore(value: 0)
     private let spinLimit: Int
     private let parks = Atomic<Int>(0)
     /// The consumer fences with membarrier, producers with a compiler barrier (type comment).
-    private let asymmetric: Bool
+    @usableFromInline let asymmetric: Bool
 
     /// Whether this process registered for membarrier(2)'s private expedited command (done once,
     /// on first use). False on kernels before 4.14 or where a seccomp filter refuses it.
@@ -105,14 +107,16 @@ public final class TapParker: Sendable {
     }
 
     /// Wakes the consumer if it is parked. Call after every successful push. Any thread.
-    @inline(__always)
+    @inlinable @inline(__always)
     public func unpark() {
         // sequentiallyConsistent load: the other half of the Dekker pattern; on x86 and ARMv8
         // this is a plain load (`mov` / `ldar`), so an idle-free consumer costs producers nothing.
-        if parked.load(ordering: .sequentiallyConsistent) {
-            // Only the producer that flips true → false signals.
-            if parked.exchange(false, ordering: .sequentiallyConsistent) { semaphore.signal() }
-        }
+        if parked.load(ordering: .sequentiallyConsistent) { signalIfParked() }
+    }
+
+    /// The slow path of `unpark()`: only the producer that flips true → false signals.
+    @usableFromInline func signalIfParked() {
+        if parked.exchange(false, ordering: .sequentiallyConsistent) { semaphore.signal() }
     }
 
     /// Like `unpark()`, after a full fence: for conditions changed with a weaker store (the stop
@@ -125,7 +129,7 @@ public final class TapParker: Sendable {
     /// Call after every successful push into an `SPSCRing` (a releasing store of `tail`), from
     /// the producer thread. With the asymmetric fence only a compiler barrier separates the push
     /// from the `parked` check; otherwise this is `wake()`.
-    @inline(__always)
+    @inlinable @inline(__always)
     public func wakeAfterPush() {
         if asymmetric {
             // acquiringAndReleasing: no instruction on x86 (a `dmb ish` on ARMv8), but the

@@ -49,6 +49,9 @@ func tap(_ producer: Int, _ i: Int, stamp: UInt64 = 0) -> Tap {
 
 // MARK: Throughput
 
+/// How often the consumer blocked in the last `ringThroughput` run (shown in the row's note).
+let lastParkCount = Atomic<Int>(0)
+
 /// Items per second from `producers` threads into `rings` (producer p pushes into
 /// `rings[p % rings.count]`: one ring each, or all into one shared ring) and one consumer that
 /// goes round the rings in the decision loop's shape: take (one tap, or up to `batch`), and when
@@ -101,7 +104,43 @@ func ringThroughput<R: BenchRing>(
     }
     let elapsed = now() - t0
     for _ in 0..<producers { done.wait() }
+    lastParkCount.store(parker.parkCount, ordering: .relaxed)
     precondition(check == UInt64(producers) * UInt64(per * (per - 1) / 2), "ring lost items")
+    return Double(received) / (Double(elapsed) / 1e9)
+}
+
+/// The same SPSC ring and consumer loop with an 8-byte element instead of a 72-byte `Tap`: how
+/// much of the ring's cost is moving the element's cache lines from core to core.
+func smallElementThroughput(items: Int, batch: Int) -> Double {
+    let ring = SPSCRing<UInt64>(capacity: 1024)
+    let parker = TapParker()
+    let start = DispatchSemaphore(value: 0)
+    let done = DispatchSemaphore(value: 0)
+    Thread.detachNewThread {
+        start.wait()
+        for i in 0..<items {
+            var spins = 0
+            while !ring.tryPush(UInt64(i)) {
+                spins += 1
+                if spins > 64 { sched_yield() }
+            }
+            parker.wakeAfterPush()
+        }
+        done.signal()
+    }
+    let t0 = now()
+    start.signal()
+    var received = 0
+    var check: UInt64 = 0
+    while received < items {
+        let took = ring.drain(limit: batch) { check &+= $0 }
+        received += took
+        if took == 0 { parker.park(until: { !ring.isEmpty }) }
+    }
+    let elapsed = now() - t0
+    done.wait()
+    lastParkCount.store(parker.parkCount, ordering: .relaxed)
+    precondition(check == UInt64(items) * UInt64(items - 1) / 2, "ring lost items")
     return Double(received) / (Double(elapsed) / 1e9)
 }
 
@@ -112,13 +151,19 @@ func ringThroughput<R: BenchRing>(
 ) {
     var lf: [Double] = []
     var mx: [Double] = []
+    var parks = (0, 0)
     for _ in 0..<reps {
         lf.append(lockFree())
+        parks.0 += lastParkCount.load(ordering: .relaxed)
         mx.append(mutex())
+        parks.1 += lastParkCount.load(ordering: .relaxed)
     }
     lf.sort()
     mx.sort()
-    record(Row(name: name, value: lf[lf.count / 2], unit: "items/s", baseline: mx[mx.count / 2], note: note))
+    record(
+        Row(
+            name: name, value: lf[lf.count / 2], unit: "items/s", baseline: mx[mx.count / 2],
+            note: note + "; consumer parked \(parks.0) / \(parks.1) times in \(reps) run(s)"))
 }
 
 // MARK: Latency
@@ -213,7 +258,7 @@ func parkedConsumer() -> (idleCPUPercent: Double, wakeSamples: [UInt64]) {
 
 @MainActor func runRingBenchmarks() {
     let items = quick ? 1_000_000 : 10_000_000
-    let reps = quick ? 1 : 3
+    let reps = quick ? 3 : 5
     let capacity = 1024
     let batch = 64  // GateRuntime.Options.maxBatch
     if !TapParker.asymmetricFenceAvailable {
@@ -272,6 +317,12 @@ func parkedConsumer() -> (idleCPUPercent: Double, wakeSamples: [UInt64]) {
             }
         )
     }
+    var small = (0..<reps).map { _ in smallElementThroughput(items: items, batch: batch) }
+    small.sort()
+    record(
+        Row(
+            name: "SPSC ring throughput, 8-byte elements, batched", value: small[small.count / 2], unit: "items/s",
+            baseline: nil, note: "same ring and loop as the Tap rows, UInt64 elements (8 per cache line)"))
     record(
         Row(
             name: "ring push+pop, one thread", value: pushPopNanos(SPSCTapRing(capacity: capacity), items), unit: "ns",
