@@ -3,10 +3,12 @@ import Synchronization
 /// A bounded, lock-free multi-producer single-consumer queue (Dmitry Vyukov's bounded queue with
 /// per-cell sequence numbers, specialised to one consumer).
 ///
-/// Why this design rather than one SPSC ring per reader: a gate has several reader threads (card
-/// reader, code scanner, sometimes a second antenna) feeding one decision loop, and the decision
-/// loop must take taps in arrival order across readers. One MPSC ring gives that order for free;
-/// SPSC rings per reader would need a merge by timestamp on the consumer side.
+/// The gate runs one `SPSCRing` per reader instead (see there: cheaper pushes, no shared
+/// producer counter, and the decision loop needs order only per reader, not across readers).
+/// This ring stays as the alternative for producers that are not known up front or are too many
+/// to give each its own ring, and as a measured reference in `faregate-bench`. Note what order it
+/// gives: the order in which producers won positions (push order), not the order in which cards
+/// were detected, so even here a cross-reader order would only be approximate.
 ///
 /// - Capacity is a power of two, fixed at init; cells (sequence number + element inline) live in
 ///   one allocation made at init. `tryPush` and `tryPop` never allocate and never block.
