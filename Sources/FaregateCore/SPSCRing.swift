@@ -64,7 +64,8 @@ public final class SPSCRing<Element>: @unchecked Sendable {
     }
 
     deinit {
-        // No other reference exists: deinitialize what is still queued.
+        // No other reference exists: deinitialize what is still queued. relaxed: the last release
+        // of the object already ordered every push and pop before this point.
         let h = head.pointee.load(ordering: .relaxed)
         let t = tail.pointee.load(ordering: .relaxed)
         var p = h
@@ -184,11 +185,14 @@ public final class SPSCRing<Element>: @unchecked Sendable {
     /// single total order with the parked flag (see `TapParker`).
     @inlinable @inline(__always)
     public var isEmpty: Bool {
+        // head: relaxed, only this (consumer) thread writes it.
         tail.pointee.load(ordering: .sequentiallyConsistent) == head.pointee.load(ordering: .relaxed)
     }
 
     /// Elements published and not yet taken. Exact on the consumer thread when the producer is idle.
     public var count: Int {
+        // head: relaxed (the consumer's own index); tail: acquiring like every consumer read of it,
+        // so a caller that goes on to pop sees the counted elements.
         let h = head.pointee.load(ordering: .relaxed)
         return max(0, min(capacity, tail.pointee.load(ordering: .acquiring) &- h))
     }
