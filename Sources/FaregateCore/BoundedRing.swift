@@ -3,10 +3,12 @@ import Synchronization
 /// A bounded, lock-free multi-producer single-consumer queue (Dmitry Vyukov's bounded queue with
 /// per-cell sequence numbers, specialised to one consumer).
 ///
-/// Why this design rather than one SPSC ring per reader: a gate has several reader threads (card
-/// reader, code scanner, sometimes a second antenna) feeding one decision loop, and the decision
-/// loop must take taps in arrival order across readers. One MPSC ring gives that order for free;
-/// SPSC rings per reader would need a merge by timestamp on the consumer side.
+/// The gate runs one `SPSCRing` per reader instead (see there: cheaper pushes, no shared
+/// producer counter, and the decision loop needs order only per reader, not across readers).
+/// This ring stays as the alternative for producers that are not known up front or are too many
+/// to give each its own ring, and as a measured reference in `faregate-bench`. Note what order it
+/// gives: the order in which producers won positions (push order), not the order in which cards
+/// were detected, so even here a cross-reader order would only be approximate.
 ///
 /// - Capacity is a power of two, fixed at init; cells (sequence number + element inline) live in
 ///   one allocation made at init. `tryPush` and `tryPop` never allocate and never block.
@@ -28,16 +30,18 @@ public final class BoundedRing<Element>: @unchecked Sendable {
     // stored properties are immutable after init.
 
     public let capacity: Int
-    private let mask: Int
+    // @inlinable hot paths with @usableFromInline storage: specialised in the client module (see
+    // SPSCRing; unspecialised generic code copies each element through value witnesses).
+    @usableFromInline let mask: Int
     /// Bytes from one cell to the next: an `Atomic<Int>` sequence followed by the element.
-    private let cellStride: Int
-    private let elementOffset: Int
-    private let cells: UnsafeMutableRawPointer
+    @usableFromInline let cellStride: Int
+    @usableFromInline let elementOffset: Int
+    @usableFromInline let cells: UnsafeMutableRawPointer
     /// Two 128-byte blocks: `tail` (producers' claim counter) in the first, `head` (consumer's
     /// position) in the second.
-    private let counters: UnsafeMutableRawPointer
+    @usableFromInline let counters: UnsafeMutableRawPointer
 
-    private static var padding: Int { 128 }
+    @inlinable static var padding: Int { 128 }
 
     /// - Precondition: `capacity` is a power of two ≥ 2 (a programmer error otherwise).
     public init(capacity: Int) {
@@ -65,16 +69,16 @@ public final class BoundedRing<Element>: @unchecked Sendable {
         counters.deallocate()
     }
 
-    @inline(__always) private var tail: UnsafeMutablePointer<Atomic<Int>> {
+    @inlinable @inline(__always) var tail: UnsafeMutablePointer<Atomic<Int>> {
         counters.assumingMemoryBound(to: Atomic<Int>.self)
     }
-    @inline(__always) private var head: UnsafeMutablePointer<Atomic<Int>> {
+    @inlinable @inline(__always) var head: UnsafeMutablePointer<Atomic<Int>> {
         (counters + Self.padding).assumingMemoryBound(to: Atomic<Int>.self)
     }
-    @inline(__always) private func sequence(_ position: Int) -> UnsafeMutablePointer<Atomic<Int>> {
+    @inlinable @inline(__always) func sequence(_ position: Int) -> UnsafeMutablePointer<Atomic<Int>> {
         (cells + (position & mask) * cellStride).assumingMemoryBound(to: Atomic<Int>.self)
     }
-    @inline(__always) private func slot(_ position: Int) -> UnsafeMutablePointer<Element> {
+    @inlinable @inline(__always) func slot(_ position: Int) -> UnsafeMutablePointer<Element> {
         (cells + (position & mask) * cellStride + elementOffset).assumingMemoryBound(to: Element.self)
     }
 
@@ -82,6 +86,7 @@ public final class BoundedRing<Element>: @unchecked Sendable {
     ///
     /// Lock-free: a producer retries only when another producer won the same position.
     @discardableResult
+    @inlinable
     public func tryPush(_ element: Element) -> Bool {
         // relaxed: `tail` is only a hint of which position to try; the cell's sequence decides.
         var position = tail.pointee.load(ordering: .relaxed)
@@ -116,6 +121,7 @@ public final class BoundedRing<Element>: @unchecked Sendable {
 
     /// Removes the oldest element; nil when empty (or when the oldest claimed position is still
     /// being written by its producer). Single consumer only.
+    @inlinable
     public func tryPop() -> Element? {
         // relaxed: only this (consumer) thread writes `head`.
         let position = head.pointee.load(ordering: .relaxed)
@@ -147,6 +153,7 @@ public final class BoundedRing<Element>: @unchecked Sendable {
     /// consumer thread. A claimed-but-still-being-written element counts as not empty.
     ///
     /// The load is sequentially consistent: see `tryPush` and `TapParker` (no lost wake-up).
+    @inlinable
     public var isEmpty: Bool {
         tail.pointee.load(ordering: .sequentiallyConsistent) == head.pointee.load(ordering: .relaxed)
     }

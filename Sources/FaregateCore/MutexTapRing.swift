@@ -52,6 +52,24 @@ public final class MutexTapRing: TapRing, @unchecked Sendable {
         }
     }
 
+    /// Takes up to `limit` taps, oldest first, under one lock acquisition, handing each to `body`
+    /// while the lock is held (so `body` must be short: copy the tap out and return); returns how
+    /// many. The batched counterpart of `SPSCRing.drain`, so benchmarks can compare like with like.
+    @discardableResult
+    public func drain(limit: Int, _ body: (Tap) -> Void) -> Int {
+        state.withLock { s in
+            let n = min(s.count, limit)
+            var i = 0
+            while i < n {
+                body((storage + ((s.head + i) & (capacity - 1))).move())
+                i += 1
+            }
+            s.head = (s.head + n) & (capacity - 1)
+            s.count -= n
+            return n
+        }
+    }
+
     /// True when the ring holds no tap. Takes the lock like every other operation; the lock's
     /// atomic RMW orders it against `TapParker`'s flag on x86 and ARMv8 (see `TapParker`).
     public var isEmpty: Bool { state.withLock { $0.count == 0 } }

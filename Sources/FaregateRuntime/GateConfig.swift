@@ -14,6 +14,7 @@ public struct GateConfig: Sendable, Equatable {
     public var journalFsync: Bool
     /// Start a new journal file past this size once everything in it is acknowledged centrally.
     public var journalRotateBytes: Int
+    /// Slots of each reader's tap ring (a power of two; one SPSC ring per reader).
     public var ringCapacity: Int
     public var central: Central
     public var sync: Sync

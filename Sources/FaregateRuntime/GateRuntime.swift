@@ -3,17 +3,20 @@ import FaregateCore
 import Foundation
 import Synchronization
 
-/// One running gate: reader threads → tap ring → decision thread → journal → barrier, and a sync
-/// thread that refreshes the status table and uploads the journal.
+/// One running gate: reader threads → one tap ring per reader → decision thread → journal →
+/// barrier, and a sync thread that refreshes the status table and uploads the journal.
 ///
 /// ```
-/// reader 0 ─┐                    ┌─ journal (durable) ─ barrier
-/// reader 1 ─┼─▶ ring ─▶ decision ┤
-/// reader n ─┘        (GateCore)  └─ observer (metrics, simulation)
-///                 ▲ table (TableSlot) ◀── sync thread ◀──▶ central store
+/// reader 0 ─▶ ring 0 ─┐                ┌─ journal (durable) ─ barrier
+/// reader 1 ─▶ ring 1 ─┼─▶ decision     ┤
+/// reader n ─▶ ring n ─┘   (GateCore)   └─ observer (metrics, simulation)
+///                          ▲ table (TableSlot) ◀── sync thread ◀──▶ central store
 /// ```
 ///
-/// Start with `start()`, stop with `stop()` (drains the ring, makes a last upload). Thread-safe.
+/// Each reader thread is the only producer of its own `SPSCTapRing`; the decision thread drains
+/// them round-robin (per-reader order kept; why no cross-reader order is needed: `SPSCRing`).
+///
+/// Start with `start()`, stop with `stop()` (drains the rings, makes a last upload). Thread-safe.
 public final class GateRuntime: @unchecked Sendable {
     // @unchecked Sendable: `core` is touched only by the decision thread; `syncStore` only by
     // the sync thread; `threads` only by start/stop (called from the owner's thread). Everything
@@ -21,6 +24,7 @@ public final class GateRuntime: @unchecked Sendable {
 
     public struct Options: Sendable {
         public var gateID: String
+        /// Capacity of each reader's tap ring (a power of two).
         public var ringCapacity: Int = 1024
         public var policy: GatePolicy = .healthCheckEra
         /// Entry/exit control (anti-passback, exit without entry); nil: none.
@@ -73,7 +77,9 @@ public final class GateRuntime: @unchecked Sendable {
     private let clock: any GateClock
     private let storeFactory: (@Sendable () throws(CentralStoreError) -> any CentralStore)?
     private let observer: (@Sendable (TapReport) -> Void)?
-    private let ring: LockFreeTapRing
+    /// One ring per reader (same index): its reader thread is the only producer, the decision
+    /// thread the only consumer.
+    private let rings: [SPSCTapRing]
     /// The decision thread spins briefly, then parks, when it has nothing to do.
     private let parker = TapParker()
     /// Bumped (sequentially consistent) for work that does not go through the ring: refused
@@ -120,7 +126,7 @@ public final class GateRuntime: @unchecked Sendable {
         self.clock = clock
         self.storeFactory = storeFactory
         self.observer = observer
-        ring = LockFreeTapRing(capacity: options.ringCapacity)
+        rings = readers.map { _ in SPSCTapRing(capacity: options.ringCapacity) }
         core = GateCore(nextSequence: journal.nextSequence, policy: options.policy)
         if let engine = options.engine { core.engine = engine }
         if let access = options.access { core.ledger = PassageLedger(rules: access) }
@@ -176,7 +182,7 @@ public final class GateRuntime: @unchecked Sendable {
         }
         if storeFactory != nil { _ = syncOnce() }
         for (i, reader) in readers.enumerated() {
-            spawn("reader-\(i)") { [self] in readerLoop(reader) }
+            spawn("reader-\(i)") { [self] in readerLoop(reader, ring: rings[i]) }
         }
         spawn("decision") { [self] in decisionLoop() }
         if storeFactory != nil { spawn("sync") { [self] in syncLoop() } }
@@ -213,7 +219,7 @@ public final class GateRuntime: @unchecked Sendable {
 
     // MARK: Reader threads
 
-    private func readerLoop(_ reader: any CardReader) {
+    private func readerLoop(_ reader: any CardReader, ring: SPSCTapRing) {
         while true {
             switch reader.nextEvent() {
             case .cancelled:
@@ -226,7 +232,10 @@ public final class GateRuntime: @unchecked Sendable {
             case .tap(var tap):
                 tap.enqueuedAt = clock.monotonicNanos()
                 if ring.tryPush(tap) {
-                    parker.unpark()
+                    // Not unpark(): the push published `tail` with a releasing store, which needs
+                    // a fence before the parked check (TapParker's Dekker pairing; the decision
+                    // thread re-checks every ring after announcing parked).
+                    parker.wakeAfterPush()
                 } else {
                     // Ring full: the rider is told to tap again now; the decision loop journals it.
                     pendingRejections.withLock { $0.append(tap.reader) }
@@ -289,7 +298,7 @@ public final class GateRuntime: @unchecked Sendable {
                 let out = core.handle(tap, dequeuedAt: dequeuedAt, table: table, dataAgeSeconds: dataAge, clock: clock)
                 batch.append(Handled(output: out, tap: tap, dequeuedAt: dequeuedAt))
             }
-            while batch.count < options.maxBatch, let tap = ring.tryPop() { take(tap) }
+            takeRoundRobin(take)
             let rejected = pendingRejections.withLock { r -> [UInt16] in
                 defer { r.removeAll(keepingCapacity: true) }
                 return r
@@ -309,13 +318,13 @@ public final class GateRuntime: @unchecked Sendable {
                 // and readers are joined, so an empty ring now stays empty.
                 guard stopping.load(ordering: .acquiring) else {
                     parker.park(until: {
-                        !ring.isEmpty || stopping.load(ordering: .sequentiallyConsistent)
+                        rings.contains { !$0.isEmpty } || stopping.load(ordering: .sequentiallyConsistent)
                             || pokes.load(ordering: .sequentiallyConsistent) != seenPokes
                     })
                     seenPokes = pokes.load(ordering: .sequentiallyConsistent)
                     continue
                 }
-                guard let tap = ring.tryPop() else { return }
+                guard let tap = rings.lazy.compactMap({ $0.tryPop() }).first else { return }
                 take(tap)
             }
             entries.removeAll(keepingCapacity: true)
@@ -366,6 +375,23 @@ public final class GateRuntime: @unchecked Sendable {
                 if journalFailed { $0.journalFailures += UInt64(batch.count) }
             }
             batch.removeAll(keepingCapacity: true)
+        }
+    }
+
+    /// Takes up to `maxBatch` taps from the readers' rings, at most an equal share from each ring
+    /// per round, so a busy reader cannot hold back another reader's rider for more than one round.
+    private func takeRoundRobin(_ take: (Tap) -> Void) {
+        guard !rings.isEmpty else { return }
+        let share = max(1, options.maxBatch / rings.count)
+        var room = options.maxBatch
+        var progressed = true
+        while room > 0 && progressed {
+            progressed = false
+            for ring in rings where room > 0 {
+                let n = ring.drain(limit: min(share, room), take)
+                room -= n
+                progressed = progressed || n > 0
+            }
         }
     }
 

@@ -1,6 +1,7 @@
 // faregate-bench: the issue-4 benchmark. Lock-free tap ring vs Mutex ring, compact status table
 // vs Dictionary, snapshot load, delta apply, parked-consumer idle CPU and wake-up latency.
-// Release build only (scripts/bench). Usage: faregate-bench [--quick] [--json] [--no-dict-30m]
+// Release build only (scripts/bench). Usage: faregate-bench [--quick] [--json] [--no-dict-30m] [--ring-only]
+// [--table-only] [--sizes N,N,...]
 import FaregateCore
 import FaregateRuntime
 import Foundation
@@ -57,119 +58,6 @@ func median(_ xs: [UInt64]) -> Double {
 func percentile(_ xs: [UInt64], _ p: Double) -> Double {
     let s = xs.sorted()
     return s.isEmpty ? 0 : Double(s[min(s.count - 1, Int(Double(s.count) * p))])
-}
-
-func tap(_ producer: Int, _ i: Int, stamp: UInt64 = 0) -> Tap {
-    Tap(reader: UInt16(producer), result: .failed(.timeout, nil), detectedAt: UInt64(i), readAt: 0, enqueuedAt: stamp)
-}
-
-// MARK: Ring throughput and handoff latency
-
-/// Items per second through `ring` with `producers` producer threads and one busy consumer.
-func ringThroughput(_ ring: any TapRing, isEmpty: @escaping () -> Bool, producers: Int, items: Int) -> Double {
-    let per = items / producers
-    let parker = TapParker()
-    let start = DispatchSemaphore(value: 0)
-    let done = DispatchSemaphore(value: 0)
-    for p in 0..<producers {
-        Thread.detachNewThread {
-            start.wait()
-            for i in 0..<per {
-                // Full ring: spin briefly, then yield the core (2 cores, 3 threads: a spinning
-                // producer would otherwise keep the consumer from running).
-                var spins = 0
-                while !ring.tryPush(tap(p, i)) {
-                    spins += 1
-                    if spins > 64 { sched_yield() }
-                }
-                parker.unpark()
-            }
-            done.signal()
-        }
-    }
-    let t0 = now()
-    for _ in 0..<producers { start.signal() }
-    var received = 0
-    var check: UInt64 = 0
-    // The decision loop's shape: pop, or spin-then-park until the ring is not empty.
-    while received < per * producers {
-        if let t = ring.tryPop() {
-            check &+= t.detectedAt
-            received += 1
-        } else {
-            parker.park(until: { !isEmpty() })
-        }
-    }
-    let elapsed = now() - t0
-    for _ in 0..<producers { done.wait() }
-    precondition(check == UInt64(producers) * UInt64(per * (per - 1) / 2), "ring lost items")
-    return Double(received) / (Double(elapsed) / 1e9)
-}
-
-/// One item in flight at a time: producer stamps, consumer (busy) measures; returns ns samples.
-func handoffLatency(_ ring: any TapRing, rounds: Int) -> [UInt64] {
-    let acked = Atomic<Int>(0)
-    var samples: [UInt64] = []
-    samples.reserveCapacity(rounds)
-    let done = DispatchSemaphore(value: 0)
-    Thread.detachNewThread {
-        for i in 0..<rounds {
-            while acked.load(ordering: .acquiring) < i {}
-            while !ring.tryPush(tap(0, i, stamp: now())) {}
-        }
-        done.signal()
-    }
-    for i in 0..<rounds {
-        var t: Tap?
-        while t == nil { t = ring.tryPop() }
-        samples.append(now() - (t?.enqueuedAt ?? 0))
-        acked.store(i + 1, ordering: .releasing)
-    }
-    done.wait()
-    return samples
-}
-
-// MARK: Parked consumer: idle CPU and wake-up latency
-
-func parkedConsumer() -> (idleCPUPercent: Double, wakeSamples: [UInt64]) {
-    let ring = LockFreeTapRing(capacity: 1024)
-    let parker = TapParker()
-    let stopping = Atomic<Bool>(false)
-    let lastLatency = Atomic<UInt64>(0)
-    let received = Atomic<Int>(0)
-    let finished = DispatchSemaphore(value: 0)
-    Thread.detachNewThread {
-        while !stopping.load(ordering: .sequentiallyConsistent) {
-            if let t = ring.tryPop() {
-                lastLatency.store(now() - t.enqueuedAt, ordering: .relaxed)
-                received.wrappingAdd(1, ordering: .releasing)
-            } else {
-                parker.park(until: { !ring.isEmpty || stopping.load(ordering: .sequentiallyConsistent) })
-            }
-        }
-        finished.signal()
-    }
-    // Idle: let it park, then measure process CPU over a window while this thread sleeps.
-    usleep(50_000)
-    let window: UInt64 = quick ? 500_000_000 : 2_000_000_000
-    let c0 = cpuNanos(), w0 = now()
-    usleep(UInt32(window / 1000))
-    let idle = Double(cpuNanos() - c0) / Double(now() - w0) * 100
-    // Wake-ups: each push finds the consumer parked (it has been idle for 2 ms).
-    var samples: [UInt64] = []
-    let rounds = quick ? 100 : 300
-    for i in 0..<rounds {
-        usleep(2000)
-        let parksBefore = parker.parkCount
-        _ = ring.tryPush(tap(0, i, stamp: now()))
-        parker.unpark()
-        while received.load(ordering: .acquiring) <= i {}
-        if parksBefore > 0 { samples.append(lastLatency.load(ordering: .relaxed)) }
-    }
-    stopping.store(true, ordering: .releasing)
-    parker.wake()
-    finished.wait()
-    return (idle, samples)
 }
 
 // MARK: Tables
@@ -283,8 +171,11 @@ func dictionaryBytes(_ d: [CardKey: CardStatus]) -> Double {
     return buckets * 9 + buckets / 8 + 100
 }
 
+let ringOnly = arguments.contains("--ring-only")
+let tableOnly = arguments.contains("--table-only")
 let sizes: [Int] = {
-    // --sizes 10000000,30000000 overrides the table sizes (and --table-only skips the ring part).
+    if ringOnly { return [] }
+    // --sizes 10000000,30000000 overrides the table sizes.
     if let i = CommandLine.arguments.firstIndex(of: "--sizes"), i + 1 < CommandLine.arguments.count {
         return CommandLine.arguments[i + 1].split(separator: ",").compactMap { Int($0) }
     }
@@ -297,53 +188,8 @@ try? FileManager.default.createDirectory(atPath: workDirectory, withIntermediate
 
 if !json { print("faregate-bench\(quick ? " --quick" : ""): \(ProcessInfo.processInfo.activeProcessorCount) cores") }
 
-// Ring
-let ringItems = quick ? 500_000 : 5_000_000
-for producers in [1, 2] {
-    let lfRing = LockFreeTapRing(capacity: 1024)
-    let lf = ringThroughput(lfRing, isEmpty: { lfRing.isEmpty }, producers: producers, items: ringItems)
-    let mxRing = MutexTapRing(capacity: 1024)
-    let mx = ringThroughput(mxRing, isEmpty: { mxRing.isEmpty }, producers: producers, items: ringItems)
-    record(
-        Row(
-            name: "ring throughput, \(producers) producer(s)", value: lf, unit: "items/s", baseline: mx,
-            note: "baseline: MutexTapRing"))
-}
-// Uncontended cost of one push + pop on one thread (no handoff): the ring's own overhead.
-func pushPopNanos(_ ring: any TapRing, _ n: Int) -> Double {
-    let t0 = now()
-    var check: UInt64 = 0
-    for i in 0..<n {
-        _ = ring.tryPush(tap(0, i))
-        check &+= ring.tryPop()?.detectedAt ?? 0
-    }
-    precondition(check == UInt64(n * (n - 1) / 2))
-    return Double(now() - t0) / Double(n)
-}
-record(
-    Row(
-        name: "ring push+pop, one thread", value: pushPopNanos(LockFreeTapRing(capacity: 1024), ringItems), unit: "ns",
-        baseline: pushPopNanos(MutexTapRing(capacity: 1024), ringItems), note: "uncontended"))
-let rounds = quick ? 20_000 : 100_000
-let lfLat = handoffLatency(LockFreeTapRing(capacity: 1024), rounds: rounds)
-let mxLat = handoffLatency(MutexTapRing(capacity: 1024), rounds: rounds)
-record(
-    Row(
-        name: "ring handoff latency p50", value: median(lfLat), unit: "ns", baseline: median(mxLat),
-        note: "busy consumer"))
-record(
-    Row(name: "ring handoff latency p99", value: percentile(lfLat, 0.99), unit: "ns", baseline: percentile(mxLat, 0.99))
-)
-
-// Parker
-let parked = parkedConsumer()
-record(
-    Row(
-        name: "idle CPU, parked consumer", value: parked.idleCPUPercent, unit: "% of a core", baseline: nil,
-        note: "whole process"))
-record(Row(name: "wake-up latency p50 (parked)", value: median(parked.wakeSamples), unit: "ns", baseline: nil))
-record(
-    Row(name: "wake-up latency p99 (parked)", value: percentile(parked.wakeSamples, 0.99), unit: "ns", baseline: nil))
+// Ring (RingBench.swift); --table-only skips it.
+if !tableOnly { runRingBenchmarks() }
 
 // Tables
 for n in sizes {
@@ -483,7 +329,7 @@ for n in sizes {
 // The memory system's own floor: a chain of dependent random loads over 256 MiB (one per 64-byte
 // line, a random cyclic permutation), on 2 MiB (transparent huge) pages and on 4 KiB pages. A
 // dependent lookup cannot beat one such load; `Dictionary`'s storage lives on 4 KiB pages.
-for huge in [true, false] {
+for huge in [true, false] where !ringOnly {
     let floor = pointerChaseNanos(
         bytes: quick ? 64 << 20 : 256 << 20, hugePages: huge, steps: quick ? 500_000 : 2_000_000)
     record(

@@ -8,4 +8,14 @@
 /// Unix domain socket. Returns 0, or -1 with errno set.
 int CFaregateLinux_peer_uid(int fd, unsigned int *uid, int *pid);
 
+/// Wraps membarrier(MEMBARRIER_CMD_QUERY) and, when the kernel offers it,
+/// membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED) for this process. Returns 0, or -1 when
+/// the kernel (or a seccomp filter) does not allow it.
+int CFaregateLinux_membarrier_register(void);
+
+/// Wraps membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED): every running thread of this process
+/// passes a full memory barrier before the call returns. Only after a successful
+/// `CFaregateLinux_membarrier_register`. Returns 0, or -1 with errno set.
+int CFaregateLinux_membarrier(void);
+
 #endif
