@@ -487,8 +487,9 @@ public final class GateRuntime: @unchecked Sendable {
         let loaded: CompactStatusTable
         // Read into the gate's own (huge-page) memory rather than served from a mapping: the
         // file may be an operator's, and a mapped file truncated in place by someone else would
-        // fault (SIGBUS) on the next lookup; a copy cannot. It also makes random lookups ~10 %
-        // faster at 30M cards (no file-backed huge pages on this kernel; BENCHMARKS.md).
+        // fault (SIGBUS) on the next lookup; a copy cannot. The copy costs ~35 ms at 30M cards;
+        // lookups are as fast as from the mapping on a quiet machine and up to ~10 % faster
+        // under load (fewer page walks; BENCHMARKS.md).
         do { loaded = try SnapshotFile.load(path, placement: .hugePageCopy) } catch { return .failure(error) }
         if let current = table.current().table, current.dataVersion > loaded.dataVersion {
             return .failure(

@@ -50,8 +50,9 @@ public enum SnapshotFile {
         /// this kernel has no huge pages for file mappings).
         case mapped
         /// Read once into anonymous memory advised for transparent huge pages (`TableMemory`):
-        /// one copy at load, then a random lookup avoids most TLB misses. What `faregated` uses;
-        /// BENCHMARKS.md has both load times and both lookup times.
+        /// one copy at load; afterwards the table no longer depends on the file (a file
+        /// truncated in place cannot fault a lookup) and random lookups take fewer page walks.
+        /// What `faregated` uses; BENCHMARKS.md has both load times and both lookup times.
         case hugePageCopy
     }
 
@@ -67,16 +68,8 @@ public enum SnapshotFile {
 
     /// Reads the whole file into table memory with `read`, then validates it in place.
     static func loadCopied(_ path: String) throws(SnapshotFileError) -> CompactStatusTable {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw SnapshotFileError(path: path, problem: .system("open", errno)) }
+        let (fd, size) = try openSnapshot(path)
         defer { close(fd) }
-        var st = stat()
-        guard fstat(fd, &st) == 0 else { throw SnapshotFileError(path: path, problem: .system("fstat", errno)) }
-        let size = Int(st.st_size)
-        guard size >= StatusSnapshot.headerSize else {
-            throw SnapshotFileError(
-                path: path, problem: .format(.truncated(expectedBytes: StatusSnapshot.headerSize, actualBytes: size)))
-        }
         let memory = TableMemory(uninitializedByteCount: size)
         let destination = memory.mutableBytes
         var done = 0
@@ -101,18 +94,30 @@ public enum SnapshotFile {
         }
     }
 
-    /// Maps and validates the snapshot at `path`.
-    static func loadMapped(_ path: String) throws(SnapshotFileError) -> CompactStatusTable {
+    /// Opens `path` read-only and returns the descriptor and the file size; refuses a file too
+    /// short to hold a header. The caller closes the descriptor.
+    static func openSnapshot(_ path: String) throws(SnapshotFileError) -> (fd: Int32, size: Int) {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw SnapshotFileError(path: path, problem: .system("open", errno)) }
-        defer { close(fd) }
         var st = stat()
-        guard fstat(fd, &st) == 0 else { throw SnapshotFileError(path: path, problem: .system("fstat", errno)) }
+        guard fstat(fd, &st) == 0 else {
+            let code = errno
+            close(fd)
+            throw SnapshotFileError(path: path, problem: .system("fstat", code))
+        }
         let size = Int(st.st_size)
         guard size >= StatusSnapshot.headerSize else {
+            close(fd)
             throw SnapshotFileError(
                 path: path, problem: .format(.truncated(expectedBytes: StatusSnapshot.headerSize, actualBytes: size)))
         }
+        return (fd, size)
+    }
+
+    /// Maps and validates the snapshot at `path`.
+    static func loadMapped(_ path: String) throws(SnapshotFileError) -> CompactStatusTable {
+        let (fd, size) = try openSnapshot(path)
+        defer { close(fd) }
         guard let base = mmap(nil, size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0),
             base != UnsafeMutableRawPointer(bitPattern: -1)
         else { throw SnapshotFileError(path: path, problem: .system("mmap", errno)) }

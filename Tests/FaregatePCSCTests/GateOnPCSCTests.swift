@@ -16,13 +16,7 @@ final class GateOnPCSCTests: XCTestCase {
         "../../seeds/cards")
 
     override func setUpWithError() throws {
-        let env = ProcessInfo.processInfo.environment
-        if env["FAREGATE_VPCD_PORT"] == nil {
-            if env["FAREGATE_REQUIRE_SERVICES"] == "1" {
-                XCTFail("FAREGATE_VPCD_PORT not set by scripts/services/pcscd")
-            }
-            throw XCTSkip("pcscd with vpcd not running (scripts/services/pcscd start)")
-        }
+        _ = try vpcdPortOrSkip()
     }
 
     final class Reports: Sendable {

@@ -36,14 +36,7 @@ final class PCSCContentionTests: XCTestCase {
     }
 
     override func setUpWithError() throws {
-        let env = ProcessInfo.processInfo.environment
-        guard let p = env["FAREGATE_VPCD_PORT"].flatMap(UInt16.init) else {
-            if env["FAREGATE_REQUIRE_SERVICES"] == "1" {
-                XCTFail("FAREGATE_VPCD_PORT is not set: scripts/services/pcscd did not start")
-            }
-            throw XCTSkip("pcscd with vpcd not running (scripts/services/pcscd start)")
-        }
-        port = p
+        port = try vpcdPortOrSkip()
     }
 
     override func tearDown() {
