@@ -109,10 +109,49 @@ func ringThroughput<R: BenchRing>(
     return Double(received) / (Double(elapsed) / 1e9)
 }
 
-/// The same SPSC ring and consumer loop with an 8-byte element instead of a 72-byte `Tap`: how
-/// much of the ring's cost is moving the element's cache lines from core to core.
-func smallElementThroughput(items: Int, batch: Int) -> Double {
-    let ring = SPSCRing<UInt64>(capacity: 1024)
+// MARK: Element size
+
+/// An element for `elementThroughput`: built from a key by the producer, read back by the consumer.
+/// The producer calls `init(key:)` directly (not through a closure) so the element is stored
+/// straight into its slot, as `tap(_:_:)` is in the Tap rows.
+///
+/// Why not a `(UInt64) -> E` closure: a closure of generic result type returns its struct through
+/// memory, the caller then reloads it with wider loads than the closure's 8-byte stores, and such a
+/// load cannot be forwarded from the store buffer: it waits until the buffer has drained up to
+/// those stores — including the previous push's `tail` store, which waits for the line the
+/// consumer just read. Every push then stalls for a cross-core transfer, and all struct sizes run
+/// at the same ~30–40M/s while `UInt64` (one 8-byte store, forwarded) does not.
+protocol SizedElement: Sendable {
+    init(key: UInt64)
+    var key: UInt64 { get }
+}
+extension UInt64: SizedElement {
+    init(key: UInt64) { self = key }
+    var key: UInt64 { self }
+}
+struct Element16: SizedElement {
+    var key: UInt64
+    var pad: UInt64 = 0
+    init(key: UInt64) { self.key = key }
+}
+struct Element48: SizedElement {
+    var key: UInt64
+    var pad: (UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0)
+    init(key: UInt64) { self.key = key }
+}
+/// The size and stride of a `Tap` (72 bytes), without its enum.
+struct Element72: SizedElement {
+    var key: UInt64
+    var pad: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0, 0)
+    init(key: UInt64) { self.key = key }
+}
+
+/// Items per second through one `SPSCRing<E>` with the Tap rows' loop (one producer, batched
+/// drain, `TapParker`): how much of the ring's cost is moving the elements' cache lines from the
+/// producer's core to the consumer's. `readElements: false` drains without reading a slot, so only
+/// the index lines travel.
+func elementThroughput<E: SizedElement>(_: E.Type, items: Int, batch: Int, readElements: Bool = true) -> Double {
+    let ring = SPSCRing<E>(capacity: 1024)
     let parker = TapParker()
     let start = DispatchSemaphore(value: 0)
     let done = DispatchSemaphore(value: 0)
@@ -120,7 +159,7 @@ func smallElementThroughput(items: Int, batch: Int) -> Double {
         start.wait()
         for i in 0..<items {
             var spins = 0
-            while !ring.tryPush(UInt64(i)) {
+            while !ring.tryPush(E(key: UInt64(i))) {
                 spins += 1
                 if spins > 64 { sched_yield() }
             }
@@ -133,15 +172,53 @@ func smallElementThroughput(items: Int, batch: Int) -> Double {
     var received = 0
     var check: UInt64 = 0
     while received < items {
-        let took = ring.drain(limit: batch) { check &+= $0 }
+        let took = readElements ? ring.drain(limit: batch) { check &+= $0.key } : ring.drain(limit: batch) { _ in }
         received += took
         if took == 0 { parker.park(until: { !ring.isEmpty }) }
     }
     let elapsed = now() - t0
     done.wait()
-    lastParkCount.store(parker.parkCount, ordering: .relaxed)
-    precondition(check == UInt64(items) * UInt64(items - 1) / 2, "ring lost items")
+    // The checksum keeps the consumer's reads of the slots from being optimised away.
+    precondition(!readElements || check == UInt64(items) * UInt64(items - 1) / 2, "ring lost items")
     return Double(received) / (Double(elapsed) / 1e9)
+}
+
+/// Records one row per element size, each the median of `reps` runs taken round-robin (the sizes
+/// alternate, so a noisy stretch on the shared machine hits them alike).
+@MainActor func recordElementSizes(items: Int, batch: Int, reps: Int) {
+    let cases: [(name: String, note: String, run: () -> Double)] = [
+        (
+            "SPSC ring throughput, 8-byte elements, batched", "UInt64 elements (8 per cache line)",
+            { elementThroughput(UInt64.self, items: items, batch: batch) }
+        ),
+        (
+            "SPSC ring throughput, 16-byte elements, batched", "4 per cache line",
+            { elementThroughput(Element16.self, items: items, batch: batch) }
+        ),
+        (
+            "SPSC ring throughput, 48-byte elements, batched", "1.33 per cache line",
+            { elementThroughput(Element48.self, items: items, batch: batch) }
+        ),
+        (
+            "SPSC ring throughput, 72-byte elements, batched", "Tap's stride, 0.89 per cache line",
+            { elementThroughput(Element72.self, items: items, batch: batch) }
+        ),
+        (
+            "SPSC ring throughput, 72-byte elements, slots not read", "consumer drains without reading a slot",
+            { elementThroughput(Element72.self, items: items, batch: batch, readElements: false) }
+        ),
+    ]
+    var rates = Array(repeating: [Double](), count: cases.count)
+    for _ in 0..<reps {
+        for (i, c) in cases.enumerated() { rates[i].append(c.run()) }
+    }
+    for (i, c) in cases.enumerated() {
+        let sorted = rates[i].sorted()
+        record(
+            Row(
+                name: c.name, value: sorted[sorted.count / 2], unit: "items/s", baseline: nil,
+                note: "same ring and loop as the Tap rows, element built in place; \(c.note)"))
+    }
 }
 
 /// Runs both sides `reps` times, alternating (so load on the shared machine hits both alike), and
@@ -317,12 +394,7 @@ func parkedConsumer() -> (idleCPUPercent: Double, wakeSamples: [UInt64]) {
             }
         )
     }
-    var small = (0..<reps).map { _ in smallElementThroughput(items: items, batch: batch) }
-    small.sort()
-    record(
-        Row(
-            name: "SPSC ring throughput, 8-byte elements, batched", value: small[small.count / 2], unit: "items/s",
-            baseline: nil, note: "same ring and loop as the Tap rows, UInt64 elements (8 per cache line)"))
+    recordElementSizes(items: items, batch: batch, reps: reps)
     record(
         Row(
             name: "ring push+pop, one thread", value: pushPopNanos(SPSCTapRing(capacity: capacity), items), unit: "ns",
