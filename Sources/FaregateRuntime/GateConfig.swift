@@ -78,6 +78,10 @@ public struct GateConfig: Sendable, Equatable {
         public var names: [String] = []
         /// Simulated: a tap script to play (see `TapScript`), relative to the config file.
         public var script: String?
+        /// PC/SC: how long a tap waits for another application that holds the reader exclusively
+        /// before it is denied `reader_busy` ("tap again"). At most 250 ms, so the decision stays
+        /// inside the 300 ms budget.
+        public var busyBudgetMillis: Int = 150
         public init() {}
     }
 
@@ -185,6 +189,7 @@ extension GateConfig {
             c.readers.count = try rd.optionalInt("count", in: 1...16) ?? 1
             c.readers.names = try rd.optionalStrings("names") ?? []
             c.readers.script = try rd.optionalString("script").map(resolve)
+            c.readers.busyBudgetMillis = try rd.optionalInt("busy_budget_ms", in: 0...250) ?? 150
             try rd.finish()
         }
         if var b = try r.optionalObject("barrier") {

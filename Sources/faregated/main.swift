@@ -67,7 +67,9 @@ nonisolated func runDaemon() -> Int32 {
         for (i, name) in names.enumerated() {
             readers.append(
                 PCSCCardReader(
-                    configuration: .init(readerName: name, index: UInt16(i)), clock: clock,
+                    configuration: .init(
+                        readerName: name, index: UInt16(i), busyBudgetMillis: config.readers.busyBudgetMillis),
+                    clock: clock,
                     log: { Log.info("pcsc reader \(name ?? "(first)"): \($0)") }))
         }
     }

@@ -15,13 +15,14 @@ final class GateConfigTests: XCTestCase {
              "journal_fsync": true, "ring_capacity": 256, "utc_offset_hours": 8,
              "central": {"sqlite": "central.sqlite"},
              "sync": {"interval_seconds": 30, "jitter_seconds": 5, "max_backoff_seconds": 300, "upload_batch": 100},
-             "readers": {"backend": "simulated", "count": 2, "script": "taps.txt"},
+             "readers": {"backend": "simulated", "count": 2, "script": "taps.txt", "busy_budget_ms": 80},
              "policy": {"health_check": true, "health_yellow": "deny", "max_data_age_seconds": 3600}}
             """)
         XCTAssertEqual(c.gateID, "BJ-L1-XIDAN-E01")
         XCTAssertEqual(
             c.central, .sqlite(path: "/etc/faregate/central.sqlite"), "relative paths resolve against the file")
         XCTAssertEqual(c.readers.script, "/etc/faregate/taps.txt")
+        XCTAssertEqual(c.readers.busyBudgetMillis, 80)
         XCTAssertEqual(c.ringCapacity, 256)
         XCTAssertEqual(c.sync.intervalSeconds, 30)
         XCTAssertEqual(c.policy.healthYellow, .deny)
@@ -38,6 +39,7 @@ final class GateConfigTests: XCTestCase {
             (#"{"gate_id": "G", "journal_dir": "j", "ring_capacity": "big"}"#, "ring_capacity must be a number"),
             (#"{"gate_id": "G", "journal_dir": "j", "journal_fsync": 1}"#, "journal_fsync must be true or false"),
             (#"{"gate_id": "G", "journal_dir": "j", "readers": {"backend": "usb"}}"#, "readers.backend"),
+            (#"{"gate_id": "G", "journal_dir": "j", "readers": {"busy_budget_ms": 400}}"#, "readers.busy_budget_ms"),
             (#"{"gate_id": "G", "journal_dir": "j", "sync": {"interval": 5}}"#, "sync.interval is not a known setting"),
             (#"{"gate_id": "G", "journal_dir": "j", "policy": {"health_red": "maybe"}}"#, "policy.health_red must be"),
             (#"{"gate_id": "bad id!", "journal_dir": "j"}"#, "gate_id must be"),
