@@ -266,7 +266,8 @@ public final class TableMemory: @unchecked Sendable {
     let capacity: Int
     /// True when `base` came from `mmap` (large tables), false for the Swift allocator.
     private let mapped: Bool
-    init(byteCount: Int) {
+    /// Allocates `byteCount` bytes, uninitialized; the caller fills them before a table uses them.
+    public init(byteCount: Int) {
         let wanted = max(byteCount, 8)
         if wanted >= Self.hugePageSize {
             // Large bodies: an anonymous mapping rounded up to whole 2 MiB pages, advised to use
@@ -296,10 +297,6 @@ public final class TableMemory: @unchecked Sendable {
         mapped = false
     }
     static var hugePageSize: Int { 2 << 20 }
-
-    /// Allocates `byteCount` bytes of table memory for a caller that fills it before handing it
-    /// to a table (a snapshot read from a file).
-    public convenience init(uninitializedByteCount byteCount: Int) { self.init(byteCount: byteCount) }
 
     /// The memory, for the caller that fills it before any table uses it.
     public var mutableBytes: UnsafeMutableRawPointer { base }

@@ -70,7 +70,7 @@ public enum SnapshotFile {
     static func loadCopied(_ path: String) throws(SnapshotFileError) -> CompactStatusTable {
         let (fd, size) = try openSnapshot(path)
         defer { close(fd) }
-        let memory = TableMemory(uninitializedByteCount: size)
+        let memory = TableMemory(byteCount: size)
         let destination = memory.mutableBytes
         var done = 0
         while done < size {

@@ -350,49 +350,33 @@ func parkedConsumer() -> (idleCPUPercent: Double, wakeSamples: [UInt64]) {
     for producers in [1, 2] {
         let per = producers == 1 ? "1 producer" : "\(producers) producers"
         let shape = producers == 1 ? "" : "; lock-free: one SPSC ring per producer, Mutex: one shared ring"
+        // One SPSC ring per producer (as the gate runs them) against one shared Mutex ring.
+        func spsc(batch: Int?, asymmetricFence: Bool = true) -> Double {
+            ringThroughput(
+                (0..<producers).map { _ in SPSCTapRing(capacity: capacity) }, producers: producers, items: items,
+                batch: batch, asymmetricFence: asymmetricFence)
+        }
+        func mutex(batch: Int?) -> Double {
+            ringThroughput([MutexTapRing(capacity: capacity)], producers: producers, items: items, batch: batch)
+        }
         compareThroughput(
             "ring throughput, \(per), single-item API", reps: reps, note: "baseline: MutexTapRing tryPop\(shape)",
-            lockFree: {
-                ringThroughput(
-                    (0..<producers).map { _ in SPSCTapRing(capacity: capacity) }, producers: producers, items: items,
-                    batch: nil)
-            },
-            mutex: {
-                ringThroughput([MutexTapRing(capacity: capacity)], producers: producers, items: items, batch: nil)
-            }
-        )
+            lockFree: { spsc(batch: nil) }, mutex: { mutex(batch: nil) })
         compareThroughput(
             "ring throughput, \(per), batched API (≤ \(batch))", reps: reps,
             note: "baseline: MutexTapRing drain (one lock per batch)\(shape)",
-            lockFree: {
-                ringThroughput(
-                    (0..<producers).map { _ in SPSCTapRing(capacity: capacity) }, producers: producers, items: items,
-                    batch: batch)
-            },
-            mutex: {
-                ringThroughput([MutexTapRing(capacity: capacity)], producers: producers, items: items, batch: batch)
-            })
+            lockFree: { spsc(batch: batch) }, mutex: { mutex(batch: batch) })
         compareThroughput(
             "ring throughput, \(per), batched API, full fence per push", reps: reps,
             note: "portable wake-up (no membarrier); baseline: MutexTapRing drain\(shape)",
-            lockFree: {
-                ringThroughput(
-                    (0..<producers).map { _ in SPSCTapRing(capacity: capacity) }, producers: producers, items: items,
-                    batch: batch, asymmetricFence: false)
-            },
-            mutex: {
-                ringThroughput([MutexTapRing(capacity: capacity)], producers: producers, items: items, batch: batch)
-            })
+            lockFree: { spsc(batch: batch, asymmetricFence: false) }, mutex: { mutex(batch: batch) })
         compareThroughput(
             "MPSC BoundedRing throughput, \(per)", reps: reps,
             note: "reference: the multi-producer ring, one shared ring; baseline MutexTapRing tryPop",
             lockFree: {
                 ringThroughput([LockFreeTapRing(capacity: capacity)], producers: producers, items: items, batch: nil)
             },
-            mutex: {
-                ringThroughput([MutexTapRing(capacity: capacity)], producers: producers, items: items, batch: nil)
-            }
-        )
+            mutex: { mutex(batch: nil) })
     }
     recordElementSizes(items: items, batch: batch, reps: reps)
     record(

@@ -74,18 +74,25 @@ final class BoundedRingTests: XCTestCase {
     }
 
     func testTapRingConformance() {
-        let ring: any TapRing = LockFreeTapRing(capacity: 2)
+        assertTwoSlotTapRingRefusesWhenFull(LockFreeTapRing(capacity: 2))
         let tap = Tap(reader: 3, result: .failed(.timeout, nil), detectedAt: 7, readAt: 9)
-        XCTAssertEqual(ring.capacity, 2)
-        XCTAssertTrue(ring.tryPush(tap))
-        XCTAssertTrue(ring.tryPush(tap))
-        XCTAssertFalse(ring.tryPush(tap), "a full ring refuses (the caller counts it)")
-        XCTAssertEqual(ring.tryPop(), tap)
         let mutex = MutexTapRing(capacity: 2)
         XCTAssertTrue(mutex.isEmpty)
         XCTAssertTrue(mutex.tryPush(tap))
         XCTAssertFalse(mutex.isEmpty)
     }
+}
+
+/// Checks a 2-slot ring through the `TapRing` protocol: two pushes fit, the third is refused (the
+/// caller counts it), and one pop frees exactly one slot.
+func assertTwoSlotTapRingRefusesWhenFull(_ ring: any TapRing, file: StaticString = #filePath, line: UInt = #line) {
+    let tap = Tap(reader: 3, result: .failed(.timeout, nil), detectedAt: 7, readAt: 9)
+    XCTAssertEqual(ring.capacity, 2, file: file, line: line)
+    XCTAssertTrue(ring.tryPush(tap), file: file, line: line)
+    XCTAssertTrue(ring.tryPush(tap), file: file, line: line)
+    XCTAssertFalse(ring.tryPush(tap), "a full ring refuses (the caller counts it)", file: file, line: line)
+    XCTAssertEqual(ring.tryPop(), tap, file: file, line: line)
+    XCTAssertTrue(ring.tryPush(tap), "one slot freed, one push accepted", file: file, line: line)
 }
 
 /// Several producers, one consumer: per-producer order and a checksum. Runs under TSan.

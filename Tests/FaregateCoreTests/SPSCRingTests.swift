@@ -147,14 +147,7 @@ final class SPSCRingTests: XCTestCase {
     }
 
     func testTapRingConformanceAndFullRingRefuses() {
-        let ring: any TapRing = SPSCTapRing(capacity: 2)
-        let tap = Tap(reader: 3, result: .failed(.timeout, nil), detectedAt: 7, readAt: 9)
-        XCTAssertEqual(ring.capacity, 2)
-        XCTAssertTrue(ring.tryPush(tap))
-        XCTAssertTrue(ring.tryPush(tap))
-        XCTAssertFalse(ring.tryPush(tap), "a full ring refuses (the caller counts it)")
-        XCTAssertEqual(ring.tryPop(), tap)
-        XCTAssertTrue(ring.tryPush(tap), "one slot freed, one push accepted")
+        assertTwoSlotTapRingRefusesWhenFull(SPSCTapRing(capacity: 2))
     }
 
     /// The Mutex baseline's batched API behaves like the SPSC ring's (same model).
