@@ -55,6 +55,16 @@ public struct CalendarDate: Hashable, Comparable, Sendable, CustomStringConverti
         self.day = UInt8(day)
     }
 
+    /// A placeholder with all fields zero (not a valid date), for storage that marks the date
+    /// absent elsewhere (`Tap`).
+    @inlinable static var zero: CalendarDate { CalendarDate(unchecked: 0, 0, 0) }
+
+    @usableFromInline init(unchecked year: UInt16, _ month: UInt8, _ day: UInt8) {
+        self.year = year
+        self.month = month
+        self.day = day
+    }
+
     /// The civil date of `days` since 1970-01-01 (Howard Hinnant's days-to-civil algorithm).
     public init(daysSinceEpoch days: Int) {
         let z = days + 719_468
@@ -182,15 +192,18 @@ public enum ReadFailure: UInt8, Sendable, CaseIterable, Codable, CustomStringCon
 
 /// One presentation of a medium at a reader, as it travels from a reader thread to the decision
 /// loop. Stored inline in the ring: no references, no allocation.
+///
+/// Laid out to fill exactly one 64-byte cache line (`MemoryLayout<Tap>.stride == 64`; the rings
+/// line-align their slots): handing a tap from a reader's core to the decision thread's moves
+/// one line, not the two that a 72-byte tap straddles (BENCHMARKS.md, ring rows by element size).
+/// `result` is therefore stored flattened — key, the read's fields, presence bits — and rebuilt
+/// on access. Every field keeps its full value; nothing is rounded or clamped.
 public struct Tap: Hashable, Sendable {
     public enum Result: Hashable, Sendable {
         case card(CardRead)
         case failed(ReadFailure, CardKey?)
     }
 
-    /// Index of the reader within its gate.
-    public var reader: UInt16
-    public var result: Result
     /// Monotonic nanoseconds: the reader reported the card present.
     public var detectedAt: UInt64
     /// Monotonic nanoseconds: the card application was selected (equal to `detectedAt` when the
@@ -201,15 +214,96 @@ public struct Tap: Hashable, Sendable {
     /// Monotonic nanoseconds: the tap was pushed into the ring.
     public var enqueuedAt: UInt64
 
-    public init(
+    // `result`, flattened. Absent parts are stored as zero with their presence bit clear, so the
+    // synthesised `==` and `hash` on these fields agree with equality of `result`.
+    @usableFromInline var key: UInt64
+    @usableFromInline var balanceFen: Int32
+    @usableFromInline var validFrom: CalendarDate
+    @usableFromInline var validUntil: CalendarDate
+    /// Index of the reader within its gate.
+    public var reader: UInt16
+    /// `CardApplication.rawValue` for a card, 0 for a failed read.
+    @usableFromInline var application: UInt8
+    /// `CardType.rawValue` for a card, `ReadFailure.rawValue` for a failed read.
+    @usableFromInline var kind: UInt8
+    @usableFromInline var flags: Flags
+
+    @usableFromInline struct Flags: OptionSet, Hashable, Sendable {
+        @usableFromInline let rawValue: UInt8
+        @inlinable init(rawValue: UInt8) { self.rawValue = rawValue }
+        @inlinable static var hasKey: Flags { Flags(rawValue: 1 << 0) }
+        @inlinable static var hasBalance: Flags { Flags(rawValue: 1 << 1) }
+        @inlinable static var hasValidFrom: Flags { Flags(rawValue: 1 << 2) }
+        @inlinable static var hasValidUntil: Flags { Flags(rawValue: 1 << 3) }
+        @inlinable static var applicationBlocked: Flags { Flags(rawValue: 1 << 4) }
+        @inlinable static var disabled: Flags { Flags(rawValue: 1 << 5) }
+        @inlinable static var blacklistedOnCard: Flags { Flags(rawValue: 1 << 6) }
+    }
+
+    // Inlinable, like the ring's push: a reader thread in another module then builds the tap in
+    // place instead of calling out and copying a returned 64-byte value.
+    @inlinable public init(
         reader: UInt16, result: Result, detectedAt: UInt64, selectedAt: UInt64? = nil, readAt: UInt64,
         enqueuedAt: UInt64 = 0
     ) {
         self.reader = reader
-        self.result = result
         self.detectedAt = detectedAt
         self.selectedAt = selectedAt ?? detectedAt
         self.readAt = readAt
         self.enqueuedAt = enqueuedAt
+        key = 0
+        balanceFen = 0
+        validFrom = .zero
+        validUntil = .zero
+        application = 0
+        kind = 0
+        flags = []
+        self.result = result
+    }
+
+    @inlinable public var result: Result {
+        get {
+            guard application != 0 else {
+                // Stored only from a `ReadFailure`; the fallback cannot be reached.
+                let failure = ReadFailure(rawValue: kind) ?? .malformedResponse
+                return .failed(failure, flags.contains(.hasKey) ? CardKey(rawValue: key) : nil)
+            }
+            return .card(
+                CardRead(
+                    key: CardKey(rawValue: key), application: CardApplication(rawValue: application) ?? .tUnion,
+                    cardType: CardType(rawValue: kind) ?? .unspecified,
+                    balanceFen: flags.contains(.hasBalance) ? balanceFen : nil,
+                    validFrom: flags.contains(.hasValidFrom) ? validFrom : nil,
+                    validUntil: flags.contains(.hasValidUntil) ? validUntil : nil,
+                    applicationBlocked: flags.contains(.applicationBlocked), disabled: flags.contains(.disabled),
+                    blacklistedOnCard: flags.contains(.blacklistedOnCard)))
+        }
+        set {
+            switch newValue {
+            case .card(let read):
+                var f: Flags = [.hasKey]
+                if read.balanceFen != nil { f.insert(.hasBalance) }
+                if read.validFrom != nil { f.insert(.hasValidFrom) }
+                if read.validUntil != nil { f.insert(.hasValidUntil) }
+                if read.applicationBlocked { f.insert(.applicationBlocked) }
+                if read.disabled { f.insert(.disabled) }
+                if read.blacklistedOnCard { f.insert(.blacklistedOnCard) }
+                key = read.key.rawValue
+                balanceFen = read.balanceFen ?? 0
+                validFrom = read.validFrom ?? .zero
+                validUntil = read.validUntil ?? .zero
+                application = read.application.rawValue
+                kind = read.cardType.rawValue
+                flags = f
+            case .failed(let failure, let k):
+                key = k?.rawValue ?? 0
+                balanceFen = 0
+                validFrom = .zero
+                validUntil = .zero
+                application = 0
+                kind = failure.rawValue
+                flags = k == nil ? [] : [.hasKey]
+            }
+        }
     }
 }

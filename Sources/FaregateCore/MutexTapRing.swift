@@ -19,7 +19,11 @@ public final class MutexTapRing: TapRing, @unchecked Sendable {
     public init(capacity: Int) {
         precondition(capacity > 0 && capacity & (capacity - 1) == 0, "capacity must be a power of two")
         self.capacity = capacity
-        storage = .allocate(capacity: capacity)
+        // Line-aligned like `SPSCRing`'s slots, so each 64-byte tap sits in one cache line here too
+        // and the comparison between the rings is about synchronisation, not layout.
+        storage = UnsafeMutableRawPointer.allocate(
+            byteCount: capacity * MemoryLayout<Tap>.stride, alignment: max(64, MemoryLayout<Tap>.alignment)
+        ).bindMemory(to: Tap.self, capacity: capacity)
     }
 
     deinit {

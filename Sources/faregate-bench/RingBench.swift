@@ -134,6 +134,16 @@ struct Element16: SizedElement {
     var pad: UInt64 = 0
     init(key: UInt64) { self.key = key }
 }
+struct Element32: SizedElement {
+    var key: UInt64
+    var pad: (UInt64, UInt64, UInt64) = (0, 0, 0)
+    init(key: UInt64) { self.key = key }
+}
+struct Element64: SizedElement {
+    var key: UInt64
+    var pad: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0)
+    init(key: UInt64) { self.key = key }
+}
 struct Element48: SizedElement {
     var key: UInt64
     var pad: (UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0)
@@ -194,6 +204,14 @@ func elementThroughput<E: SizedElement>(_: E.Type, items: Int, batch: Int, readE
         (
             "SPSC ring throughput, 16-byte elements, batched", "4 per cache line",
             { elementThroughput(Element16.self, items: items, batch: batch) }
+        ),
+        (
+            "SPSC ring throughput, 32-byte elements, batched", "2 per cache line",
+            { elementThroughput(Element32.self, items: items, batch: batch) }
+        ),
+        (
+            "SPSC ring throughput, 64-byte elements, batched", "1 per cache line",
+            { elementThroughput(Element64.self, items: items, batch: batch) }
         ),
         (
             "SPSC ring throughput, 48-byte elements, batched", "1.33 per cache line",
