@@ -29,6 +29,9 @@ public final class BoundedRing<Element>: @unchecked Sendable {
     // handed back to producers with a release store after the element was moved out. All other
     // stored properties are immutable after init.
 
+    /// Keeps the fields below off the object header's cache lines (see `HeaderPadding`), as in
+    /// `SPSCRing`, so the rings are compared on equal terms.
+    @usableFromInline let headerPadding = HeaderPadding()
     public let capacity: Int
     // @inlinable hot paths with @usableFromInline storage: specialised in the client module (see
     // SPSCRing; unspecialised generic code copies each element through value witnesses).

@@ -12,6 +12,9 @@ public final class MutexTapRing: TapRing, @unchecked Sendable {
         var count = 0
     }
 
+    /// Keeps the fields below off the object header's cache lines (see `HeaderPadding`), as in
+    /// `SPSCRing`, so the rings are compared on equal terms.
+    @usableFromInline let headerPadding = HeaderPadding()
     public let capacity: Int
     private let storage: UnsafeMutablePointer<Tap>
     private let state = Mutex(State())

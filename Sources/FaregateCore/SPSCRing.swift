@@ -41,6 +41,8 @@ public final class SPSCRing<Element>: @unchecked Sendable {
     // `SPSCRing<Tap>` is specialised in the client module: unspecialised generic code would copy
     // each element through its type's value witness table and cost more than the ring itself.
 
+    /// Keeps the fields below off the object header's cache lines (see `HeaderPadding`).
+    @usableFromInline let headerPadding = HeaderPadding()
     public let capacity: Int
     @usableFromInline let mask: Int
     /// Producer block, consumer block, then `capacity` elements.
