@@ -142,6 +142,30 @@ func pointerChaseNanos(bytes: Int, hugePages: Bool, steps: Int) -> (nanos: Doubl
     return (Double(t1 - t0) / Double(steps), hugePagesKiB(in: base, bytes: bytes))
 }
 
+/// ns per load of independent random loads (one per 64-byte line, line indices drawn in advance,
+/// so loads may overlap as far as the core allows) over `bytes` of fresh anonymous memory: the
+/// floor for independent lookups that each need one random line.
+func independentLoadNanos(bytes: Int, hugePages: Bool, loads: Int) -> Double {
+    let huge = 2 << 20
+    guard let raw = mmap(nil, bytes + huge, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0),
+        raw != MAP_FAILED
+    else { return 0 }
+    defer { munmap(raw, bytes + huge) }
+    let aligned = (UInt(bitPattern: raw) + UInt(huge - 1)) & ~UInt(huge - 1)
+    let base = UnsafeMutableRawPointer(bitPattern: aligned).unsafelyUnwrapped
+    _ = madvise(base, bytes, Int32(hugePages ? MADV_HUGEPAGE : MADV_NOHUGEPAGE))
+    let lines = bytes / 64
+    for i in 0..<lines { (base + i * 64).storeBytes(of: i, as: Int.self) }
+    var rng = SplitMixBench(5)
+    let offsets = (0..<loads).map { _ in Int(rng.next() % UInt64(lines)) * 64 }
+    var sink = 0
+    let t0 = now()
+    for o in offsets { sink &+= (base + o).load(as: Int.self) }
+    let t1 = now()
+    if sink == -1 { print("") }
+    return Double(t1 - t0) / Double(loads)
+}
+
 /// KiB of AnonHugePages in the mappings of /proc/self/smaps that overlap [base, base + bytes).
 func hugePagesKiB(in base: UnsafeRawPointer, bytes: Int) -> Int {
     // (/proc files report size 0, so read until end of file rather than trusting stat.)
@@ -336,6 +360,12 @@ for huge in [true, false] where !ringOnly {
         Row(
             name: "random DRAM load, \(huge ? "2 MiB" : "4 KiB") pages", value: floor.nanos, unit: "ns", baseline: nil,
             note: "dependent chain, \(quick ? 64 : 256) MiB; huge pages in use: \(floor.hugeKiB / 1024) MiB"))
+    let independent = independentLoadNanos(
+        bytes: quick ? 64 << 20 : 256 << 20, hugePages: huge, loads: quick ? 500_000 : 2_000_000)
+    record(
+        Row(
+            name: "random DRAM load, independent, \(huge ? "2 MiB" : "4 KiB") pages", value: independent, unit: "ns",
+            baseline: nil, note: "line indices known in advance: loads overlap (the floor for independent lookups)"))
 }
 record(Row(name: "peak RSS", value: Double(peakRSSBytes()) / 1_048_576, unit: "MiB", baseline: nil))
 
