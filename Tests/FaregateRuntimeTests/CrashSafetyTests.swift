@@ -22,51 +22,8 @@ final class CrashSafetyTests: XCTestCase {
 
     override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: dir) }
 
-    /// The built `faregated` next to the test bundle.
-    func daemonURL() throws -> URL {
-        let bundleDir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-        for candidate in [bundleDir, bundleDir.deletingLastPathComponent()] {
-            let url = candidate.appendingPathComponent("faregated")
-            if FileManager.default.isExecutableFile(atPath: url.path) { return url }
-        }
-        throw XCTSkip("faregated is not built next to the tests (run `swift build` first)")
-    }
-
-    /// Starts the daemon and returns it with a reader of its log lines.
-    func start(_ daemon: URL, config: String, extra: [String] = []) throws -> (Process, FileHandle) {
-        let p = Process()
-        p.executableURL = daemon
-        p.arguments = ["--config", config] + extra
-        let err = Pipe()
-        p.standardError = err
-        p.standardOutput = FileHandle.nullDevice
-        try p.run()
-        return (p, err.fileHandleForReading)
-    }
-
-    /// Reads log lines until `count` lines containing `marker` have been logged (or the daemon
-    /// exits); returns every line read.
-    @discardableResult
-    func waitForLines(_ log: FileHandle, containing marker: String = "tap seq=", count: Int) -> [String] {
-        var seen = 0
-        var lines: [String] = []
-        var pending = Data()
-        while seen < count {
-            let chunk = log.availableData
-            if chunk.isEmpty { break }  // the daemon exited
-            pending.append(chunk)
-            while let nl = pending.firstIndex(of: UInt8(ascii: "\n")) {
-                let line = String(decoding: pending[pending.startIndex..<nl], as: UTF8.self)
-                pending.removeSubrange(pending.startIndex...nl)
-                lines.append(line)
-                if line.contains(marker) { seen += 1 }
-            }
-        }
-        return lines
-    }
-
     func testKillNineAtAnyMomentLosesAndDuplicatesNothing() throws {
-        let daemon = try daemonURL()
+        let daemon = try DaemonProcess.binary("faregated")
         let central = dir + "/central.sqlite"
         let store = try SQLiteCentralStore.create(at: central)
         try store.insertCards(
@@ -87,14 +44,14 @@ final class CrashSafetyTests: XCTestCase {
 
         var rng = SplitMix64(seed: 42)
         for round in 0..<8 {
-            let (p, log) = try start(daemon, config: config)
-            waitForLines(log, count: 5 + Int(rng.next() % 100))
+            let (p, log) = try DaemonProcess.start(daemon, config: config)
+            DaemonProcess.waitForLines(log, count: 5 + Int(rng.next() % 100))
             kill(p.processIdentifier, SIGKILL)
             p.waitUntilExit()
             XCTAssertEqual(p.terminationReason, .uncaughtSignal, "round \(round)")
         }
         // A clean run plays the script once more and uploads everything on stop.
-        let (p, _) = try start(daemon, config: config, extra: ["--exit-after-script"])
+        let (p, _) = try DaemonProcess.start(daemon, config: config, extra: ["--exit-after-script"])
         p.waitUntilExit()
         XCTAssertEqual(p.terminationStatus, 0)
 
@@ -115,7 +72,7 @@ final class CrashSafetyTests: XCTestCase {
     /// Killed while central state keeps changing, so kills land during table reloads and
     /// snapshot writes too: every restart finds a valid snapshot (or none), never a torn one.
     func testKillNineDuringTableUpdatesLeavesAValidCache() throws {
-        let daemon = try daemonURL()
+        let daemon = try DaemonProcess.binary("faregated")
         let central = dir + "/central.sqlite"
         let store = try SQLiteCentralStore.create(at: central)
         let cards = DemoPopulation.generate(count: 20_000, seed: 2)
@@ -133,16 +90,16 @@ final class CrashSafetyTests: XCTestCase {
         var rng = SplitMix64(seed: 7)
         let health: [HealthStatus] = [.green, .yellow, .red]
         for round in 0..<8 {
-            let (p, log) = try start(daemon, config: config)
+            let (p, log) = try DaemonProcess.start(daemon, config: config)
             // Central changes under the running gate; it reloads every 10 ms and rewrites its
             // snapshot, and the kill lands somewhere in that work (a real process: its timing is
             // real time, so the kill waits a random few milliseconds).
-            var lines = waitForLines(log, containing: "in service", count: 1)
+            var lines = DaemonProcess.waitForLines(log, containing: "in service", count: 1)
             for _ in 0..<(1 + rng.next() % 3) {
                 try store.setHealth(
                     of: bound[Int(rng.next() % UInt64(bound.count))], to: health[round % 3], wallMillis: 2)
             }
-            lines += waitForLines(log, containing: "in service", count: 1)
+            lines += DaemonProcess.waitForLines(log, containing: "in service", count: 1)
             try store.setHealth(
                 of: bound[Int(rng.next() % UInt64(bound.count))], to: health[(round + 1) % 3], wallMillis: 3)
             usleep(UInt32(rng.next() % 40_000))
@@ -150,8 +107,8 @@ final class CrashSafetyTests: XCTestCase {
             p.waitUntilExit()
             XCTAssertFalse(lines.contains { $0.contains("status snapshot") }, "round \(round): \(lines)")
         }
-        let (p, log) = try start(daemon, config: config, extra: ["--exit-after-script"])
-        let lines = waitForLines(log, containing: "stopped", count: 1)
+        let (p, log) = try DaemonProcess.start(daemon, config: config, extra: ["--exit-after-script"])
+        let lines = DaemonProcess.waitForLines(log, containing: "stopped", count: 1)
         p.waitUntilExit()
         XCTAssertEqual(p.terminationStatus, 0)
         XCTAssertFalse(lines.contains { $0.contains("status snapshot") }, "\(lines)")
