@@ -172,6 +172,18 @@ final class SPSCRingTests: XCTestCase {
     private func tap(_ i: Int) -> Tap {
         Tap(reader: 0, result: .failed(.timeout, nil), detectedAt: UInt64(i), readAt: 0)
     }
+    /// Every ring keeps its fields 128 bytes into the object, off the header's cache-line pair
+    /// (`HeaderPadding`): `capacity`, the first field after the padding, is read back at offset 128.
+    func testRingFieldsStartOffTheObjectHeaderLines() {
+        func firstFieldAfterPadding(_ ring: AnyObject) -> Int {
+            withExtendedLifetime(ring) {
+                Unmanaged.passUnretained(ring).toOpaque().load(fromByteOffset: 128, as: Int.self)
+            }
+        }
+        XCTAssertEqual(firstFieldAfterPadding(SPSCTapRing(capacity: 512)), 512)
+        XCTAssertEqual(firstFieldAfterPadding(MutexTapRing(capacity: 256)), 256)
+        XCTAssertEqual(firstFieldAfterPadding(LockFreeTapRing(capacity: 128)), 128)
+    }
 }
 
 /// One producer thread per ring, one consumer draining all rings round-robin: per-producer order,
@@ -226,4 +238,5 @@ final class SPSCRingStressTests: XCTestCase {
         XCTAssertEqual(last, [Int](repeating: perProducer - 1, count: producers))
         XCTAssertEqual(sum, UInt64(producers) * UInt64(perProducer * (perProducer - 1) / 2))
     }
+
 }
