@@ -172,6 +172,7 @@ final class SPSCRingTests: XCTestCase {
     private func tap(_ i: Int) -> Tap {
         Tap(reader: 0, result: .failed(.timeout, nil), detectedAt: UInt64(i), readAt: 0)
     }
+
     /// Every ring keeps its fields 128 bytes into the object, off the header's cache-line pair
     /// (`HeaderPadding`): `capacity`, the first field after the padding, is read back at offset 128.
     func testRingFieldsStartOffTheObjectHeaderLines() {
