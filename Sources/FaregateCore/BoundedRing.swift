@@ -29,9 +29,9 @@ public final class BoundedRing<Element>: @unchecked Sendable {
     // handed back to producers with a release store after the element was moved out. All other
     // stored properties are immutable after init.
 
-    /// Keeps the fields below off the object header's cache lines (see `HeaderPadding`), as in
+    /// Keeps the fields below off the object header's cache lines (see `LinePairPadding`), as in
     /// `SPSCRing`, so the rings are compared on equal terms.
-    @usableFromInline let headerPadding = HeaderPadding()
+    @usableFromInline let headerPadding = LinePairPadding()
     public let capacity: Int
     // @inlinable hot paths with @usableFromInline storage: specialised in the client module (see
     // SPSCRing; unspecialised generic code copies each element through value witnesses).
@@ -43,6 +43,8 @@ public final class BoundedRing<Element>: @unchecked Sendable {
     /// Two 128-byte blocks: `tail` (producers' claim counter) in the first, `head` (consumer's
     /// position) in the second.
     @usableFromInline let counters: UnsafeMutableRawPointer
+    /// Keeps the next heap object's header off the fields' cache lines (see `LinePairPadding`).
+    @usableFromInline let tailPadding = LinePairPadding()
 
     @inlinable static var padding: Int { 128 }
 

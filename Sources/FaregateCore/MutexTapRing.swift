@@ -12,12 +12,14 @@ public final class MutexTapRing: TapRing, @unchecked Sendable {
         var count = 0
     }
 
-    /// Keeps the fields below off the object header's cache lines (see `HeaderPadding`), as in
+    /// Keeps the fields below off the object header's cache lines (see `LinePairPadding`), as in
     /// `SPSCRing`, so the rings are compared on equal terms.
-    @usableFromInline let headerPadding = HeaderPadding()
+    @usableFromInline let headerPadding = LinePairPadding()
     public let capacity: Int
     private let storage: UnsafeMutablePointer<Tap>
     private let state = Mutex(State())
+    /// Keeps the next heap object's header off the fields' cache lines (see `LinePairPadding`).
+    @usableFromInline let tailPadding = LinePairPadding()
 
     public init(capacity: Int) {
         precondition(capacity > 0 && capacity & (capacity - 1) == 0, "capacity must be a power of two")

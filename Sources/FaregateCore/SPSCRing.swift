@@ -41,13 +41,15 @@ public final class SPSCRing<Element>: @unchecked Sendable {
     // `SPSCRing<Tap>` is specialised in the client module: unspecialised generic code would copy
     // each element through its type's value witness table and cost more than the ring itself.
 
-    /// Keeps the fields below off the object header's cache lines (see `HeaderPadding`).
-    @usableFromInline let headerPadding = HeaderPadding()
+    /// Keeps the fields below off the object header's cache lines (see `LinePairPadding`).
+    @usableFromInline let headerPadding = LinePairPadding()
     public let capacity: Int
     @usableFromInline let mask: Int
     /// Producer block, consumer block, then `capacity` elements.
     @usableFromInline let base: UnsafeMutableRawPointer
     @usableFromInline let elements: UnsafeMutablePointer<Element>
+    /// Keeps the next heap object's header off the fields' cache lines (see `LinePairPadding`).
+    @usableFromInline let tailPadding = LinePairPadding()
 
     @inlinable static var block: Int { 128 }
 

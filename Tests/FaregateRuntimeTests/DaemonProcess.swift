@@ -1,21 +1,34 @@
 import Foundation
 import XCTest
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// The built `faregated` and `farectl` binaries, run as subprocesses by the tests that need the
 /// real daemon (`CrashSafetyTests`, `DaemonSnapshotTests`).
 enum DaemonProcess {
-    /// A built executable next to the test bundle.
+    /// A built executable next to the test bundle. Skips the test when it is missing, and fails it
+    /// instead in CI (`FAREGATE_REQUIRE_SERVICES=1`), where a missing binary is a build problem.
     static func binary(_ name: String) throws -> URL {
         let bundleDir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
         for candidate in [bundleDir, bundleDir.deletingLastPathComponent()] {
             let url = candidate.appendingPathComponent(name)
             if FileManager.default.isExecutableFile(atPath: url.path) { return url }
         }
-        throw XCTSkip("\(name) is not built next to the tests (run `swift build` first)")
+        let message = "\(name) is not built next to the tests (run `swift build` first)"
+        if ProcessInfo.processInfo.environment["FAREGATE_REQUIRE_SERVICES"] == "1" {
+            XCTFail(message)
+            throw CocoaError(.fileNoSuchFile)
+        }
+        throw XCTSkip(message)
     }
 
-    /// Starts the daemon and returns it with a reader of its log lines.
-    static func start(_ daemon: URL, config: String, extra: [String] = []) throws -> (Process, FileHandle) {
+    /// Starts the daemon and returns it with a reader of its log lines. The daemon is killed if it
+    /// still runs after `watchdogSeconds` (see `watchdog`).
+    static func start(_ daemon: URL, config: String, extra: [String] = [], watchdogSeconds: Double = 120) throws
+        -> (Process, FileHandle)
+    {
         let p = Process()
         p.executableURL = daemon
         p.arguments = ["--config", config] + extra
@@ -23,7 +36,23 @@ enum DaemonProcess {
         p.standardError = err
         p.standardOutput = FileHandle.nullDevice
         try p.run()
+        watchdog(p, seconds: watchdogSeconds)
         return (p, err.fileHandleForReading)
+    }
+
+    /// Kills `p` with SIGKILL if it still runs after `seconds`: a test that waits on the daemon
+    /// (its log, its socket, its exit) then fails instead of hanging CI, and no daemon outlives it.
+    static func watchdog(_ p: Process, seconds: Double) {
+        let pid = p.processIdentifier
+        DispatchQueue.global().asyncAfter(deadline: .now() + seconds) {
+            if p.isRunning { kill(pid, SIGKILL) }
+        }
+    }
+
+    /// Reads `log` to its end on a background thread, so a daemon that keeps logging after the
+    /// test stopped reading never blocks on a full pipe.
+    static func drain(_ log: FileHandle) {
+        Thread.detachNewThread { _ = log.readDataToEndOfFile() }
     }
 
     /// Reads log lines until `count` lines containing `marker` have been logged (or the daemon
@@ -57,9 +86,16 @@ enum DaemonProcess {
         p.standardOutput = out
         p.standardError = err
         try p.run()
-        // Read both pipes to the end before waiting, so a chatty tool cannot block on a full pipe.
+        // stderr is read on another thread while this one reads stdout, so a tool that fills one
+        // pipe while we wait on the other cannot deadlock with us.
+        let errRead = DispatchSemaphore(value: 0)
+        nonisolated(unsafe) var errData = Data()
+        Thread.detachNewThread {
+            errData = err.fileHandleForReading.readDataToEndOfFile()
+            errRead.signal()
+        }
         let outData = out.fileHandleForReading.readDataToEndOfFile()
-        let errData = err.fileHandleForReading.readDataToEndOfFile()
+        errRead.wait()
         p.waitUntilExit()
         return (p.terminationStatus, String(decoding: outData, as: UTF8.self), String(decoding: errData, as: UTF8.self))
     }

@@ -49,8 +49,12 @@ final class DaemonSnapshotTests: XCTestCase {
                 p.waitUntilExit()
             }
         }
-        let started = DaemonProcess.waitForLines(log, containing: "in service", count: 1)
+        // Every wait below (log, socket, exit) ends when the daemon does: `start` armed a watchdog.
+        // The socket is bound after the first table is in service; its log line comes last.
+        let started = DaemonProcess.waitForLines(log, containing: "control socket", count: 1)
         XCTAssertTrue(started.contains { $0.contains("in service") }, "\(started)")
+        XCTAssertTrue(started.contains { $0.contains("control socket") }, "\(started)")
+        DaemonProcess.drain(log)
         let versionInService = try SQLiteCentralStore(path: central).dataVersion()
         XCTAssertGreaterThan(versionInService, 0, "inserting cards advanced the central version")
 
@@ -115,7 +119,7 @@ final class DaemonSnapshotTests: XCTestCase {
 
         kill(p.processIdentifier, SIGTERM)
         p.waitUntilExit()
-        XCTAssertEqual(p.terminationReason, .exit)
+        XCTAssertEqual(p.terminationReason, .exit, "stopped by SIGTERM, not by the watchdog")
         XCTAssertEqual(p.terminationStatus, 0, "a clean stop after all of it")
     }
 }
