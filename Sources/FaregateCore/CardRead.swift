@@ -194,8 +194,9 @@ public enum ReadFailure: UInt8, Sendable, CaseIterable, Codable, CustomStringCon
 /// loop. Stored inline in the ring: no references, no allocation.
 ///
 /// Laid out to fill exactly one 64-byte cache line (`MemoryLayout<Tap>.stride == 64`; the SPSC
-/// and Mutex rings line-align their slots; `BoundedRing`'s cells add an 8-byte sequence number): handing a tap from a reader's core to the decision thread's moves
-/// one line, not the two that a 72-byte tap straddles (BENCHMARKS.md, ring rows by element size).
+/// and Mutex rings line-align their slots, while `BoundedRing`'s cells add an 8-byte sequence
+/// number): handing a tap from a reader's core to the decision thread's moves one line, not the
+/// two that a 72-byte tap straddles (BENCHMARKS.md, ring rows by element size).
 /// `result` is therefore stored flattened — key, the read's fields, presence bits — and rebuilt
 /// on access. Every field keeps its full value; nothing is rounded or clamped.
 public struct Tap: Hashable, Sendable {
