@@ -89,12 +89,11 @@ func ringThroughput<R: BenchRing>(
     for _ in 0..<producers { start.signal() }
     let total = per * producers
     let check = consume(rings[0], rings.count > 1 ? rings[1] : nil, total: total, batch: batch, parker: parker)
-    let received = total
     let elapsed = now() - t0
     for _ in 0..<producers { done.wait() }
     lastParkCount.store(parker.parkCount, ordering: .relaxed)
     precondition(check == UInt64(producers) * UInt64(per * (per - 1) / 2), "ring lost items")
-    return Double(received) / (Double(elapsed) / 1e9)
+    return Double(total) / (Double(elapsed) / 1e9)
 }
 
 /// The consumer of `ringThroughput`, in the decision loop's shape; returns the checksum of the
