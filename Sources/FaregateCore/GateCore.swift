@@ -1,24 +1,27 @@
 /// The decision loop's logic for one gate, as a synchronous state machine.
 ///
-/// `handle` turns a tap taken off the ring into the journal entry to write and the barrier command
-/// to issue afterwards; the caller performs both side effects, in that order (the entry must be
-/// durable before an open barrier). The only state is the next journal sequence number.
-/// Not thread-safe: owned by the decision thread.
+/// `handle` turns a tap taken off the ring into the journal entry to write and the end of the
+/// passage its decision is for; `settle` then says, once the batch's append to the journal
+/// succeeded or failed, what the lane shows for each entry (the journal-before-open rule). The
+/// caller performs the two side effects in that order. The only state is the next journal
+/// sequence number. Not thread-safe: owned by the decision thread.
 public struct GateCore: Sendable {
     public private(set) var nextSequence: UInt64
     public var engine: DecisionEngine
     /// Entry and exit control (anti-passback, exit without entry), when the gate applies it.
     public var ledger: PassageLedger?
-    /// The direction a tap at each reader travels (reader index → direction); readers past the
-    /// end of the list are entries.
-    public var readerDirections: [PassageDirection] = []
+    /// The end of the passage each reader serves (reader index → end): the gate's one
+    /// reader-to-end map. A tap's direction is the one leaving that end; readers past the end of
+    /// the list serve the unpaid end (entries).
+    public var readerEnds: [GateEnd] = []
     /// Offset of the gate's time zone east of UTC, for card validity dates (Beijing: +8 h).
     public var utcOffsetSeconds: Int = 8 * 3600
 
     /// What to do with one tap.
     public struct Output: Hashable, Sendable {
         public var entry: JournalEntry
-        public var command: BarrierCommand
+        /// The end of the passage the tap was made at: where the lane shows the decision.
+        public var end: GateEnd
         /// Monotonic nanoseconds when the table lookup finished.
         public var lookedUpAt: UInt64
         /// Monotonic nanoseconds when the decision was taken.
@@ -26,9 +29,9 @@ public struct GateCore: Sendable {
         /// In shadow mode, what the shadow rules would have decided (also in `entry`).
         public var shadow: Decision? { entry.shadowDecision }
 
-        public init(entry: JournalEntry, command: BarrierCommand, lookedUpAt: UInt64, decidedAt: UInt64) {
+        public init(entry: JournalEntry, end: GateEnd, lookedUpAt: UInt64, decidedAt: UInt64) {
             self.entry = entry
-            self.command = command
+            self.end = end
             self.lookedUpAt = lookedUpAt
             self.decidedAt = decidedAt
         }
@@ -76,8 +79,7 @@ public struct GateCore: Sendable {
         if ledger != nil, case .card = tap.result {
             // Passage rules come after the card's own: an open decision can still be a passback
             // or an exit without entry. A let-through entry or exit is recorded at decision time.
-            let r = Int(tap.reader)
-            let direction = r < readerDirections.count ? readerDirections[r] : .entry
+            let direction = PassageDirection(from: end(of: tap.reader))
             decision = ledger?.apply(decision, key: key, direction, nowMillis: wall) ?? decision
             if case .open = decision { ledger?.record(key, direction, nowMillis: wall) }
         }
@@ -100,7 +102,16 @@ public struct GateCore: Sendable {
             balanceFen: balance, dataVersion: table?.dataVersion ?? 0, timings: timings,
             shadowDecision: pair.shadow)
         nextSequence += 1
-        return Output(entry: entry, command: BarrierCommand(decision), lookedUpAt: lookedUpAt, decidedAt: decidedAt)
+        return Output(entry: entry, end: end(of: tap.reader), lookedUpAt: lookedUpAt, decidedAt: decidedAt)
+    }
+
+    /// The end of the passage `reader` serves.
+    public func end(of reader: UInt16) -> GateEnd { Self.end(of: reader, in: readerEnds) }
+
+    /// The end of the passage `reader` serves under the map `readerEnds` (for a thread that
+    /// holds a copy of the map rather than the core).
+    public static func end(of reader: UInt16, in readerEnds: [GateEnd]) -> GateEnd {
+        Int(reader) < readerEnds.count ? readerEnds[Int(reader)] : .unpaid
     }
 
     /// Takes back sequence numbers handed out for entries that could not be journalled, so the
@@ -116,5 +127,33 @@ public struct GateCore: Sendable {
         return JournalEntry(
             sequence: nextSequence, wallMillis: wallMillis, reader: reader, key: CardKey(rawValue: 0), kind: .rejected,
             decision: .deny(.tapAgain), balanceFen: nil, dataVersion: dataVersion, timings: StageTimings())
+    }
+
+    /// What became of a batch's append to the journal.
+    public enum Append: Hashable, Sendable {
+        /// Every entry of the batch is durable.
+        case durable
+        /// Nothing of the batch is durable; the journal's next sequence is `nextSequence`.
+        case failed(nextSequence: UInt64)
+    }
+
+    /// The journal-before-open rule, applied to one batch after its append: calls `show` with
+    /// each entry in order and what the lane must show for it, nil where the lane was told
+    /// already (a tap refused on a full ring hears "tap again" at once, from its reader).
+    ///
+    /// An entry that is not durable never opens the barrier: after a failed append every tap of
+    /// the batch is denied `gateOutOfService`, and the sequence numbers handed out are taken back
+    /// so the journal stays contiguous.
+    public mutating func settle(
+        _ batch: some Collection<JournalEntry>, after append: Append, _ show: (JournalEntry, Decision?) -> Void
+    ) {
+        if case .failed(let next) = append { rewind(to: next) }
+        for entry in batch {
+            switch (entry.kind, append) {
+            case (.rejected, _): show(entry, nil)
+            case (_, .durable): show(entry, entry.decision)
+            case (_, .failed): show(entry, .deny(.gateOutOfService))
+            }
+        }
     }
 }

@@ -77,15 +77,3 @@ extension BarrierAction {
         return true
     }
 }
-
-extension BarrierEvent {
-    /// The event for the skeleton's `BarrierCommand` issued for a tap at `end`: how a decision of
-    /// `GateCore` reaches the barrier controller.
-    public init(_ command: BarrierCommand, at end: GateEnd) {
-        switch command {
-        case .open(let r): self = .decided(end, .open(r))
-        case .deny(let r): self = .decided(end, .deny(r))
-        case .callStaff(let r): self = .decided(end, .staff(r))
-        }
-    }
-}

@@ -1,11 +1,3 @@
-/// A source of monotonic and wall time. Injected everywhere time matters so tests control it.
-public protocol GateClock: Sendable {
-    /// Monotonic nanoseconds since an arbitrary origin; never goes backwards.
-    func monotonicNanos() -> UInt64
-    /// Wall-clock Unix epoch milliseconds (for journals, validity dates and policy eras).
-    func wallMillis() -> Int64
-}
-
 /// What a reader thread gets back when it waits for the next presentation.
 public enum ReaderEvent: Sendable, Equatable {
     /// A medium was presented and read (or its read failed).
@@ -29,36 +21,15 @@ public protocol CardReader: AnyObject, Sendable {
     func cancel()
 }
 
-/// A command to the barrier and its display.
-public enum BarrierCommand: Hashable, Sendable {
-    /// Open for one passage, showing the reason's message.
-    case open(Reason)
-    /// Stay closed and show the reason's message.
-    case deny(Reason)
-    /// Stay closed, show the reason and call staff.
-    case callStaff(Reason)
-
-    public init(_ decision: Decision) {
-        switch decision {
-        case .open(let r): self = .open(r)
-        case .deny(let r): self = .deny(r)
-        case .staff(let r): self = .callStaff(r)
-        }
-    }
-}
-
-/// The barrier (flaps, indicators, display, buzzer) of one gate.
+/// The lane side of a gate (flaps, indicators, display, buzzer): where decisions are shown.
 ///
-/// `command(_:)` must not block for long: it hands the command to the I/O board.
+/// `decided(_:at:)` must not block for long: it hands the decision to the barrier's own thread.
+/// Implementations: `BarrierDriver` (a `BarrierController` over the I/O board), `SimulatedBarrier`.
 public protocol Barrier: AnyObject, Sendable {
-    func command(_ command: BarrierCommand)
-    /// The command for a tap at reader `reader` (a passage with a reader at each end needs to
-    /// know which end the decision is for).
-    func command(_ command: BarrierCommand, reader: UInt16)
-}
-
-extension Barrier {
-    public func command(_ command: BarrierCommand, reader: UInt16) { self.command(command) }
+    /// Shows `decision` for a tap made at `end` of the passage: open for one passage, stay
+    /// closed, or stay closed and call staff, with the reason's message. Called after the tap's
+    /// journal entry is durable (or, for an entry that is not, with the deny that replaces it).
+    func decided(_ decision: Decision, at end: GateEnd)
 }
 
 /// Lookup side of the binding and health-status table, as the decision loop sees it.

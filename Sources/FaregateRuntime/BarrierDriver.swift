@@ -27,8 +27,6 @@ public final class BarrierDriver: Barrier, @unchecked Sendable {
 
     private let io: any GateIO
     private let clock: any GateClock
-    /// Which end of the passage each reader (by index) serves.
-    private let readerEnds: [GateEnd]
     private var controller: BarrierController
     private var actions: [BarrierAction] = []
     private let inbox = Mutex<[BarrierEvent]>([])
@@ -38,13 +36,12 @@ public final class BarrierDriver: Barrier, @unchecked Sendable {
     private var threads: [DispatchSemaphore] = []
 
     public init(
-        io: any GateIO, clock: any GateClock, readerEnds: [GateEnd], directions: DirectionMode,
+        io: any GateIO, clock: any GateClock, directions: DirectionMode,
         enforcement: Enforcement,
         timings: BarrierTimings = BarrierTimings()
     ) {
         self.io = io
         self.clock = clock
-        self.readerEnds = readerEnds
         controller = BarrierController(directions: directions, enforcement: enforcement, timings: timings)
         status = Mutex(
             Status(
@@ -88,14 +85,8 @@ public final class BarrierDriver: Barrier, @unchecked Sendable {
 
     // MARK: Inputs
 
-    /// A decision for a tap at reader 0 (the skeleton's single-reader call).
-    public func command(_ command: BarrierCommand) { self.command(command, reader: 0) }
-
-    /// A decision for a tap at `reader`: goes to the controller as a decision at that reader's end.
-    public func command(_ command: BarrierCommand, reader: UInt16) {
-        let end = Int(reader) < readerEnds.count ? readerEnds[Int(reader)] : .unpaid
-        post(BarrierEvent(command, at: end))
-    }
+    /// The decision for a tap at `end`: goes to the controller as it is.
+    public func decided(_ decision: Decision, at end: GateEnd) { post(.decided(end, decision)) }
 
     /// A staff command (mode, directions, enforcement, alarm reset).
     public func staff(_ command: StaffCommand) { post(.staff(command)) }

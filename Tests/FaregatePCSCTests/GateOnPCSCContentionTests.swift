@@ -85,7 +85,7 @@ final class GateOnPCSCContentionTests: XCTestCase {
         XCTAssertEqual(entries.map(\.kind), [.decision, .readFailed, .decision])
         XCTAssertEqual(entries[1].key, CardKey(rawValue: 0), "the busy tap was never read")
         XCTAssertEqual(
-            barrier.takeCommands(), [.open(.ok), .deny(.readerBusy), .open(.ok)], "the busy tap never opens")
+            barrier.takeDecisions(), [.open(.ok), .deny(.readerBusy), .open(.ok)], "the busy tap never opens")
         let metrics = GateMetrics.prometheus(gate, clock: clock)
         XCTAssertTrue(
             metrics.contains("faregate_decisions_total{gate=\"PCSC-BUSY\",reason=\"reader_busy\"} 1"), metrics)

@@ -83,7 +83,7 @@ final class GateOnPCSCTests: XCTestCase {
         XCTAssertEqual(entries.map(\.kind), [.decision, .decision, .aborted, .readFailed])
         XCTAssertEqual(entries[0].key, key)
         XCTAssertEqual(
-            barrier.takeCommands().filter { if case .open = $0 { true } else { false } }.count, 1, "faults never open")
+            barrier.takeDecisions().filter { if case .open = $0 { true } else { false } }.count, 1, "faults never open")
         // Stage timings from the real reader: the read itself takes time on the real stack.
         XCTAssertGreaterThan(entries[0].timings.select + entries[0].timings.read, 0)
         let uploaded = try SQLiteCentralStore(path: central).journal(gate: "PCSC-GATE")

@@ -28,7 +28,7 @@ final class AccessControlTests: XCTestCase {
         options.sync.intervalSeconds = 3600
         options.access = AccessRules(
             antiPassbackSeconds: 120, passback: .deny, requireEntryRecord: true, exitWithoutEntry: .staff)
-        options.readerDirections = [.entry, .exit]
+        options.readerEnds = [.unpaid, .paid]
         let collector = ReportCollector()
         let gate = GateRuntime(
             options: options, journal: try FileJournal(directory: dir + "/journal"), readers: [entry, exit],

@@ -65,7 +65,7 @@ final class GateRuntimeRingTests: XCTestCase {
         collector.gate.withLock { $0 = hold }
         let barrier = SimulatedBarrier()
         let tapAgain = DispatchSemaphore(value: 0)
-        barrier.onCommand = { if $0 == .deny(.tapAgain) { tapAgain.signal() } }
+        barrier.onDecision = { decision, _ in if decision == .deny(.tapAgain) { tapAgain.signal() } }
         let (gate, readers) = try makeGate(readers: 2, ring: 2, collector: collector, barrier: barrier)
         gate.start()
         readers[0].present(.transit(card(0, 0)))

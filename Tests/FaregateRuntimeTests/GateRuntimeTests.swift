@@ -94,7 +94,7 @@ final class GateRuntimeTests: XCTestCase {
         gate.stop()
 
         XCTAssertEqual(
-            barrier.takeCommands(), [.open(.ok), .deny(.unboundCard), .deny(.healthRed), .deny(.cardRemoved)])
+            barrier.takeDecisions(), [.open(.ok), .deny(.unboundCard), .deny(.healthRed), .deny(.cardRemoved)])
         let uploaded = try SQLiteCentralStore(path: central).journal(gate: "T-GATE-1")
         XCTAssertEqual(uploaded.map(\.sequence), [1, 2, 3, 4])
         XCTAssertEqual(uploaded.map(\.kind), [.decision, .decision, .decision, .aborted])
@@ -197,7 +197,7 @@ final class GateRuntimeTests: XCTestCase {
         collector.gate.withLock { $0 = hold }
         let barrier = SimulatedBarrier()
         let tapAgain = DispatchSemaphore(value: 0)
-        barrier.onCommand = { if $0 == .deny(.tapAgain) { tapAgain.signal() } }
+        barrier.onDecision = { decision, _ in if decision == .deny(.tapAgain) { tapAgain.signal() } }
         let (gate, readers) = try makeGate(ring: 2, centralPath: nil, collector: collector, barrier: barrier)
         gate.start()
         readers[0].present(.transit(green.identifier))
@@ -231,7 +231,7 @@ final class GateRuntimeTests: XCTestCase {
         readers[0].present(.transit(green.identifier))
         collector.waitFor(1)
         gate.stop()
-        XCTAssertEqual(barrier.takeCommands(), [.open(.ok), .deny(.gateOutOfService), .open(.ok)])
+        XCTAssertEqual(barrier.takeDecisions(), [.open(.ok), .deny(.gateOutOfService), .open(.ok)])
         XCTAssertEqual(gate.currentCounters.journalFailures, 1)
         XCTAssertEqual(
             try SQLiteCentralStore(path: central).journal(gate: "T-GATE-1").map(\.sequence), [1, 2],
