@@ -75,7 +75,9 @@ let package = Package(
         // Bench: card present → read done through the real pcscd + vpcd (BENCHMARKS.md).
         .executableTarget(
             name: "faregate-pcsc-bench",
-            dependencies: ["FaregateCore", "FaregatePCSC", "FaregateSimulation", "FaregateVirtualCard"]
+            dependencies: [
+                "FaregateCore", "FaregatePCSC", "FaregateRuntime", "FaregateSimulation", "FaregateVirtualCard",
+            ]
         ),
 
         // MARK: Benchmarks (release build via scripts/bench; not part of the product)

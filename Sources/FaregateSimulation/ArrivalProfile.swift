@@ -1,3 +1,5 @@
+import FaregateCore
+
 /// When riders reach the gates during a simulated window, as a rate that varies over time.
 ///
 /// A morning peak: a base rate plus a bell-shaped rush centred at `peakAt` (fraction of the

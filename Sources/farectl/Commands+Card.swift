@@ -1,6 +1,7 @@
 import Dispatch
 import FaregateCore
 import FaregatePCSC
+import FaregateRuntime
 import FaregateSimulation
 import FaregateVirtualCard
 import Foundation
@@ -58,12 +59,6 @@ func cardEmulate(_ args: inout Arguments) throws -> Int32 {
     return 0
 }
 
-/// Host time for one-shot reads (the gate's own clock lives in the runtime).
-private final class CLIClock: GateClock {
-    func monotonicNanos() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
-    func wallMillis() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
-}
-
 /// What `farectl card read --json` prints: what a gate sees, never anything personal.
 struct CardReadOutput: Encodable {
     struct Exchange: Encodable {
@@ -100,7 +95,7 @@ func cardRead(_ args: inout Arguments) throws -> Int32 {
 
     let box = Mutex<CardReadReport?>(nil)
     let reader = PCSCCardReader(
-        configuration: .init(readerName: readerName, recordExchanges: true), clock: CLIClock(),
+        configuration: .init(readerName: readerName, recordExchanges: true), clock: SystemClock(),
         log: { line in if verbose { warn(line) } }, onRead: { report in box.withLock { $0 = report } })
     let timer = DispatchWorkItem { reader.cancel() }
     DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(timeout), execute: timer)

@@ -1,6 +1,7 @@
 import Dispatch
 import FaregateCore
 import FaregatePCSC
+import FaregateRuntime
 import FaregateSimulation
 import FaregateVirtualCard
 import Foundation
@@ -12,11 +13,6 @@ import Synchronization
 // decided (table lookup among a million cards + the decision, as the gate's GateCore does it).
 // Usage: faregate-pcsc-bench [TAPS] [PROFILE.json]   (needs scripts/services/pcscd start)
 
-final class HostClock: GateClock {
-    func monotonicNanos() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
-    func wallMillis() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
-}
-
 final class Slot: @unchecked Sendable {
     // @unchecked Sendable: `taps` is a Mutex, `seen` an Atomic; the rest is immutable.
     let index: Int
@@ -26,7 +22,7 @@ final class Slot: @unchecked Sendable {
     init(index: Int) {
         self.index = index
         reader = PCSCCardReader(
-            configuration: .init(readerName: "Virtual PCD 00 0\(index)", index: UInt16(index)), clock: HostClock())
+            configuration: .init(readerName: "Virtual PCD 00 0\(index)", index: UInt16(index)), clock: SystemClock())
     }
 }
 
@@ -64,7 +60,7 @@ let group = DispatchGroup()
 for slot in slots {
     Thread {
         var core = GateCore(nextSequence: 1, policy: .healthCheckEra)
-        let clock = HostClock()
+        let clock = SystemClock()
         while true {
             let e = slot.reader.nextEvent()
             if e == .cancelled { break }

@@ -1,5 +1,6 @@
 import FaregateCore
 import FaregatePCSC
+import FaregateRuntime
 import FaregateSimulation
 import Foundation
 import Synchronization
@@ -50,7 +51,7 @@ final class PCSCContentionTests: XCTestCase {
         let lines = logLines
         let reader = PCSCCardReader(
             configuration: .init(readerName: Self.reader, index: 1, busyBudgetMillis: busyBudgetMillis),
-            clock: HostClock(),
+            clock: SystemClock(),
             log: { line in
                 lines.append(line)
                 FileHandle.standardError.write(Data((line + "\n").utf8))

@@ -1,16 +1,11 @@
 import FaregateCore
 import FaregatePCSC
+import FaregateRuntime
 import FaregateSimulation
 import FaregateVirtualCard
 import Foundation
 import Synchronization
 import XCTest
-
-/// Monotonic host time for the real-stack tests (the gate's SystemClock lives in the runtime).
-final class HostClock: GateClock {
-    func monotonicNanos() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
-    func wallMillis() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
-}
 
 /// Runs a `PCSCCardReader` on its own thread and hands its events to the test.
 final class ReaderHarness: @unchecked Sendable {
@@ -80,7 +75,7 @@ final class PCSCIntegrationTests: XCTestCase {
     func startReader(record: Bool = false) -> ReaderHarness {
         let reader = PCSCCardReader(
             configuration: .init(readerName: "Virtual PCD 00 00", index: 3, recordExchanges: record),
-            clock: HostClock(),
+            clock: SystemClock(),
             log: { line in FileHandle.standardError.write(Data((line + "\n").utf8)) })
         let h = ReaderHarness(reader: reader)
         harness = h

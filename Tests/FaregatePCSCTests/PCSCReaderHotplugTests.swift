@@ -1,5 +1,6 @@
 import FaregateCore
 import FaregatePCSC
+import FaregateRuntime
 import FaregateSimulation
 import Foundation
 import XCTest
@@ -41,7 +42,7 @@ final class PCSCReaderHotplugTests: XCTestCase {
 
     func testAbsentReaderIsLostOnceThenWaitsOnPlugAndPlayUntilCancelled() throws {
         let reader = PCSCCardReader(
-            configuration: .init(readerName: "Faregate Hotplug Reader", index: 2), clock: HostClock(),
+            configuration: .init(readerName: "Faregate Hotplug Reader", index: 2), clock: SystemClock(),
             log: { line in FileHandle.standardError.write(Data((line + "\n").utf8)) })
         let h = ReaderHarness(reader: reader)
         guard case .readerLost(let why) = h.next(seconds: 15) else { return XCTFail("expected readerLost first") }
