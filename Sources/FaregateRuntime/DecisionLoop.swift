@@ -1,0 +1,234 @@
+import FaregateCore
+import Synchronization
+
+/// The gate's decision thread: takes taps off the readers' rings in batches, decides each with
+/// `GateCore`, appends the batch to the journal with one `fdatasync`, and only then shows the
+/// decisions on the lane (`GateCore.settle`: an entry that is not durable never opens).
+///
+/// Work that does not come through a ring — a tap refused on a full ring, new rules, a liveness
+/// probe, the stop — arrives through the methods below, each of which wakes the thread.
+///
+/// Threads: `run()` is the decision thread's body and the only user of `core`. The other
+/// methods are safe from any thread.
+final class DecisionLoop: @unchecked Sendable {
+    // @unchecked Sendable: `core` and `entries` are touched only by the decision thread (`run`);
+    // everything else shared is a Mutex, an Atomic, or immutable after init.
+    private let gateID: String
+    private let maxBatch: Int
+    /// One ring per reader (same index); this thread is the only consumer of each.
+    private let rings: [SPSCTapRing]
+    private let journal: FileJournal
+    private let barrier: any Barrier
+    private let clock: any GateClock
+    private let table: TableSlot
+    private let telemetry: GateTelemetry
+    private let observer: (@Sendable (GateTelemetry.TapReport) -> Void)?
+    private var core: GateCore
+    /// The batch's journal entries (reused from batch to batch).
+    private var entries: [JournalEntry] = []
+
+    /// The thread spins briefly, then parks, when it has nothing to do.
+    private let parker = TapParker()
+    /// Bumped (sequentially consistent) for work that does not go through a ring. The park
+    /// condition watches it.
+    private let pokes = Atomic<Int>(0)
+    private let stopping = Atomic<Bool>(false)
+    /// Readers whose taps were refused on a full ring, to journal (one entry each).
+    private let refusedTaps = Mutex<[UInt16]>([])
+    /// New rules waiting to be taken over between two batches.
+    private let pendingEngine = Mutex<DecisionEngine?>(nil)
+    /// Outer iterations of the loop, for the liveness probe.
+    private let loops = Atomic<Int>(0)
+    private let lastProbe = Mutex<Int>(-1)
+
+    init(
+        gateID: String, maxBatch: Int, core: GateCore, rings: [SPSCTapRing], journal: FileJournal,
+        barrier: any Barrier, clock: any GateClock, table: TableSlot, telemetry: GateTelemetry,
+        observer: (@Sendable (GateTelemetry.TapReport) -> Void)?
+    ) {
+        self.gateID = gateID
+        self.maxBatch = max(1, maxBatch)
+        self.core = core
+        self.rings = rings
+        self.journal = journal
+        self.barrier = barrier
+        self.clock = clock
+        self.table = table
+        self.telemetry = telemetry
+        self.observer = observer
+    }
+
+    // MARK: From other threads
+
+    /// A reader thread pushed a tap onto its ring.
+    func tapQueued() {
+        // Not unpark(): the push published `tail` with a releasing store, which needs a fence
+        // before the parked check (TapParker's Dekker pairing; this thread re-checks every ring
+        // after announcing parked).
+        parker.wakeAfterPush()
+    }
+
+    /// A reader's ring was full: the rider was told to tap again; the refusal is journalled.
+    func tapRefused(reader: UInt16) {
+        refusedTaps.withLock { $0.append(reader) }
+        poke()
+    }
+
+    /// Puts new rules in force from the next batch on (the journal sequence goes on).
+    func replaceEngine(_ engine: DecisionEngine) {
+        pendingEngine.withLock { $0 = engine }
+        poke()
+    }
+
+    /// Whether the thread went round its loop since the last probe; each probe also wakes it, so
+    /// an idle but healthy thread answers the next probe. A thread stuck in a tap (a hung disk, a
+    /// deadlock) stops answering: the daemon then stops feeding systemd's watchdog.
+    func answeredProbe() -> Bool {
+        let now = loops.load(ordering: .relaxed)
+        let answered = lastProbe.withLock { last in
+            defer { last = now }
+            return last == -1 || now != last
+        }
+        poke()
+        return answered
+    }
+
+    /// Makes `run()` return once every ring is drained. Call after every reader thread has
+    /// been joined, so that no tap arrives afterwards.
+    func stop() {
+        // Release: the thread that sees `stopping` also sees every push made before it.
+        stopping.store(true, ordering: .releasing)
+        parker.wake()
+    }
+
+    private func poke() {
+        // Sequentially consistent RMW, then unpark: the same Dekker pairing as a ring push.
+        pokes.wrappingAdd(1, ordering: .sequentiallyConsistent)
+        parker.unpark()
+    }
+
+    // MARK: The decision thread
+
+    private struct Handled {
+        var output: GateCore.Output
+        var tap: Tap?
+        var dequeuedAt: UInt64
+    }
+
+    /// The decision thread's body; returns after `stop()` once the rings are empty.
+    func run() {
+        var seenPokes = pokes.load(ordering: .sequentiallyConsistent)
+        var batch: [Handled] = []
+        batch.reserveCapacity(maxBatch)
+        var reports: [GateTelemetry.TapReport] = []
+        reports.reserveCapacity(maxBatch)
+        while true {
+            loops.wrappingAdd(1, ordering: .relaxed)
+            takeNewEngine()
+            // Take a batch: one fdatasync covers every tap that arrived while the last one ran.
+            let (table, verifiedAt) = self.table.current()
+            let dataAge = dataAgeSeconds(verifiedAt: verifiedAt)
+            func take(_ tap: Tap) {
+                let dequeuedAt = clock.monotonicNanos()
+                let out = core.handle(tap, dequeuedAt: dequeuedAt, table: table, dataAgeSeconds: dataAge, clock: clock)
+                batch.append(Handled(output: out, tap: tap, dequeuedAt: dequeuedAt))
+            }
+            takeRoundRobin(take)
+            let refused = refusedTaps.withLock { r -> [UInt16] in
+                defer { r.removeAll(keepingCapacity: true) }
+                return r
+            }
+            for reader in refused {
+                let entry = core.rejectedTap(
+                    reader: reader, wallMillis: clock.wallMillis(), dataVersion: table?.dataVersion ?? 0)
+                let now = clock.monotonicNanos()
+                let output = GateCore.Output(entry: entry, end: core.end(of: reader), lookedUpAt: now, decidedAt: now)
+                batch.append(Handled(output: output, tap: nil, dequeuedAt: now))
+            }
+            if batch.isEmpty {
+                // Acquire pairs with the release in stop(): every push made before it is visible,
+                // and readers are joined, so an empty ring now stays empty.
+                guard stopping.load(ordering: .acquiring) else {
+                    parker.park(until: {
+                        rings.contains { !$0.isEmpty } || stopping.load(ordering: .sequentiallyConsistent)
+                            || pokes.load(ordering: .sequentiallyConsistent) != seenPokes
+                    })
+                    seenPokes = pokes.load(ordering: .sequentiallyConsistent)
+                    continue
+                }
+                guard let tap = rings.lazy.compactMap({ $0.tryPop() }).first else { return }
+                take(tap)
+            }
+            commit(batch, refused: refused.count, into: &reports)
+            batch.removeAll(keepingCapacity: true)
+        }
+    }
+
+    private func takeNewEngine() {
+        guard
+            let engine = pendingEngine.withLock({ p -> DecisionEngine? in
+                defer { p = nil }
+                return p
+            })
+        else { return }
+        core.engine = engine
+        Log.info("gate \(gateID): rules \(engine.label.isEmpty ? "(inline)" : engine.label) in force")
+    }
+
+    /// Journals the batch, then shows each decision on the lane as `GateCore.settle` says.
+    private func commit(_ batch: [Handled], refused: Int, into reports: inout [GateTelemetry.TapReport]) {
+        entries.removeAll(keepingCapacity: true)
+        for h in batch { entries.append(h.output.entry) }
+        let append: GateCore.Append
+        do {
+            try journal.append(entries)
+            append = .durable
+        } catch {
+            Log.error("gate \(gateID): \(error); \(batch.count) tap(s) refused, barrier kept closed")
+            append = .failed(nextSequence: journal.nextSequence)
+        }
+        let journaledAt = clock.monotonicNanos()
+        var i = 0
+        reports.removeAll(keepingCapacity: true)
+        core.settle(entries, after: append) { _, shown in
+            let h = batch[i]
+            i += 1
+            if let shown { barrier.decided(shown, at: h.output.end) }
+            let report = GateTelemetry.TapReport(
+                entry: h.output.entry, tap: h.tap, dequeuedAt: h.dequeuedAt, lookedUpAt: h.output.lookedUpAt,
+                decidedAt: h.output.decidedAt, journaledAt: journaledAt, commandedAt: clock.monotonicNanos(),
+                journalFailed: append != .durable)
+            observer?(report)
+            reports.append(report)
+        }
+        telemetry.record(reports, now: clock.monotonicNanos)
+        telemetry.count {
+            $0.taps += UInt64(batch.count - refused)
+            $0.rejected += UInt64(refused)
+            if append != .durable { $0.journalFailures += UInt64(batch.count) }
+        }
+    }
+
+    /// Takes up to `maxBatch` taps from the readers' rings, at most an equal share from each ring
+    /// per round, so a busy reader cannot hold back another reader's rider for more than one round.
+    private func takeRoundRobin(_ take: (Tap) -> Void) {
+        guard !rings.isEmpty else { return }
+        let share = max(1, maxBatch / rings.count)
+        var room = maxBatch
+        var progressed = true
+        while room > 0 && progressed {
+            progressed = false
+            for ring in rings where room > 0 {
+                let n = ring.drain(limit: min(share, room), take)
+                room -= n
+                progressed = progressed || n > 0
+            }
+        }
+    }
+
+    private func dataAgeSeconds(verifiedAt: UInt64?) -> Int? {
+        guard let verifiedAt else { return nil }
+        let now = clock.monotonicNanos()
+        return now > verifiedAt ? Int((now - verifiedAt) / 1_000_000_000) : 0
+    }
+}
