@@ -53,8 +53,17 @@ let package = Package(
         // MARK: USB bus enumeration over libusb (bench tool: which NFC readers are plugged in).
         .target(name: "FaregateUSB", dependencies: ["CUSB"]),
 
-        // MARK: Runtime: threads, files, configuration, the gate pipeline and the simulator.
+        // MARK: Runtime: threads, files, configuration, the gate pipeline. No simulation inside:
+        // simulated backends reach it only through the composition roots.
         .target(name: "FaregateRuntime", dependencies: ["FaregateCore", "FaregateSimulation", "CFaregateLinux"]),
+
+        // MARK: Station and gate simulations and their reports (farectl simulate / station), above
+        // the runtime: they run real GateRuntimes on simulated readers and barriers.
+        .target(
+            name: "FaregateStationSimulation", dependencies: ["FaregateCore", "FaregateRuntime", "FaregateSimulation"]),
+
+        // MARK: Rings the benchmark compares with the gate's SPSC ring (not part of the product).
+        .target(name: "FaregateBenchRings", dependencies: ["FaregateCore"]),
 
         // MARK: Composition roots: the only places that choose real or simulated backends.
         .executableTarget(
@@ -67,7 +76,7 @@ let package = Package(
         .executableTarget(
             name: "farectl",
             dependencies: [
-                "FaregateCore", "FaregateRuntime", "FaregateSimulation", "FaregateSQLite",
+                "FaregateCore", "FaregateRuntime", "FaregateSimulation", "FaregateStationSimulation", "FaregateSQLite",
                 "FaregatePostgres", "FaregateSodium", "FaregateVirtualCard", "FaregatePCSC", "FaregateUSB",
             ]
         ),
@@ -81,13 +90,24 @@ let package = Package(
         ),
 
         // MARK: Benchmarks (release build via scripts/bench; not part of the product)
-        .executableTarget(name: "faregate-bench", dependencies: ["FaregateCore", "FaregateRuntime"]),
+        .executableTarget(
+            name: "faregate-bench", dependencies: ["FaregateCore", "FaregateRuntime", "FaregateBenchRings"]),
 
         // MARK: Tests
-        .testTarget(name: "FaregateCoreTests", dependencies: ["FaregateCore", "FaregateSimulation"]),
+        .testTarget(
+            name: "FaregateCoreTests", dependencies: ["FaregateCore", "FaregateSimulation", "FaregateBenchRings"]),
         .testTarget(
             name: "FaregateRuntimeTests",
-            dependencies: ["FaregateCore", "FaregateRuntime", "FaregateSimulation", "FaregateSQLite", "FaregateSodium"]
+            dependencies: [
+                "FaregateCore", "FaregateRuntime", "FaregateSimulation", "FaregateSQLite", "FaregateSodium",
+                "FaregateBenchRings",
+            ]
+        ),
+        .testTarget(
+            name: "FaregateStationSimulationTests",
+            dependencies: [
+                "FaregateCore", "FaregateRuntime", "FaregateSimulation", "FaregateStationSimulation", "FaregateSQLite",
+            ]
         ),
         // Central operations' rule scenarios, run by both store suites against their backend.
         .target(

@@ -43,15 +43,3 @@ public protocol CardStatusLookup: Sendable {
     /// Number of keys in the table.
     var count: Int { get }
 }
-
-/// A bounded queue of taps between reader threads and the decision loop.
-///
-/// Fixed capacity; a push onto a full ring fails and the caller counts and reports it (the rider
-/// sees "tap again"): a tap is never dropped silently. Safe for several producers and one consumer.
-public protocol TapRing: Sendable {
-    var capacity: Int { get }
-    /// Appends `tap`; false when the ring is full.
-    func tryPush(_ tap: Tap) -> Bool
-    /// Removes the oldest tap; nil when empty. Called by the single consumer only.
-    func tryPop() -> Tap?
-}

@@ -215,5 +215,3 @@ public final class SPSCRing<Element>: @unchecked Sendable {
 
 /// The per-reader tap ring between one reader thread and the decision loop (see `SPSCRing`).
 public typealias SPSCTapRing = SPSCRing<Tap>
-
-extension SPSCRing: TapRing where Element == Tap {}

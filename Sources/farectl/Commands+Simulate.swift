@@ -2,6 +2,7 @@ import FaregateCore
 import FaregateRuntime
 import FaregateSQLite
 import FaregateSimulation
+import FaregateStationSimulation
 import Foundation
 
 let simulateCommands: [Command] = [

@@ -2,6 +2,7 @@ import FaregateCore
 import FaregateRuntime
 import FaregateSQLite
 import FaregateSimulation
+import FaregateStationSimulation
 import Foundation
 
 /// Parses `unplug:GATE:FROM-TO` or `central-down:FROM-TO` (minutes after 07:00; gates counted

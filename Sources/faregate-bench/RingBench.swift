@@ -2,6 +2,7 @@
 // Mutex-guarded ring, through one generic harness, with the single-item API and with the batched
 // API on both sides; the multi-producer `BoundedRing` for reference; handoff latency; idle CPU
 // and wake-up latency of a parked decision loop.
+import FaregateBenchRings
 import FaregateCore
 import FaregateRuntime
 import Foundation

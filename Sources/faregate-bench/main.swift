@@ -2,6 +2,7 @@
 // vs Dictionary, snapshot load, delta apply, parked-consumer idle CPU and wake-up latency.
 // Release build only (scripts/bench). Usage: faregate-bench [--quick] [--json] [--no-dict-30m] [--ring-only]
 // [--table-only] [--sizes N,N,...]
+import FaregateBenchRings
 import FaregateCore
 import FaregateRuntime
 import Foundation

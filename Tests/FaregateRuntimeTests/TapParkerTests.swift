@@ -1,3 +1,4 @@
+import FaregateBenchRings
 import FaregateCore
 import FaregateRuntime
 import Foundation

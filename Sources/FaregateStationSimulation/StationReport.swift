@@ -1,4 +1,5 @@
 import FaregateCore
+import FaregateRuntime
 import Foundation
 
 /// What a station simulation produced, and its self-contained HTML report (inline SVG, no

@@ -1,5 +1,3 @@
-import FaregateCore
-
 /// How a gate brings its table up to date from central state.
 ///
 /// Two modes:

@@ -1,3 +1,4 @@
+import FaregateCore
 import Synchronization
 
 /// A fixed-capacity ring guarded by a `Mutex`: the simple, obviously correct baseline the

@@ -1,5 +1,6 @@
 import Dispatch
 import FaregateCore
+import FaregateRuntime
 import Synchronization
 
 /// Per-stage latency histograms and per-reason counts of one gate, fed by the gate's observer

@@ -1,5 +1,6 @@
 import Dispatch
 import FaregateCore
+import FaregateRuntime
 import FaregateSimulation
 import Foundation
 import Synchronization

@@ -1,3 +1,4 @@
+import FaregateCore
 import Synchronization
 
 /// A bounded, lock-free multi-producer single-consumer queue (Dmitry Vyukov's bounded queue with
