@@ -20,8 +20,8 @@ import Foundation
 /// that is malformed, too long or too slow is answered with a `ControlFailure` saying so, and the
 /// next connection is served. `stop()` unblocks the accept by shutting the listening socket down.
 public final class ControlServer: @unchecked Sendable {
-    // @unchecked Sendable: `listenFD` is written in init and read by the accept thread and
-    // stop(); `stopped` is set before the shutdown that wakes the accept thread.
+    // @unchecked Sendable: every stored property is a `let` set in init, before the accept thread
+    // starts; the thread and stop() only read them (and `done` is itself thread-safe).
     public typealias Handler = @Sendable (ControlRequest) -> ControlResponse
 
     public struct Error: Swift.Error, CustomStringConvertible {

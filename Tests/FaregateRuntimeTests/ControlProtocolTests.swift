@@ -1,4 +1,5 @@
 import FaregateCore
+import FaregateSimulation
 import Foundation
 import XCTest
 
@@ -146,6 +147,32 @@ final class ControlProtocolTests: XCTestCase {
         XCTAssertEqual(ControlWire.response(line).failureCode, .unsupportedVersion)
         XCTAssertEqual(
             ControlWire.response(Array("{\"v\":1,\"ok\":true,\"response\":\"dance\"}".utf8)).failureCode, .badRequest)
+    }
+
+    /// Fuzzing in miniature, with the requests' own lines as the seed corpus: bytes flipped,
+    /// dropped, duplicated or cut never trap the decoder, and what decodes is a request that
+    /// encodes again.
+    func testMutatedRequestsAreAnsweredNeverTrapped() throws {
+        var rng = SplitMix64(seed: 12)
+        let corpus = Self.requests.map { Array(ControlWire.line($0)) }
+        var decoded = 0
+        for _ in 0..<20_000 {
+            var bytes = corpus[Int.random(in: 0..<corpus.count, using: &rng)]
+            for _ in 0..<Int.random(in: 1...4, using: &rng) where !bytes.isEmpty {
+                let i = Int.random(in: 0..<bytes.count, using: &rng)
+                switch Int.random(in: 0..<4, using: &rng) {
+                case 0: bytes[i] = UInt8.random(in: 0...255, using: &rng)
+                case 1: bytes.remove(at: i)
+                case 2: bytes.insert(bytes[i], at: i)
+                default: bytes.removeSubrange(i...)
+                }
+            }
+            if case .success(let request) = ControlWire.request(bytes) {
+                decoded += 1
+                XCTAssertEqual(try ControlWire.request(ControlWire.line(request)).get(), request)
+            }
+        }
+        XCTAssertGreaterThan(decoded, 0, "some mutations still decode (in a value or a space)")
     }
 
     // MARK: The server under bad requests
