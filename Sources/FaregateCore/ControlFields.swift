@@ -46,6 +46,8 @@ struct ControlFields {
     func optional<T: Decodable>(_ key: String, _ expected: String) throws(ControlFailure) -> T? {
         do {
             return try container.decodeIfPresent(T.self, forKey: ControlKey(stringValue: key))
+        } catch let inner as ControlFailure {
+            throw inner  // a nested object (a journal entry in a list) said what was wrong with it
         } catch {
             throw ControlFailure(.badRequest, "field '\(key)' of \(what) must be \(expected)")
         }

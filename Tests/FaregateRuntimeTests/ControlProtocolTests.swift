@@ -142,6 +142,14 @@ final class ControlProtocolTests: XCTestCase {
         XCTAssertEqual(try ControlWire.request(Array("{\"command\":\"status\"}\r\n".utf8)).get(), .status)
     }
 
+    func testABadEntryInAJournalAnswerIsNamed() {
+        let line = Array(
+            "{\"v\":1,\"ok\":true,\"response\":\"journal\",\"entries\":[{\"seq\":1,\"kind\":\"decision\",\"outcome\":\"open\",\"reason\":\"warp\"}]}"
+                .utf8)
+        guard case .failure(let f) = ControlWire.response(line) else { return XCTFail("decoded") }
+        XCTAssertTrue(f.message.contains("open(warp)"), f.message)
+    }
+
     func testAnAnswerFromAnotherVersionIsNotTakenForOne() {
         let line = Array("{\"v\":2,\"ok\":true,\"response\":\"status\"}".utf8)
         XCTAssertEqual(ControlWire.response(line).failureCode, .unsupportedVersion)
