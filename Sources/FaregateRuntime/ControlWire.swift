@@ -47,8 +47,13 @@ public enum ControlWire {
             return .success(try JSONDecoder().decode(T.self, from: data))
         } catch let failure as ControlFailure {
             return .failure(failure)
+        } catch DecodingError.dataCorrupted(let context) {
+            // Not JSON at all: Foundation's own sentence ("The given data was not valid JSON.").
+            return .failure(
+                ControlFailure(.badRequest, "\(what) must be one JSON object on one line (\(context.debugDescription))")
+            )
         } catch {
-            return .failure(ControlFailure(.badRequest, "\(what) must be one JSON object on one line (\(error))"))
+            return .failure(ControlFailure(.badRequest, "\(what) must be one JSON object on one line"))
         }
     }
 }
