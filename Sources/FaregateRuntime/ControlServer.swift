@@ -1,23 +1,28 @@
 import CFaregateLinux
+import FaregateCore
 import Foundation
 
 #if canImport(Glibc)
     import Glibc
 #endif
 
-/// The daemon's control socket: a Unix domain stream socket, mode 0600, that accepts one JSON
-/// request line per connection and answers with one JSON line.
+/// The daemon's control socket: a Unix domain stream socket, mode 0600, that accepts one request
+/// line per connection and answers with one line (`ControlWire`: JSON, `ControlRequest` in,
+/// `ControlResponse` out).
 ///
 /// Access control is two-fold: the socket file's mode (0600, owner only) and the peer's
 /// credentials (`SO_PEERCRED`): only root and the daemon's own user are served, so a socket
 /// whose mode was loosened by mistake still refuses everyone else.
 ///
-/// One accept thread; requests are handled one at a time (they are short). `stop()` unblocks
-/// the accept by shutting the listening socket down.
+/// One accept thread; requests are handled one at a time (they are short). A client cannot hold
+/// the socket: its whole request must arrive within `requestTimeout` and be at most
+/// `ControlWire.maxRequestBytes`, and the answer must be taken within `replyTimeout`; a request
+/// that is malformed, too long or too slow is answered with a `ControlFailure` saying so, and the
+/// next connection is served. `stop()` unblocks the accept by shutting the listening socket down.
 public final class ControlServer: @unchecked Sendable {
-    // @unchecked Sendable: `listenFD` is written in init and read by the accept thread and
-    // stop(); `stopped` is set before the shutdown that wakes the accept thread.
-    public typealias Handler = @Sendable ([String: Any]) -> [String: Any]
+    // @unchecked Sendable: every stored property is a `let` set in init, before the accept thread
+    // starts; the thread and stop() only read them (and `done` is itself thread-safe).
+    public typealias Handler = @Sendable (ControlRequest) -> ControlResponse
 
     public struct Error: Swift.Error, CustomStringConvertible {
         public var path: String
@@ -26,38 +31,33 @@ public final class ControlServer: @unchecked Sendable {
         public var description: String { "control socket \(path): \(message) (\(String(cString: strerror(errno))))" }
     }
 
+    /// How long a client has to send its whole request, unless `init` is told otherwise.
+    public static let requestTimeout: Duration = .seconds(2)
+    /// How long a client has to take the whole answer.
+    public static let replyTimeout: Duration = .seconds(10)
+
     public let path: String
     private let listenFD: Int32
     private let handler: Handler
     private let done = DispatchSemaphore(value: 0)
     private let allowedUID: uid_t
+    private let requestTimeout: Duration
 
     /// Creates the socket at `path` (replacing a stale one) and starts serving.
-    public init(path: String, handler: @escaping Handler) throws(Error) {
+    public init(path: String, requestTimeout: Duration = requestTimeout, handler: @escaping Handler) throws(Error) {
         self.path = path
+        self.requestTimeout = requestTimeout
         self.handler = handler
         allowedUID = geteuid()
-        var addr = sockaddr_un()
-        addr.sun_family = sa_family_t(AF_UNIX)
-        let capacity = MemoryLayout.size(ofValue: addr.sun_path)
-        guard path.utf8.count < capacity else {
-            throw Error(path: path, message: "path longer than \(capacity - 1) bytes", errno: ENAMETOOLONG)
-        }
+        let addr = try ControlSocketIO.address(path)
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw Error(path: path, message: "cannot create socket", errno: errno) }
-        withUnsafeMutableBytes(of: &addr.sun_path) { raw in
-            for (i, b) in path.utf8.enumerated() { raw[i] = b }
-        }
         let dir = (path as NSString).deletingLastPathComponent
         if !dir.isEmpty { try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) }
         unlink(path)
         // The socket is created owner-only from the start (umask), not chmod-ed after a window.
         let oldMask = umask(0o177)
-        let rc = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
-            }
-        }
+        let rc = ControlSocketIO.withSockaddr(addr) { bind(fd, $0, $1) }
         let bindErrno = errno
         umask(oldMask)
         guard rc == 0 else {
@@ -101,88 +101,39 @@ public final class ControlServer: @unchecked Sendable {
     }
 
     private func serve(_ conn: Int32) {
-        // A stuck client must not hold the socket: 2 s to send its request.
-        var tv = timeval(tv_sec: 2, tv_usec: 0)
-        setsockopt(conn, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
-        var buffer = [UInt8]()
-        var chunk = [UInt8](repeating: 0, count: 4096)
-        while buffer.count < 65536, !buffer.contains(UInt8(ascii: "\n")) {
-            let n = read(conn, &chunk, chunk.count)
-            if n <= 0 { break }
-            buffer.append(contentsOf: chunk[0..<n])
-        }
+        let received = ControlSocketIO.readLine(conn, limit: ControlWire.maxRequestBytes, within: requestTimeout)
         // The request is read before the credential check: closing a socket with unread data
         // makes the kernel reset the connection, and the refused client would see a reset
         // instead of the reason.
         var uid: UInt32 = 0
         var pid: Int32 = 0
         guard CFaregateLinux_peer_uid(conn, &uid, &pid) == 0 else { return }
-        guard uid == 0 || uid == allowedUID else {
+        let response: ControlResponse
+        if uid != 0 && uid != allowedUID {
             Log.warning("control socket: refused uid \(uid) pid \(pid)")
-            reply(conn, ["ok": false, "error": "permission denied: uid \(uid) may not control this gate"])
-            return
-        }
-        let line = buffer.split(separator: UInt8(ascii: "\n"), maxSplits: 1).first.map(Array.init) ?? []
-        guard let object = try? JSONSerialization.jsonObject(with: Data(line)), let request = object as? [String: Any]
-        else {
-            reply(conn, ["ok": false, "error": "request must be one JSON object on one line"])
-            return
-        }
-        reply(conn, handler(request))
-    }
-
-    private func reply(_ conn: Int32, _ object: [String: Any]) {
-        guard var data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) else { return }
-        data.append(UInt8(ascii: "\n"))
-        data.withUnsafeBytes { raw in
-            var off = 0
-            while off < raw.count {
-                let n = send(conn, raw.baseAddress! + off, raw.count - off, Int32(MSG_NOSIGNAL))
-                if n <= 0 { return }
-                off += n
+            response = .failure(
+                ControlFailure(.permissionDenied, "permission denied: uid \(uid) may not control this gate"))
+        } else {
+            switch received {
+            case .line(let bytes):
+                switch ControlWire.request(bytes) {
+                case .success(let request): response = handler(request)
+                case .failure(let failure): response = .failure(failure)
+                }
+            case .tooLarge:
+                response = .failure(
+                    ControlFailure(
+                        .tooLarge, "request longer than \(ControlWire.maxRequestBytes) bytes without a newline"))
+            case .timedOut:
+                response = .failure(
+                    ControlFailure(
+                        .timeout, "request not received within \(requestTimeout) (send one line ending in a newline)"))
+            case .closed: return  // nothing asked, no one to answer
             }
         }
-    }
-}
-
-/// Client side of the control socket, used by `farectl`.
-public enum ControlClient {
-    /// Sends `request` to the daemon at `path` and returns its answer.
-    public static func send(_ request: [String: Any], to path: String) throws -> [String: Any] {
-        var addr = sockaddr_un()
-        addr.sun_family = sa_family_t(AF_UNIX)
-        guard path.utf8.count < MemoryLayout.size(ofValue: addr.sun_path) else {
-            throw ControlServer.Error(path: path, message: "path too long", errno: ENAMETOOLONG)
+        if !ControlSocketIO.write(ControlWire.line(response), to: conn, within: Self.replyTimeout) {
+            Log.warning("control socket: a client (pid \(pid)) did not take its answer within \(Self.replyTimeout)")
         }
-        withUnsafeMutableBytes(of: &addr.sun_path) { raw in
-            for (i, b) in path.utf8.enumerated() { raw[i] = b }
-        }
-        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { throw ControlServer.Error(path: path, message: "cannot create socket", errno: errno) }
-        defer { close(fd) }
-        let rc = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
-            }
-        }
-        guard rc == 0 else {
-            throw ControlServer.Error(
-                path: path, message: "cannot connect (is faregated running, and are you its user?)", errno: errno)
-        }
-        var data = try JSONSerialization.data(withJSONObject: request)
-        data.append(UInt8(ascii: "\n"))
-        _ = data.withUnsafeBytes { Glibc.send(fd, $0.baseAddress!, $0.count, Int32(MSG_NOSIGNAL)) }
-        var buffer = [UInt8]()
-        var chunk = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let n = read(fd, &chunk, chunk.count)
-            if n <= 0 { break }
-            buffer.append(contentsOf: chunk[0..<n])
-        }
-        guard let object = try? JSONSerialization.jsonObject(with: Data(buffer)), let answer = object as? [String: Any]
-        else {
-            throw ControlServer.Error(path: path, message: "the daemon's answer is not JSON", errno: EPROTO)
-        }
-        return answer
+        if case .tooLarge = received { ControlSocketIO.drain(conn) }
     }
 }

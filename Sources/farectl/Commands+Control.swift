@@ -1,28 +1,52 @@
+import FaregateCore
 import FaregateRuntime
 import Foundation
 
-/// Sends one request to a running gate and prints the answer (JSON with --json).
-func control(_ args: inout Arguments, _ request: [String: Any], text: ([String: Any]) -> String) throws -> Int32 {
+/// Sends one request to a running gate and prints the answer: its wire JSON with `--json`,
+/// otherwise `text` of it. `text` returns nil for an answer of the wrong kind.
+func control(_ args: inout Arguments, _ request: ControlRequest, text: (ControlResponse) -> String?) throws -> Int32 {
     let json = args.flag("--json")
     let socket = try args.value("--socket") ?? GateConfig.defaultControlSocket
     try args.finish()
     let answer = try ControlClient.send(request, to: socket)
-    let ok = answer["ok"] as? Bool ?? false
     if json {
-        let data = try JSONSerialization.data(withJSONObject: answer, options: [.sortedKeys])
-        print(String(decoding: data, as: UTF8.self))
-    } else if ok {
-        print(text(answer))
-    } else {
-        warn("farectl: \(answer["error"] as? String ?? "the gate refused")")
+        print(String(decoding: ControlWire.line(answer).dropLast(), as: UTF8.self))
+        return answer.failure == nil ? 0 : 1
     }
-    return ok ? 0 : 1
+    if let failure = answer.failure {
+        warn("farectl: \(failure.message)")
+        return 1
+    }
+    guard let out = text(answer) else {
+        warn("farectl: the gate answered '\(answer.tag)' to '\(request.command.name)'")
+        return 1
+    }
+    print(out)
+    return 0
 }
 
-func field(_ a: [String: Any], _ k: String) -> String { a[k].map { "\($0)" } ?? "-" }
+/// A card option as `MEDIUM:NUMBER`, parsed here so a typo is a usage error before any request.
+func cardArgument(_ args: inout Arguments) throws -> CardKey {
+    guard let text = try args.value("--card") else { throw CLIError("--card MEDIUM:NUMBER is required") }
+    guard let key = CardKey(text: text) else { throw CLIError("--card takes MEDIUM:NUMBER, not '\(text)'") }
+    return key
+}
 
-func describeEntry(_ e: [String: Any]) -> String {
-    "\(field(e, "seq"))\tr\(field(e, "reader"))\t\(field(e, "card"))\t\(field(e, "outcome"))\t\(field(e, "reason"))\t\(field(e, "message_zh")) / \(field(e, "message_en"))"
+/// One of `T`'s names from option `name`, or nil when the option is absent.
+func namedArgument<T: ControlNamed>(_ args: inout Arguments, _ name: String) throws -> T? {
+    guard let text = try args.value(name) else { return nil }
+    guard let v = T(name: text) else {
+        throw CLIError("\(name) takes one of \(T.allCases.map(\.name).joined(separator: ", ")), not '\(text)'")
+    }
+    return v
+}
+
+/// `farectl status`: one field per line, the JSON key as the label.
+func statusText(_ s: GateStatusReport) -> String {
+    GateStatusReport.Field.allCases.compactMap { field in
+        s.text(field).map { field.rawValue.padding(toLength: 24, withPad: " ", startingAt: 0) + $0 }
+    }
+    .joined(separator: "\n")
 }
 
 let controlCommands: [Command] = [
@@ -31,16 +55,9 @@ let controlCommands: [Command] = [
         "state of a running gate: table, data age, journal, counters"
     ) {
         args in
-        try control(&args, ["command": "status"]) { a in
-            [
-                "gate_id", "uptime_s", "taps", "rejected", "table_cards", "table_version", "data_age_s",
-                "journal_last_sequence",
-                "journal_acknowledged", "syncs", "sync_failures", "journal_failures", "reader_losses",
-                "last_sync_failure", "barrier_state", "barrier_mode", "barrier_directions", "barrier_enforcement",
-                "passages", "alarm", "alarms",
-            ]
-            .filter { a[$0] != nil }.map { $0.padding(toLength: 24, withPad: " ", startingAt: 0) + field(a, $0) }
-            .joined(separator: "\n")
+        try control(&args, .status) { a in
+            guard case .status(let s) = a else { return nil }
+            return statusText(s)
         }
     },
     Command(
@@ -48,45 +65,53 @@ let controlCommands: [Command] = [
         usage: "tap --card MEDIUM:NUMBER [--reader N] [--fault removed|malformed|unknown-app] [--socket PATH] [--json]",
         "present a card on a running gate's simulated reader and print the decision"
     ) { args in
-        guard let card = try args.value("--card") else { throw CLIError("--card MEDIUM:NUMBER is required") }
-        var request: [String: Any] = [
-            "command": "tap", "card": card, "reader": try args.int("--reader", default: 0, in: 0...15),
-        ]
-        if let f = try args.value("--fault") { request["fault"] = f }
-        return try control(&args, request, text: describeEntry)
+        let card = try cardArgument(&args)
+        let reader = UInt16(try args.int("--reader", default: 0, in: 0...15))
+        let fault: ControlRequest.Fault? = try namedArgument(&args, "--fault")
+        return try control(&args, .tap(card: card, reader: reader, fault: fault)) { a in
+            guard case .tap(let entry) = a else { return nil }
+            return entry.textLine
+        }
     },
     Command(
         ["lookup"], usage: "lookup --card MEDIUM:NUMBER [--socket PATH] [--json]",
         "what a running gate's table says of a card"
     ) {
         args in
-        guard let card = try args.value("--card") else { throw CLIError("--card MEDIUM:NUMBER is required") }
-        return try control(&args, ["command": "lookup", "card": card]) { a in
-            (a["found"] as? Bool ?? false)
-                ? "\(field(a, "card")): \(field(a, "binding")), health \(field(a, "health")), blacklisted \(field(a, "blacklisted")), returned \(field(a, "returned")), suspended \(field(a, "suspended")) (table version \(field(a, "table_version")))"
-                : "\(field(a, "card")): not in the table (version \(field(a, "table_version")))"
+        let card = try cardArgument(&args)
+        return try control(&args, .lookup(card: card)) { a in
+            guard case .lookup(let l) = a else { return nil }
+            guard let s = l.status else { return "\(l.card.text): not in the table (version \(l.tableVersion))" }
+            return "\(l.card.text): \(s.binding), health \(s.health), blacklisted \(s.isBlacklisted), "
+                + "returned \(s.isReturned), suspended \(s.isSuspended) (table version \(l.tableVersion))"
         }
     },
     Command(["sync-now"], usage: "sync-now [--socket PATH] [--json]", "make a running gate sync with central state now")
     { args in
-        try control(&args, ["command": "sync-now"]) { a in
-            "synced: table version \(field(a, "table_version")), \(field(a, "table_cards")) cards, journal acknowledged \(field(a, "journal_acknowledged"))"
+        try control(&args, .syncNow) { a in
+            guard case .synced(let s) = a else { return nil }
+            return
+                "synced: table version \(s.tableVersion), \(s.tableCards) cards, journal acknowledged \(s.journalAcknowledged)"
         }
     },
     Command(
         ["metrics"], usage: "metrics [--socket PATH] [--json]", "a running gate's metrics in the Prometheus text format"
     ) {
         args in
-        try control(&args, ["command": "metrics"]) { a in (a["text"] as? String ?? "").trimmingCharacters(in: .newlines)
+        try control(&args, .metrics) { a in
+            guard case .metrics(let text) = a else { return nil }
+            return text.trimmingCharacters(in: .newlines)
         }
     },
     Command(
         ["policy", "reload"], usage: "policy reload [--era ERA] [--socket PATH] [--json]",
         "make a running gate reload its policy files (optionally pinning an era); a bad file changes nothing"
     ) { args in
-        var request: [String: Any] = ["command": "policy-reload"]
-        if let era = try args.value("--era") { request["era"] = era }
-        return try control(&args, request) { a in "rules in force: \(field(a, "rules"))" }
+        let era = try args.value("--era")
+        return try control(&args, .policyReload(era: era)) { a in
+            guard case .policyReloaded(let rules) = a else { return nil }
+            return "rules in force: \(rules)"
+        }
     },
     Command(
         ["mode"],
@@ -94,13 +119,14 @@ let controlCommands: [Command] = [
             "mode [--set normal|emergency-open|out-of-service|closed] [--directions entry-only|exit-only|bidirectional] [--enforcement enforced|shadow] [--reset-alarm] [--socket PATH] [--json]",
         "staff commands to a running gate's barrier (a change during a passage waits for it to end)"
     ) { args in
-        var request: [String: Any] = ["command": "mode"]
-        if let m = try args.value("--set") { request["mode"] = m }
-        if let d = try args.value("--directions") { request["directions"] = d }
-        if let e = try args.value("--enforcement") { request["enforcement"] = e }
-        if args.flag("--reset-alarm") { request["reset_alarm"] = true }
-        return try control(&args, request) { a in
-            "barrier \(field(a, "barrier_state")), mode \(field(a, "barrier_mode")), \(field(a, "barrier_directions")), \(field(a, "barrier_enforcement"))"
+        let change = ControlRequest.ModeChange(
+            mode: try namedArgument(&args, "--set"), directions: try namedArgument(&args, "--directions"),
+            enforcement: try namedArgument(&args, "--enforcement"), resetAlarm: args.flag("--reset-alarm"))
+        return try control(&args, .mode(change)) { a in
+            guard case .mode(_, let s) = a else { return nil }
+            let b = s.barrier
+            return "barrier \(b?.state ?? "-"), mode \(b?.mode.name ?? "-"), \(b?.directions.name ?? "-"), "
+                + (b?.enforcement.name ?? "-")
         }
     },
     Command(
@@ -109,8 +135,9 @@ let controlCommands: [Command] = [
     ) { args in
         guard let file = try args.value("--file") else { throw CLIError("--file PATH is required") }
         let path = file.hasPrefix("/") ? file : FileManager.default.currentDirectoryPath + "/" + file
-        return try control(&args, ["command": "load-snapshot", "path": path]) { a in
-            "table version \(field(a, "table_version")) in service"
+        return try control(&args, .loadSnapshot(path: path)) { a in
+            guard case .snapshotLoaded(let v) = a else { return nil }
+            return "table version \(v) in service"
         }
     },
 ]

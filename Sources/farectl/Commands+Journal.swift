@@ -11,8 +11,10 @@ let journalCommands: [Command] = [
         if let socket = try args.value("--socket") {
             var forward = Arguments(["--socket", socket] + (args.flag("--json") ? ["--json"] : []))
             try args.finish()
-            return try control(&forward, ["command": "journal", "n": min(n, 10_000)]) { a in
-                ((a["entries"] as? [[String: Any]]) ?? []).map(describeEntry).joined(separator: "\n")
+            let count = min(n, ControlRequest.journalCounts.upperBound)
+            return try control(&forward, .journal(count: count)) { a in
+                guard case .journal(let entries) = a else { return nil }
+                return entries.map(\.textLine).joined(separator: "\n")
             }
         }
         let json = args.flag("--json")
@@ -21,31 +23,17 @@ let journalCommands: [Command] = [
         let path = dir + "/journal.log"
         guard let data = FileManager.default.contents(atPath: path) else { throw CLIError("cannot read \(path)") }
         let lines = String(decoding: data, as: UTF8.self).split(separator: "\n").suffix(n)
-        struct Row: Encodable {
-            var seq: UInt64, wall_ms: Int64, reader: UInt16, card: String, kind: String, outcome: String, reason: String
-            var message_zh: String, message_en: String, balance_fen: Int32?, data_version: UInt64
-        }
-        var rows: [Row] = []
+        var entries: [JournalEntry] = []
         var bad = 0
         for line in lines {
             guard let e = try? JournalCodec.decode(line) else {
                 bad += 1
                 continue
             }
-            rows.append(
-                Row(
-                    seq: e.sequence, wall_ms: e.wallMillis, reader: e.reader,
-                    card: e.key.rawValue == 0 ? "-" : e.key.description,
-                    kind: e.kind.description, outcome: e.decision.outcome.description, reason: e.decision.reason.code,
-                    message_zh: e.decision.reason.messageZH, message_en: e.decision.reason.messageEN,
-                    balance_fen: e.balanceFen,
-                    data_version: e.dataVersion))
+            entries.append(e)
         }
-        try report(rows, json: json) {
-            rows.map {
-                "\($0.seq)\t\($0.wall_ms)\tr\($0.reader)\t\($0.card)\t\($0.outcome)\t\($0.reason)\t\($0.message_zh)"
-            }
-            .joined(separator: "\n") + (bad > 0 ? "\n(\(bad) damaged line(s) skipped)" : "")
+        try report(entries, json: json) {
+            entries.map(\.textLine).joined(separator: "\n") + (bad > 0 ? "\n(\(bad) damaged line(s) skipped)" : "")
         }
         return 0
     },

@@ -43,42 +43,42 @@ final class ControlServerTests: XCTestCase {
         let mode = try XCTUnwrap(FileManager.default.attributesOfItem(atPath: server.path)[.posixPermissions] as? Int)
         XCTAssertEqual(mode & 0o777, 0o600)
 
-        let status = try ControlClient.send(["command": "status"], to: server.path)
-        XCTAssertEqual(status["gate_id"] as? String, "CTL-1")
-        XCTAssertEqual(status["table_cards"] as? Int, 1)
+        let status = try XCTUnwrap(try ControlClient.send(.status, to: server.path).statusReport)
+        XCTAssertEqual(status.gateID, "CTL-1")
+        XCTAssertEqual(status.tableCards, 1)
 
-        let tap = try ControlClient.send(["command": "tap", "card": key.description], to: server.path)
-        XCTAssertEqual(tap["outcome"] as? String, "open")
-        XCTAssertEqual(tap["seq"] as? Int, 1)
-        let unknown = try ControlClient.send(
-            ["command": "tap", "card": "ride-code:5", "fault": "removed"], to: server.path)
-        XCTAssertEqual(unknown["reason"] as? String, "card_removed")
+        let tap = try XCTUnwrap(try ControlClient.send(.tap(card: key), to: server.path).entry)
+        XCTAssertEqual(tap.decision.outcome, .open)
+        XCTAssertEqual(tap.sequence, 1)
+        let rideCode = try XCTUnwrap(CardKey(text: "ride-code:5"))
+        let unknown = try XCTUnwrap(
+            try ControlClient.send(.tap(card: rideCode, fault: .removed), to: server.path).entry)
+        XCTAssertEqual(unknown.decision.reason.code, "card_removed")
 
-        let lookup = try ControlClient.send(["command": "lookup", "card": key.description], to: server.path)
-        XCTAssertEqual(lookup["health"] as? String, "green")
-        XCTAssertEqual(
-            try ControlClient.send(["command": "lookup", "card": "ride-code:5"], to: server.path)["found"] as? Bool,
-            false)
+        let lookup = try XCTUnwrap(try ControlClient.send(.lookup(card: key), to: server.path).cardLookup)
+        XCTAssertEqual(lookup.status?.health.description, "green")
+        XCTAssertEqual(try ControlClient.send(.lookup(card: rideCode), to: server.path).cardLookup?.status, nil)
+        XCTAssertEqual(try ControlClient.send(.lookup(card: rideCode), to: server.path).cardLookup?.card, rideCode)
 
-        let journal = try ControlClient.send(["command": "journal", "n": 5], to: server.path)
-        XCTAssertEqual((journal["entries"] as? [[String: Any]])?.compactMap { $0["seq"] as? Int }, [1, 2])
-        XCTAssertEqual(
-            try ControlClient.send(["command": "sync-now"], to: server.path)["journal_acknowledged"] as? Int, 2)
+        let journal = try ControlClient.send(.journal(count: 5), to: server.path)
+        XCTAssertEqual(journal.entries?.map(\.sequence), [1, 2])
+        XCTAssertEqual(try ControlClient.send(.syncNow, to: server.path).syncedReport?.journalAcknowledged, 2)
 
-        let metrics = try XCTUnwrap(try ControlClient.send(["command": "metrics"], to: server.path)["text"] as? String)
+        let metrics = try XCTUnwrap(try ControlClient.send(.metrics, to: server.path).metricsText)
         XCTAssertTrue(metrics.contains("faregate_taps_total{gate=\"CTL-1\"} 2"), metrics)
         XCTAssertTrue(metrics.contains("faregate_decisions_total{gate=\"CTL-1\",reason=\"ok\"} 1"), metrics)
 
-        let bad = try ControlClient.send(["command": "explode"], to: server.path)
-        XCTAssertEqual(bad["ok"] as? Bool, false)
-        XCTAssertTrue((bad["error"] as? String ?? "").contains("unknown command"))
+        let bad = try ControlClient.exchange(Data("{\"command\":\"explode\"}\n".utf8), with: server.path)
+        let refusal = try XCTUnwrap(ControlWire.response(bad).get().failure)
+        XCTAssertEqual(refusal.code, .unknownCommand)
+        XCTAssertTrue(refusal.message.contains("unknown command"))
     }
 
     /// Another user is refused by the peer-credential check even when the socket file's mode
     /// would let them connect.
     func testAnotherUserIsRefused() throws {
         guard geteuid() == 0 else { throw XCTSkip("needs root to act as another user") }
-        let server = try ControlServer(path: dir + "/gate.sock") { _ in ["ok": true, "secret": "state"] }
+        let server = try ControlServer(path: dir + "/gate.sock") { _ in .metrics("secret state") }
         defer { server.stop() }
         chmod(dir, 0o755)
         chmod(server.path, 0o666)  // an operator's mistake: the credential check still holds

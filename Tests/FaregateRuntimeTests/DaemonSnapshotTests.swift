@@ -91,11 +91,11 @@ final class DaemonSnapshotTests: XCTestCase {
         }
 
         // Still the table it had: same version, and both cards open.
-        let status = try ControlClient.send(["command": "status"], to: socket)
-        XCTAssertEqual(status["table_version"] as? Int, Int(versionInService), "\(status)")
+        let status = try ControlClient.send(.status, to: socket)
+        XCTAssertEqual(status.statusReport?.tableVersion, versionInService, "\(status)")
         for key in [green, other] {
-            let tap = try ControlClient.send(["command": "tap", "card": key.description], to: socket)
-            XCTAssertEqual(tap["outcome"] as? String, "open", "\(key): \(tap)")
+            let tap = try ControlClient.send(.tap(card: key), to: socket)
+            XCTAssertEqual(tap.entry?.decision.outcome, .open, "\(key): \(tap)")
         }
 
         // The good file is taken: one version ahead. Without a `.verified` stamp beside it the
@@ -103,19 +103,17 @@ final class DaemonSnapshotTests: XCTestCase {
         let loaded = try DaemonProcess.run(farectl, ["load-snapshot", "--file", good, "--socket", socket])
         XCTAssertEqual(loaded.status, 0, "\(loaded)")
         XCTAssertTrue(loaded.out.contains("table version \(versionInService + 1) in service"), loaded.out)
-        let unverified = try ControlClient.send(["command": "tap", "card": green.description], to: socket)
-        XCTAssertEqual(unverified["reason"] as? String, "stale_data", "\(unverified)")
+        let unverified = try ControlClient.send(.tap(card: green), to: socket)
+        XCTAssertEqual(unverified.entry?.decision.reason.code, "stale_data", "\(unverified)")
 
         // With the stamp (verified just now), its statuses decide: `other` is refused.
         let nowMillis = Int64(Date().timeIntervalSince1970 * 1000)
         try "\(nowMillis)\n".write(toFile: good + ".verified", atomically: true, encoding: .utf8)
         XCTAssertEqual(
             try DaemonProcess.run(farectl, ["load-snapshot", "--file", good, "--socket", socket]).status, 0)
-        let refused = try ControlClient.send(["command": "tap", "card": other.description], to: socket)
-        XCTAssertEqual(refused["outcome"] as? String, "deny", "\(refused)")
-        XCTAssertEqual(
-            try ControlClient.send(["command": "tap", "card": green.description], to: socket)["outcome"] as? String,
-            "open")
+        let refused = try ControlClient.send(.tap(card: other), to: socket)
+        XCTAssertEqual(refused.entry?.decision.outcome, .deny, "\(refused)")
+        XCTAssertEqual(try ControlClient.send(.tap(card: green), to: socket).entry?.decision.outcome, .open)
 
         kill(p.processIdentifier, SIGTERM)
         p.waitUntilExit()

@@ -55,14 +55,13 @@ final class PolicySwitchTests: XCTestCase {
         runtime.start()
         defer { runtime.stop() }
 
-        func tap() -> [String: Any] { control.handle(["command": "tap", "card": unbound.description]) }
-        XCTAssertEqual(tap()["reason"] as? String, "unbound_card", "2022: an unbound card is turned away")
+        func tap() -> JournalEntry? { control.handle(.tap(card: unbound)).entry }
+        XCTAssertEqual(tap()?.decision.reason.code, "unbound_card", "2022: an unbound card is turned away")
 
-        XCTAssertEqual(
-            control.handle(["command": "policy-reload", "era": "2023-anonymous-stations"])["ok"] as? Bool, true)
+        XCTAssertEqual(control.handle(.policyReload(era: "2023-anonymous-stations")).succeeded, true)
         let after = tap()
-        XCTAssertEqual(after["outcome"] as? String, "open", "2023: no health check at the gate")
-        XCTAssertEqual(after["seq"] as? Int, 2, "the journal goes on")
+        XCTAssertEqual(after?.decision.outcome, .open, "2023: no health check at the gate")
+        XCTAssertEqual(after?.sequence, 2, "the journal goes on")
 
         // A broken policy file is refused with its file and field, and the 2023 rules stay.
         let path = dir + "/policies/2023-anonymous-stations.json"
@@ -71,10 +70,10 @@ final class PolicySwitchTests: XCTestCase {
             of: "\"effectiveFrom\": \"2023-01-01\"", with: "\"effectiveFrom\": \"2023-13-01\""
         )
         .write(toFile: path, atomically: true, encoding: .utf8)
-        let refused = control.handle(["command": "policy-reload", "era": "2022-health-check"])
-        XCTAssertEqual(refused["ok"] as? Bool, false)
-        let message = refused["error"] as? String ?? ""
+        let refused = control.handle(.policyReload(era: "2022-health-check"))
+        XCTAssertEqual(refused.succeeded, false)
+        let message = refused.failure?.message ?? ""
         XCTAssertTrue(message.contains("2023-anonymous-stations.json") && message.contains("effectiveFrom"), message)
-        XCTAssertEqual(tap()["outcome"] as? String, "open", "the previous rules are still in force")
+        XCTAssertEqual(tap()?.decision.outcome, .open, "the previous rules are still in force")
     }
 }

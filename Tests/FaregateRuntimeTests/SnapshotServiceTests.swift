@@ -78,16 +78,15 @@ final class SnapshotServiceTests: XCTestCase {
         FileManager.default.createFile(atPath: dir + "/truncated.snapshot", contents: good.prefix(good.count / 2))
         FileManager.default.createFile(atPath: dir + "/garbage.snapshot", contents: Data("not a snapshot".utf8))
         for name in ["corrupt", "truncated", "garbage", "missing"] {
-            let answer = control.handle(["command": "load-snapshot", "path": dir + "/\(name).snapshot"])
-            XCTAssertEqual(answer["ok"] as? Bool, false, name)
-            let message = answer["error"] as? String ?? ""
+            let answer = control.handle(.loadSnapshot(path: dir + "/\(name).snapshot"))
+            XCTAssertEqual(answer.succeeded, false, name)
+            let message = answer.failure?.message ?? ""
             XCTAssertTrue(message.contains("\(name).snapshot") && message.contains("stays"), message)
         }
         XCTAssertEqual(g.table.current().table?.status(of: green)?.health, .green, "the table in service stays")
         reader.present(.transit(green.identifier))
         collector.waitFor(1)
         XCTAssertEqual(collector.decisions, [.open(.ok)])
-        XCTAssertEqual(
-            control.handle(["command": "load-snapshot", "path": dir + "/table.snapshot"])["ok"] as? Bool, true)
+        XCTAssertEqual(control.handle(.loadSnapshot(path: dir + "/table.snapshot")).succeeded, true)
     }
 }
