@@ -181,17 +181,6 @@ public enum Decision: Hashable, Sendable, CustomStringConvertible {
         case deny = 1
         case staff = 2
 
-        public var description: String {
-            switch self {
-            case .open: "open"
-            case .deny: "deny"
-            case .staff: "staff"
-            }
-        }
-
-        public init?(name: String) {
-            guard let o = Self.allCases.first(where: { $0.description == name }) else { return nil }
-            self = o
-        }
+        public var description: String { name }
     }
 }
