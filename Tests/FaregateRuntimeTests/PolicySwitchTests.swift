@@ -68,13 +68,13 @@ final class PolicySwitchTests: XCTestCase {
         let path = dir + "/policies/2023-anonymous-stations.json"
         let text = try String(contentsOfFile: path, encoding: .utf8)
         try text.replacingOccurrences(
-            of: "\"effectiveFrom\": \"2023-01-01\"", with: "\"effectiveFrom\": \"2023-13-01\""
+            of: "\"effective_from\": \"2023-01-01\"", with: "\"effective_from\": \"2023-13-01\""
         )
         .write(toFile: path, atomically: true, encoding: .utf8)
         let refused = control.handle(["command": "policy-reload", "era": "2022-health-check"])
         XCTAssertEqual(refused["ok"] as? Bool, false)
         let message = refused["error"] as? String ?? ""
-        XCTAssertTrue(message.contains("2023-anonymous-stations.json") && message.contains("effectiveFrom"), message)
+        XCTAssertTrue(message.contains("2023-anonymous-stations.json") && message.contains("effective_from"), message)
         XCTAssertEqual(tap()["outcome"] as? String, "open", "the previous rules are still in force")
     }
 }
