@@ -89,7 +89,7 @@ struct JSONKeyedContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
         try decoder.child(try required(key), key: key).unkeyedContainer()
     }
 
-    func superDecoder() throws -> any Decoder { try superDecoder(forKey: JSONStringKey("super")) }
+    func superDecoder() throws -> any Decoder { try superDecoder(forKey: JSONKey("super")) }
 
     func superDecoder(forKey key: Key) throws -> any Decoder { try superDecoder(forKey: key as any CodingKey) }
 

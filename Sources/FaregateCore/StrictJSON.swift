@@ -7,12 +7,6 @@ public struct JSONDecodingError: Error, Hashable, Sendable, CustomStringConverti
     public var field: String
     public var problem: String
 
-    public init(position: JSONPosition, field: String, problem: String) {
-        self.position = position
-        self.field = field
-        self.problem = problem
-    }
-
     /// With an empty field the problem is a whole sentence ("not valid JSON: …", "top level must be
     /// an object, not an array").
     public var description: String { "\(position): " + (field.isEmpty ? problem : "\(field) \(problem)") }
@@ -47,6 +41,10 @@ public enum StrictJSON {
             return try session.decode(type, from: root, path: [])
         } catch let failure as JSONDecodingFailure {
             throw JSONDecodingError(position: failure.position, field: render(failure.path), problem: failure.problem)
+        } catch let unknown as JSONUnknownKeyError {
+            var located = located(unknown.codingPath, in: root, unknown.problem)
+            located.position = keyPosition(unknown.codingPath, in: root) ?? located.position
+            throw located
         } catch let DecodingError.dataCorrupted(context) {
             throw located(context.codingPath, in: root, context.debugDescription)
         } catch let DecodingError.keyNotFound(key, context) {
@@ -75,20 +73,34 @@ public enum StrictJSON {
 
     /// An error a type threw about `path`, at the position of the deepest value on that path.
     static func located(_ path: [any CodingKey], in root: JSONValue, _ problem: String) -> JSONDecodingError {
+        JSONDecodingError(
+            position: walk(path, in: root).node.position, field: render(path),
+            problem: path.isEmpty ? "top level " + problem : problem)
+    }
+
+    /// Where the last key of `path` is written, when the path leads to an object member.
+    static func keyPosition(_ path: [any CodingKey], in root: JSONValue) -> JSONPosition? {
+        guard let last = path.last else { return nil }
+        let parent = walk(path.dropLast(), in: root)
+        guard parent.complete, case .object(let o) = parent.node.content else { return nil }
+        return o.member(last.stringValue)?.keyPosition
+    }
+
+    /// The value `path` leads to, or the deepest one on the way (`complete` false).
+    static func walk(_ path: some Collection<any CodingKey>, in root: JSONValue) -> (node: JSONValue, complete: Bool) {
         var node = root
-        walk: for key in path {
+        for key in path {
             switch node.content {
             case .object(let o):
-                guard let m = o.member(key.stringValue) else { break walk }
+                guard let m = o.member(key.stringValue) else { return (node, false) }
                 node = m.value
             case .array(let a):
-                guard let i = key.intValue, a.indices.contains(i) else { break walk }
+                guard let i = key.intValue, a.indices.contains(i) else { return (node, false) }
                 node = a[i]
-            default: break walk
+            default: return (node, false)
             }
         }
-        return JSONDecodingError(
-            position: node.position, field: render(path), problem: path.isEmpty ? "top level " + problem : problem)
+        return (node, true)
     }
 
     /// "open, deny or staff".
@@ -105,9 +117,8 @@ struct JSONDecodingFailure: Error {
     var problem: String
 
     static func unknownKey(_ m: JSONObject.Member, in path: [any CodingKey], known: [String]) -> JSONDecodingFailure {
-        JSONDecodingFailure(
-            position: m.keyPosition, path: path + [JSONStringKey(m.key)],
-            problem: "is not a known setting" + (known.isEmpty ? "" : " (known: \(known.joined(separator: ", ")))"))
+        let error = JSONUnknownKeyError(codingPath: path + [JSONKey(m.key)], known: known)
+        return JSONDecodingFailure(position: m.keyPosition, path: error.codingPath, problem: error.problem)
     }
 }
 
@@ -163,12 +174,4 @@ final class JSONDecodingSession {
         }
         return result
     }
-}
-
-struct JSONStringKey: CodingKey {
-    var stringValue: String
-    var intValue: Int? { nil }
-    init(_ s: String) { stringValue = s }
-    init?(stringValue: String) { self.stringValue = stringValue }
-    init?(intValue: Int) { nil }
 }

@@ -1,122 +1,94 @@
 import FaregateCore
 
-/// The keys of the configuration file (README.md "Configuration file"): snake_case, like the policy
-/// files. Decoded through `StrictJSON` by `GateConfig.parse`; paths decode as written and are
-/// resolved by `parse`. Encoding writes every setting explicitly (a round trip decodes to the same
-/// value), the inline `policy` only when no `policy_dir` is set.
-extension GateConfig: Codable {
-    enum CodingKeys: String, CodingKey, CaseIterable {
-        case gateID = "gate_id"
-        case station, line
-        case journalDirectory = "journal_dir"
-        case journalFsync = "journal_fsync"
-        case journalRotateMiB = "journal_rotate_mib"
-        case ringCapacity = "ring_capacity"
-        case utcOffsetHours = "utc_offset_hours"
-        case snapshotFile = "snapshot_file"
-        case controlSocket = "control_socket"
-        case metricsFile = "metrics_file"
-        case metricsIntervalSeconds = "metrics_interval_seconds"
-        case central, sync, readers, barrier, access
-        case policyDirectory = "policy_dir"
-        case era, policy
-    }
+/// The keys of the configuration file (README.md "Configuration file"), in one table per object:
+/// snake_case, like the policy files. Decoded through `StrictJSON` by `GateConfig.parse`; paths
+/// decode as written and are resolved by `parse`. Fields decode in table order, so `era` and
+/// `policy` can be checked against the `policy_dir` before them. Encoding writes every setting
+/// (a round trip decodes to the same value), the inline `policy` only when no `policy_dir` is set.
+extension GateConfig: JSONSettings {
+    public static var defaults: GateConfig { GateConfig(gateID: "", journalDirectory: "") }
 
-    enum CentralKeys: String, CodingKey, CaseIterable {
-        case sqlite, postgres
-        case publicKey = "public_key"
-    }
-
-    public init(from decoder: any Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        self.init(gateID: try c.decode(String.self, forKey: .gateID), journalDirectory: "")
-        guard !gateID.isEmpty, gateID.count <= 64,
-            gateID.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) })
-        else {
-            throw DecodingError.dataCorruptedError(
-                forKey: .gateID, in: c, debugDescription: "must be 1–64 characters of letters, digits, '-', '_' or '.'")
-        }
-        journalDirectory = try c.decode(String.self, forKey: .journalDirectory)
-        station = try c.decodeIfPresent(String.self, forKey: .station)
-        line = try c.decodeIfPresent(String.self, forKey: .line)
-        journalFsync = try c.decodeIfPresent(Bool.self, forKey: .journalFsync) ?? journalFsync
-        journalRotateBytes = (try c.decodeIfPresent(Int.self, forKey: .journalRotateMiB, in: 1...65536) ?? 64) << 20
-        ringCapacity = try c.decodeIfPresent(Int.self, forKey: .ringCapacity, in: 2...(1 << 20)) ?? ringCapacity
-        guard ringCapacity & (ringCapacity - 1) == 0 else {
-            throw DecodingError.dataCorruptedError(
-                forKey: .ringCapacity, in: c, debugDescription: "must be a power of two, not \(ringCapacity)")
-        }
-        utcOffsetHours = try c.decodeIfPresent(Int.self, forKey: .utcOffsetHours, in: -12...14) ?? utcOffsetHours
-        snapshotFile = try c.decodeIfPresent(String.self, forKey: .snapshotFile)
-        controlSocket = try c.decodeIfPresent(String.self, forKey: .controlSocket) ?? controlSocket
-        metricsFile = try c.decodeIfPresent(String.self, forKey: .metricsFile)
-        metricsIntervalSeconds =
-            try c.decodeIfPresent(Double.self, forKey: .metricsIntervalSeconds, in: 1...3600) ?? metricsIntervalSeconds
-
-        if c.contains(.central), try !c.decodeNil(forKey: .central) {
-            let cc = try c.nestedContainer(keyedBy: CentralKeys.self, forKey: .central)
-            switch (
-                try cc.decodeIfPresent(String.self, forKey: .sqlite),
-                try cc.decodeIfPresent(String.self, forKey: .postgres)
-            ) {
-            case (let p?, nil): central = .sqlite(path: p)
-            case (nil, let conninfo?): central = .postgres(conninfo: conninfo)
-            case (nil, nil): break
-            case (_?, _?):
-                throw DecodingError.dataCorruptedError(
-                    forKey: .postgres, in: cc, debugDescription: "is set with central.sqlite: set one of them, not both"
-                )
-            }
-            centralPublicKeyFile = try cc.decodeIfPresent(String.self, forKey: .publicKey)
-        }
-        sync = try c.decodeIfPresent(Sync.self, forKey: .sync) ?? sync
-        readers = try c.decodeIfPresent(Readers.self, forKey: .readers) ?? readers
-        barrier = try c.decodeIfPresent(BarrierSettings.self, forKey: .barrier) ?? barrier
-        access = try c.decodeIfPresent(AccessRules.self, forKey: .access)
-
-        policyDirectory = try c.decodeIfPresent(String.self, forKey: .policyDirectory)
-        era = try c.decodeIfPresent(String.self, forKey: .era)
-        let inline = try c.decodeIfPresent(InlinePolicy.self, forKey: .policy)
-        if policyDirectory != nil && inline != nil {
-            throw DecodingError.dataCorruptedError(
-                forKey: .policy, in: c,
-                debugDescription: "and policy_dir are both set: choose inline rules or policy files")
-        }
-        if era != nil && policyDirectory == nil {
-            throw DecodingError.dataCorruptedError(
-                forKey: .era, in: c, debugDescription: "needs policy_dir (eras are defined in the policy files)")
-        }
-        policy = inline?.policy ?? policy
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(gateID, forKey: .gateID)
-        try c.encodeIfPresent(station, forKey: .station)
-        try c.encodeIfPresent(line, forKey: .line)
-        try c.encode(journalDirectory, forKey: .journalDirectory)
-        try c.encode(journalFsync, forKey: .journalFsync)
-        try c.encode(journalRotateBytes >> 20, forKey: .journalRotateMiB)
-        try c.encode(ringCapacity, forKey: .ringCapacity)
-        try c.encode(utcOffsetHours, forKey: .utcOffsetHours)
-        try c.encodeIfPresent(snapshotFile, forKey: .snapshotFile)
-        try c.encode(controlSocket, forKey: .controlSocket)
-        try c.encodeIfPresent(metricsFile, forKey: .metricsFile)
-        try c.encode(metricsIntervalSeconds, forKey: .metricsIntervalSeconds)
-        var cc = c.nestedContainer(keyedBy: CentralKeys.self, forKey: .central)
-        switch central {
-        case .sqlite(let path): try cc.encode(path, forKey: .sqlite)
-        case .postgres(let conninfo): try cc.encode(conninfo, forKey: .postgres)
-        case .none: break
-        }
-        try cc.encodeIfPresent(centralPublicKeyFile, forKey: .publicKey)
-        try c.encode(sync, forKey: .sync)
-        try c.encode(readers, forKey: .readers)
-        try c.encode(barrier, forKey: .barrier)
-        try c.encodeIfPresent(access, forKey: .access)
-        try c.encodeIfPresent(policyDirectory, forKey: .policyDirectory)
-        try c.encodeIfPresent(era, forKey: .era)
-        if policyDirectory == nil { try c.encode(policy, forKey: .policy) }
+    public static var fields: [JSONField<GateConfig>] {
+        [
+            JSONField(
+                "gate_id",
+                decode: { c, k, root, _ in
+                    root.gateID = try c.decode(String.self, forKey: k)
+                    guard !root.gateID.isEmpty, root.gateID.count <= 64,
+                        root.gateID.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) })
+                    else {
+                        throw DecodingError.dataCorruptedError(
+                            forKey: k, in: c,
+                            debugDescription: "must be 1–64 characters of letters, digits, '-', '_' or '.'")
+                    }
+                }, encode: { c, k, root in try c.encode(root.gateID, forKey: k) }),
+            .optional("station", \.station), .optional("line", \.line),
+            JSONField(
+                "journal_dir",
+                decode: { c, k, root, _ in root.journalDirectory = try c.decode(String.self, forKey: k) },
+                encode: { c, k, root in try c.encode(root.journalDirectory, forKey: k) }),
+            .value("journal_fsync", \.journalFsync),
+            JSONField(
+                "journal_rotate_mib",
+                decode: { c, k, root, _ in
+                    if let mib = try c.decodeIfPresent(Int.self, forKey: k, in: 1...65536) {
+                        root.journalRotateBytes = mib << 20
+                    }
+                }, encode: { c, k, root in try c.encode(root.journalRotateBytes >> 20, forKey: k) }),
+            JSONField(
+                "ring_capacity",
+                decode: { c, k, root, _ in
+                    guard let n = try c.decodeIfPresent(Int.self, forKey: k, in: 2...(1 << 20)) else { return }
+                    guard n & (n - 1) == 0 else {
+                        throw DecodingError.dataCorruptedError(
+                            forKey: k, in: c, debugDescription: "must be a power of two, not \(n)")
+                    }
+                    root.ringCapacity = n
+                }, encode: { c, k, root in try c.encode(root.ringCapacity, forKey: k) }),
+            .value("utc_offset_hours", \.utcOffsetHours, in: -12...14), .optional("snapshot_file", \.snapshotFile),
+            .value("control_socket", \.controlSocket), .optional("metrics_file", \.metricsFile),
+            .value("metrics_interval_seconds", \.metricsIntervalSeconds, in: 1...3600),
+            JSONField(
+                "central",
+                decode: { c, k, root, _ in
+                    guard let central = try c.decodeIfPresent(CentralSettings.self, forKey: k) else { return }
+                    switch (central.sqlite, central.postgres) {
+                    case (let p?, nil): root.central = .sqlite(path: p)
+                    case (nil, let conninfo?): root.central = .postgres(conninfo: conninfo)
+                    case (nil, nil): break
+                    case (_?, _?):
+                        throw DecodingError.dataCorruptedError(
+                            forKey: k, in: c, debugDescription: "must set sqlite or postgres, not both")
+                    }
+                    root.centralPublicKeyFile = central.publicKey
+                }, encode: { c, k, root in try c.encode(CentralSettings(root), forKey: k) }),
+            .value("sync", \.sync), .value("readers", \.readers), .value("barrier", \.barrier),
+            .optional("access", \.access), .optional("policy_dir", \.policyDirectory),
+            JSONField(
+                "era",
+                decode: { c, k, root, _ in
+                    root.era = try c.decodeIfPresent(String.self, forKey: k)
+                    if root.era != nil && root.policyDirectory == nil {
+                        throw DecodingError.dataCorruptedError(
+                            forKey: k, in: c,
+                            debugDescription: "needs policy_dir (eras are defined in the policy files)")
+                    }
+                }, encode: { c, k, root in try c.encodeIfPresent(root.era, forKey: k) }),
+            JSONField(
+                "policy",
+                decode: { c, k, root, _ in
+                    guard let inline = try c.decodeIfPresent(InlinePolicy.self, forKey: k) else { return }
+                    guard root.policyDirectory == nil else {
+                        throw DecodingError.dataCorruptedError(
+                            forKey: k, in: c,
+                            debugDescription: "and policy_dir are both set: choose inline rules or policy files")
+                    }
+                    root.policy = inline.policy
+                },
+                encode: { c, k, root in
+                    if root.policyDirectory == nil { try c.encode(root.policy, forKey: k) }
+                }),
+        ]
     }
 
     /// The inline `policy` object: the 2022 health-check era with the fields it sets changed, read
@@ -125,33 +97,38 @@ extension GateConfig: Codable {
         var policy: GatePolicy
         init(from decoder: any Decoder) throws { policy = try GatePolicy(from: decoder, defaults: .healthCheckEra) }
     }
+
+    /// The `central` object: one store, and the key its publications are signed with.
+    struct CentralSettings: JSONSettings {
+        var sqlite: String?
+        var postgres: String?
+        var publicKey: String?
+
+        static var defaults: CentralSettings { CentralSettings() }
+        static var fields: [JSONField<CentralSettings>] {
+            [.optional("sqlite", \.sqlite), .optional("postgres", \.postgres), .optional("public_key", \.publicKey)]
+        }
+
+        init() {}
+
+        init(_ config: GateConfig) {
+            if case .sqlite(let path) = config.central { sqlite = path }
+            if case .postgres(let conninfo) = config.central { postgres = conninfo }
+            publicKey = config.centralPublicKeyFile
+        }
+    }
 }
 
-extension GateConfig.Sync: Codable {
-    enum CodingKeys: String, CodingKey, CaseIterable {
-        case intervalSeconds = "interval_seconds"
-        case jitterSeconds = "jitter_seconds"
-        case maxBackoffSeconds = "max_backoff_seconds"
-        case uploadBatch = "upload_batch"
-    }
+extension GateConfig.Sync: JSONSettings {
+    public static var defaults: Self { Self() }
 
-    public init(from decoder: any Decoder) throws {
-        self.init()
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        intervalSeconds =
-            try c.decodeIfPresent(Double.self, forKey: .intervalSeconds, in: 0.01...86400) ?? intervalSeconds
-        jitterSeconds = try c.decodeIfPresent(Double.self, forKey: .jitterSeconds, in: 0...3600) ?? jitterSeconds
-        maxBackoffSeconds =
-            try c.decodeIfPresent(Double.self, forKey: .maxBackoffSeconds, in: 0.01...86400) ?? maxBackoffSeconds
-        uploadBatch = try c.decodeIfPresent(Int.self, forKey: .uploadBatch, in: 1...1_000_000) ?? uploadBatch
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(intervalSeconds, forKey: .intervalSeconds)
-        try c.encode(jitterSeconds, forKey: .jitterSeconds)
-        try c.encode(maxBackoffSeconds, forKey: .maxBackoffSeconds)
-        try c.encode(uploadBatch, forKey: .uploadBatch)
+    public static var fields: [JSONField<Self>] {
+        [
+            .value("interval_seconds", \.intervalSeconds, in: 0.01...86400),
+            .value("jitter_seconds", \.jitterSeconds, in: 0...3600),
+            .value("max_backoff_seconds", \.maxBackoffSeconds, in: 0.01...86400),
+            .value("upload_batch", \.uploadBatch, in: 1...1_000_000),
+        ]
     }
 }
 
@@ -159,59 +136,32 @@ extension GateConfig.Readers.Backend: NamedCase {
     public var name: String { rawValue }
 }
 
-extension GateConfig.Readers: Codable {
-    enum CodingKeys: String, CodingKey, CaseIterable {
-        case backend, count, names, script
-        case busyBudgetMillis = "busy_budget_ms"
-    }
+extension GateConfig.Readers: JSONSettings {
+    public static var defaults: Self { Self() }
 
-    public init(from decoder: any Decoder) throws {
-        self.init()
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        backend = try c.decodeNameIfPresent(Backend.self, forKey: .backend) ?? backend
-        count = try c.decodeIfPresent(Int.self, forKey: .count, in: 1...16) ?? count
-        names = try c.decodeIfPresent([String].self, forKey: .names) ?? names
-        script = try c.decodeIfPresent(String.self, forKey: .script)
-        busyBudgetMillis = try c.decodeIfPresent(Int.self, forKey: .busyBudgetMillis, in: 0...250) ?? busyBudgetMillis
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encodeName(backend, forKey: .backend)
-        try c.encode(count, forKey: .count)
-        try c.encode(names, forKey: .names)
-        try c.encodeIfPresent(script, forKey: .script)
-        try c.encode(busyBudgetMillis, forKey: .busyBudgetMillis)
+    public static var fields: [JSONField<Self>] {
+        [
+            .name("backend", \.backend), .value("count", \.count, in: 1...16), .value("names", \.names),
+            .optional("script", \.script), .value("busy_budget_ms", \.busyBudgetMillis, in: 0...250),
+        ]
     }
 }
 
-extension GateConfig.BarrierSettings: Codable {
-    enum CodingKeys: String, CodingKey, CaseIterable {
-        case io, directions, enforcement
-        case readerEnds = "reader_ends"
-        case unusedOpeningSeconds = "unused_opening_seconds"
-    }
+extension GateConfig.BarrierSettings: JSONSettings {
+    public static var defaults: Self { Self() }
 
-    public init(from decoder: any Decoder) throws {
-        self.init()
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        if let io = try c.decodeIfPresent(String.self, forKey: .io), io != "simulated" {
-            throw DecodingError.dataCorruptedError(
-                forKey: .io, in: c, debugDescription: "must be simulated (no I/O board driver in this build)")
-        }
-        directions = try c.decodeNameIfPresent(DirectionMode.self, forKey: .directions) ?? directions
-        enforcement = try c.decodeNameIfPresent(Enforcement.self, forKey: .enforcement) ?? enforcement
-        readerEnds = try c.decodeNamesIfPresent(GateEnd.self, forKey: .readerEnds) ?? readerEnds
-        unusedOpeningSeconds =
-            try c.decodeIfPresent(Double.self, forKey: .unusedOpeningSeconds, in: 1...120) ?? unusedOpeningSeconds
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode("simulated", forKey: .io)
-        try c.encodeName(directions, forKey: .directions)
-        try c.encodeName(enforcement, forKey: .enforcement)
-        try c.encodeNames(readerEnds, forKey: .readerEnds)
-        try c.encode(unusedOpeningSeconds, forKey: .unusedOpeningSeconds)
+    public static var fields: [JSONField<Self>] {
+        [
+            JSONField(
+                "io",
+                decode: { c, k, _, _ in
+                    if let io = try c.decodeIfPresent(String.self, forKey: k), io != "simulated" {
+                        throw DecodingError.dataCorruptedError(
+                            forKey: k, in: c, debugDescription: "must be simulated (no I/O board driver in this build)")
+                    }
+                }, encode: { c, k, _ in try c.encode("simulated", forKey: k) }),
+            .name("directions", \.directions), .name("enforcement", \.enforcement),
+            .names("reader_ends", \.readerEnds), .value("unused_opening_seconds", \.unusedOpeningSeconds, in: 1...120),
+        ]
     }
 }

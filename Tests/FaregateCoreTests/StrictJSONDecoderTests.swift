@@ -131,4 +131,28 @@ final class StrictJSONDecoderTests: XCTestCase {
         // Foundation's decoder runs the same checks (without positions).
         XCTAssertThrowsError(try JSONDecoder().decode(Budget.self, from: Data(#"{"millis": 400}"#.utf8)))
     }
+
+    /// A `JSONSettings` type: absent keys keep the defaults, an unknown key is refused at its own
+    /// position (before a required key is missed), and the table encodes what it decodes.
+    func testSettingsTablesDecodeEncodeAndRefuseUnknownKeys() throws {
+        let access = try decode(AccessRules.self, #"{"passback": "staff", "anti_passback_seconds": 60}"#)
+        XCTAssertEqual(access, AccessRules(antiPassbackSeconds: 60, passback: .staff))
+        XCTAssertEqual(
+            try decode(AccessRules.self, String(decoding: try JSONEncoder().encode(access), as: UTF8.self)), access)
+        XCTAssertThrowsError(try decode(AccessRules.self, "{\"passback\": \"staff\",\n  \"pasback\": \"deny\"}")) {
+            XCTAssertEqual(
+                "\($0)",
+                "line 2, column 3: pasback is not a known setting (known: anti_passback_seconds, passback, "
+                    + "require_entry_record, exit_without_entry, entry_lifetime_seconds)")
+        }
+        // Every office rule is required, but a misspelt one is reported as unknown, not as missing.
+        XCTAssertThrowsError(try decode(OfficeRules.self, #"{"identity_for_isue": true}"#)) {
+            XCTAssertTrue("\($0)".hasPrefix("line 1, column 2: identity_for_isue is not a known setting"), "\($0)")
+        }
+        XCTAssertThrowsError(try decode(OfficeRules.self, #"{"identity_for_issue": true}"#)) {
+            XCTAssertEqual("\($0)", "line 1, column 1: identity_for_top_up is required")
+        }
+        // Foundation's decoder refuses the unknown key too (without a position).
+        XCTAssertThrowsError(try JSONDecoder().decode(AccessRules.self, from: Data(#"{"pasback": "deny"}"#.utf8)))
+    }
 }
