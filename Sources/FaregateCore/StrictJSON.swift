@@ -14,9 +14,11 @@ public struct JSONDecodingError: Error, Hashable, Sendable, CustomStringConverti
 
 /// The one JSON layer of configuration and policy files: `StrictJSONReader` for the syntax, then
 /// the types' own `Decodable` conformances over the positioned tree, with two checks Foundation's
-/// `JSONDecoder` does not make: every key of every object must be asked for by the type decoding it
-/// (a misspelt setting never falls back to a default silently), and every error carries its line
-/// and column.
+/// `JSONDecoder` does not make: every key of every object must be known to the type decoding it (a
+/// misspelt setting never falls back to a default silently), and every error carries its line and
+/// column. A key is unknown when the type's `CodingKeys` (or `JSONSettings` table) has no case for
+/// it, refused before any value is read, or when the type never asked for it, refused once the
+/// type's `init(from:)` returns.
 ///
 /// Types validate their values by throwing `DecodingError.dataCorrupted` (for example with
 /// `dataCorruptedError(forKey:in:debugDescription:)`) whose description completes the sentence
