@@ -119,7 +119,8 @@ final class StrictJSONReaderTests: XCTestCase {
         XCTAssertEqual(try read("{}").content, .object(JSONObject()))
     }
 
-    /// Mutated seed files (bytes flipped, cut, duplicated) must give a value or an error, never a trap.
+    /// Mutated seed files (bytes flipped, cut, duplicated) must give a value or an error, never a trap,
+    /// in the reader and in the decoders over it (a deterministic stand-in for a fuzz target).
     func testMutatedSeedFilesNeverTrap() throws {
         var seeds = try Seeds.files().map(\.bytes)
         seeds.append(Array(#"{"gate_id": "G", "journal_dir": "j", "sync": {"interval_seconds": 1e2}}"#.utf8))
@@ -141,6 +142,9 @@ final class StrictJSONReaderTests: XCTestCase {
                 }
             }
             do { _ = try StrictJSONReader.read(bytes) } catch { refused += 1 }
+            // The decoders over the tree must not trap either.
+            _ = try? PolicyBook.load([("mutated.json", bytes)])
+            _ = try? StrictJSON.decode(AccessRules.self, from: bytes)
         }
         XCTAssertGreaterThan(refused, 1000, "most mutations break the syntax")
     }
