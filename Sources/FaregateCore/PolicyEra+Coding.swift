@@ -59,11 +59,10 @@ extension PolicyEra: Decodable {
             func named(_ key: AssignmentKeys, in sets: some Collection<String>, _ setName: String) throws -> String? {
                 guard let name = try a.decodeWordIfPresent(forKey: key) else { return nil }
                 guard sets.contains(name) else {
+                    let defined = StrictJSON.alternatives(sets.sorted())
                     throw DecodingError.dataCorruptedError(
                         forKey: key, in: a,
-                        debugDescription:
-                            "must name a rule set of \(setName) (\(StrictJSON.alternatives(sets.sorted()))), not '\(name)'"
-                    )
+                        debugDescription: "must name a rule set of \(setName) (\(defined)), not '\(name)'")
                 }
                 return name
             }
