@@ -1,5 +1,5 @@
 /// Entry and exit rules of a station's gates, as data (configuration, not code).
-public struct AccessRules: Hashable, Sendable, Codable {
+public struct AccessRules: Hashable, Sendable {
     /// The same card entering again within this many seconds of its last entry is refused.
     public var antiPassbackSeconds: Int64
     /// What a gate does with a passback.

@@ -4,7 +4,7 @@ public enum GateEnd: UInt8, Sendable, CaseIterable, Hashable, CustomStringConver
     case paid = 1
 
     public var opposite: GateEnd { self == .unpaid ? .paid : .unpaid }
-    public var description: String { self == .unpaid ? "unpaid" : "paid" }
+    public var description: String { name }
 }
 
 /// Direction of travel through a passage.
@@ -18,7 +18,7 @@ public enum PassageDirection: UInt8, Sendable, CaseIterable, Hashable, CustomStr
     /// The end a rider travelling in this direction taps at.
     public var origin: GateEnd { self == .entry ? .unpaid : .paid }
     public var destination: GateEnd { origin.opposite }
-    public var description: String { self == .entry ? "entry" : "exit" }
+    public var description: String { name }
 }
 
 /// A physical sensor zone of the passage, from the unpaid end to the paid end.

@@ -25,24 +25,7 @@ public enum RideCodeIssuer: UInt8, Sendable, CaseIterable, Codable, CustomString
     /// Hohhot metro app (interoperating city).
     case hohhot = 19
 
-    public var description: String {
-        switch self {
-        case .transitApp: "transit-app"
-        case .busGroup: "bus-group"
-        case .alipay: "alipay"
-        case .unionPay: "unionpay"
-        case .merchantsBank: "merchants-bank"
-        case .shanghai: "shanghai"
-        case .tianjin: "tianjin"
-        case .guangzhou: "guangzhou"
-        case .hohhot: "hohhot"
-        }
-    }
-
-    public init?(name: String) {
-        guard let v = Self.allCases.first(where: { $0.description == name }) else { return nil }
-        self = v
-    }
+    public var description: String { name }
 
     /// True for the apps of other cities whose codes Beijing's gates accept by interoperation.
     public var isOtherCity: Bool { rawValue >= 16 }

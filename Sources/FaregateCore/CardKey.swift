@@ -16,22 +16,7 @@ public enum Medium: UInt8, Sendable, CaseIterable, Codable, CustomStringConverti
     /// Electronic single-journey ticket (QR).
     case electronicTicket = 7
 
-    public var description: String {
-        switch self {
-        case .transitCard: "transit-card"
-        case .municipalCard: "municipal-card"
-        case .rideCode: "ride-code"
-        case .commemorativeTicket: "commemorative-ticket"
-        case .singleJourneyTicket: "single-journey-ticket"
-        case .welfareTicket: "welfare-ticket"
-        case .electronicTicket: "electronic-ticket"
-        }
-    }
-
-    public init?(name: String) {
-        guard let m = Medium.allCases.first(where: { $0.description == name }) else { return nil }
-        self = m
-    }
+    public var description: String { name }
 }
 
 /// The 64-bit key under which the gate looks a presented medium up.

@@ -5,19 +5,7 @@ public enum HealthStatus: UInt8, Sendable, CaseIterable, Codable, CustomStringCo
     case yellow = 2
     case red = 3
 
-    public var description: String {
-        switch self {
-        case .unknown: "unknown"
-        case .green: "green"
-        case .yellow: "yellow"
-        case .red: "red"
-        }
-    }
-
-    public init?(name: String) {
-        guard let v = Self.allCases.first(where: { $0.description == name }) else { return nil }
-        self = v
-    }
+    public var description: String { name }
 }
 
 /// Whether a medium is linked to a registered person (a card "upgrade", a registered

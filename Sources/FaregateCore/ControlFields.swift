@@ -80,7 +80,7 @@ struct ControlFields {
     }
 
     /// One of the names of `T` at `key`.
-    func named<T: ControlNamed>(_ key: String) throws(ControlFailure) -> T? {
+    func named<T: NamedCase>(_ key: String) throws(ControlFailure) -> T? {
         guard let text = try string(key) else { return nil }
         guard let v = T(name: text) else {
             throw ControlFailure(
@@ -100,45 +100,7 @@ struct ControlFields {
     }
 }
 
-/// A closed set of values with one stable name each: what the control protocol and the operator
-/// type, and what status reports print.
-public protocol ControlNamed: CaseIterable {
-    var name: String { get }
-}
-
-extension ControlNamed {
-    public init?(name: String) {
-        guard let v = Self.allCases.first(where: { $0.name == name }) else { return nil }
-        self = v
-    }
-}
-
-extension GateMode: ControlNamed {
-    public var name: String {
-        switch self {
-        case .normal: "normal"
-        case .emergencyOpen: "emergency-open"
-        case .outOfService: "out-of-service"
-        case .closed: "closed"
-        }
-    }
-}
-
-extension DirectionMode: ControlNamed {
-    public var name: String {
-        switch self {
-        case .entryOnly: "entry-only"
-        case .exitOnly: "exit-only"
-        case .bidirectional: "bidirectional"
-        }
-    }
-}
-
-extension Enforcement: ControlNamed {
-    public var name: String { self == .enforced ? "enforced" : "shadow" }
-}
-
-extension AlarmKind: ControlNamed {
+extension AlarmKind: NamedCase {
     public var name: String { description }
 }
 

@@ -33,7 +33,7 @@ public enum ControlRequest: Sendable, Hashable {
     public static let journalCounts = 1...10_000
 
     /// A read fault injected into a simulated tap.
-    public enum Fault: String, Sendable, Hashable, CaseIterable, ControlNamed {
+    public enum Fault: String, Sendable, Hashable, CaseIterable, NamedCase {
         case removed
         case malformed
         case unknownApplication = "unknown-app"
@@ -70,7 +70,7 @@ public enum ControlRequest: Sendable, Hashable {
     }
 
     /// The `command` names, in the order `farectl help` and error messages list them.
-    public enum Command: String, Sendable, CaseIterable, ControlNamed {
+    public enum Command: String, Sendable, CaseIterable, NamedCase {
         case status, tap, lookup
         case syncNow = "sync-now"
         case journal, metrics, mode

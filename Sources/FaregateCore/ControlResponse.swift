@@ -53,7 +53,7 @@ public enum ControlResponse: Sendable, Hashable {
 /// Why a gate refused or could not carry out a control request: a code a program can act on and
 /// a message a person understands.
 public struct ControlFailure: Error, Sendable, Hashable, CustomStringConvertible {
-    public enum Code: String, Sendable, CaseIterable, ControlNamed {
+    public enum Code: String, Sendable, CaseIterable, NamedCase {
         /// Not one JSON object, or a field missing, unknown or of the wrong type.
         case badRequest = "bad_request"
         case unknownCommand = "unknown_command"

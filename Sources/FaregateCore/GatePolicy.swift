@@ -3,7 +3,7 @@
 /// This is the walking skeleton's policy: one set of rules for the whole gate. The policy-engine
 /// issue turns it into eras, per-line and per-station rules and shadow mode; it stays a value
 /// that the decision loop reads and never mutates.
-public struct GatePolicy: Hashable, Sendable, Codable {
+public struct GatePolicy: Hashable, Sendable {
     /// Check the health status linked to the medium (the 2022 health-check era).
     public var healthCheck: Bool
     /// What to do with an unbound transit card while health checks are on.
@@ -62,34 +62,6 @@ public struct GatePolicy: Hashable, Sendable, Codable {
 
     /// The bit of `medium` in `acceptedMedia` / `suspendedMedia`.
     @inlinable public static func bit(of medium: Medium) -> UInt64 { 1 << UInt64(medium.rawValue & 63) }
-
-    enum CodingKeys: String, CodingKey {
-        case healthCheck, unboundCard, healthYellow, healthRed, healthUnknown, unknownCard, minimumBalanceFen
-        case maxDataAgeSeconds, staleData, unregisteredTicket, unauthorisedRideCode, acceptedMedia, suspendedMedia
-        case acceptedRideCodeIssuers
-    }
-
-    /// Decodes the skeleton's fields as before; the fields added with the policy engine are
-    /// optional and default as in `init`, so configurations written for the skeleton still load.
-    public init(from decoder: any Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        self.init(
-            healthCheck: try c.decode(Bool.self, forKey: .healthCheck),
-            unboundCard: try c.decode(Decision.Outcome.self, forKey: .unboundCard),
-            healthYellow: try c.decode(Decision.Outcome.self, forKey: .healthYellow),
-            healthRed: try c.decode(Decision.Outcome.self, forKey: .healthRed),
-            healthUnknown: try c.decode(Decision.Outcome.self, forKey: .healthUnknown),
-            unknownCard: try c.decode(Decision.Outcome.self, forKey: .unknownCard),
-            minimumBalanceFen: try c.decode(Int32.self, forKey: .minimumBalanceFen),
-            maxDataAgeSeconds: try c.decode(Int.self, forKey: .maxDataAgeSeconds),
-            staleData: try c.decode(Decision.Outcome.self, forKey: .staleData),
-            unregisteredTicket: try c.decodeIfPresent(Decision.Outcome.self, forKey: .unregisteredTicket) ?? .deny,
-            unauthorisedRideCode: try c.decodeIfPresent(Decision.Outcome.self, forKey: .unauthorisedRideCode) ?? .deny,
-            acceptedMedia: try c.decodeIfPresent(UInt64.self, forKey: .acceptedMedia) ?? GatePolicy.allMedia,
-            suspendedMedia: try c.decodeIfPresent(UInt64.self, forKey: .suspendedMedia) ?? 0,
-            acceptedRideCodeIssuers: try c.decodeIfPresent(UInt64.self, forKey: .acceptedRideCodeIssuers)
-                ?? GatePolicy.allIssuers)
-    }
 
     /// The 2022 health-check era as the skeleton runs it.
     public static let healthCheckEra = GatePolicy()

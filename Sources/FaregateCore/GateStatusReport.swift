@@ -140,7 +140,7 @@ extension GateStatusReport: Codable {
             barrier = nil
             return
         }
-        func need<T: ControlNamed>(_ field: Field) throws(ControlFailure) -> T {
+        func need<T: NamedCase>(_ field: Field) throws(ControlFailure) -> T {
             guard let v: T = try f.named(field.rawValue) else {
                 throw ControlFailure(.badRequest, "the status needs field '\(field.rawValue)'")
             }

@@ -1,15 +1,17 @@
 /// One era of policy as loaded from one file of `seeds/policies/`: named gate and office rule
 /// sets, which of them apply by default, and per-line and per-station assignments.
 ///
-/// File format (every field checked on load; unknown fields are refused):
+/// File format (every key checked on load, through `StrictJSON`: unknown and duplicate keys are
+/// refused with their line and column; keys are snake_case like the gate configuration's):
 /// ```json
-/// { "schema": 1, "era": "2022-health-check", "title": "…", "effectiveFrom": "2022-05-23",
-///   "gateRules": { "health-check": { "healthCheck": true, "unboundCard": "open", … } },
-///   "officeRules": { "real-name": { "identityForIssue": true, … } },
+/// { "schema": 1, "era": "2022-health-check", "title": "…", "effective_from": "2022-05-23",
+///   "gate_rules": { "health-check": { "health_check": true, "unbound_card": "open", … } },
+///   "office_rules": { "real-name": { "identity_for_issue": true, … } },
 ///   "default": { "enforce": "health-check", "office": "real-name" },
 ///   "lines": [ { "line": "bus-2", "enforce": "manual-check", "shadow": "health-check" } ],
 ///   "stations": [ { "station": "beijing-west", "name": "北京西站", "office": "anonymous" } ] }
 /// ```
+/// A rule set of `gate_rules` is a `GatePolicy` in its one JSON form (`GatePolicy+Coding.swift`).
 /// A station assignment overrides its line's, which overrides the default, field by field.
 public struct PolicyEra: Sendable, Hashable {
     public var id: String
@@ -83,14 +85,14 @@ public struct PolicyBook: Sendable, Hashable {
         guard !files.isEmpty else { throw PolicyError(file: "(none)", field: "", problem: "no policy files") }
         var eras: [PolicyEra] = []
         for f in files {
-            let era = try PolicyParser.parse(f.bytes, file: f.name)
+            let era = try PolicyEra.decode(f.bytes, file: f.name)
             if let other = eras.first(where: { $0.id == era.id }) {
                 throw PolicyError(
                     file: f.name, field: "era", problem: "era '\(era.id)' is also defined in \(other.file)")
             }
             if let other = eras.first(where: { $0.effectiveFrom == era.effectiveFrom }) {
                 throw PolicyError(
-                    file: f.name, field: "effectiveFrom",
+                    file: f.name, field: "effective_from",
                     problem: "\(era.effectiveFrom) is also the start of era '\(other.id)' in \(other.file)")
             }
             eras.append(era)

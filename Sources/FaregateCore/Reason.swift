@@ -72,10 +72,8 @@ public enum Reason: UInt16, Sendable, CaseIterable, Codable, CustomStringConvert
         }
     }
 
-    public init?(code: String) {
-        guard let r = Self.allCases.first(where: { $0.code == code }) else { return nil }
-        self = r
-    }
+    /// The reason of a journalled code (`NamedCase`: a reason's name is its code).
+    public init?(code: String) { self.init(name: code) }
 
     /// Message shown to the rider, in Chinese.
     public var messageZH: String {
@@ -181,17 +179,6 @@ public enum Decision: Hashable, Sendable, CustomStringConvertible {
         case deny = 1
         case staff = 2
 
-        public var description: String {
-            switch self {
-            case .open: "open"
-            case .deny: "deny"
-            case .staff: "staff"
-            }
-        }
-
-        public init?(name: String) {
-            guard let o = Self.allCases.first(where: { $0.description == name }) else { return nil }
-            self = o
-        }
+        public var description: String { name }
     }
 }

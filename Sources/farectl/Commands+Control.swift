@@ -33,7 +33,7 @@ func cardArgument(_ args: inout Arguments) throws -> CardKey {
 }
 
 /// One of `T`'s names from option `name`, or nil when the option is absent.
-func namedArgument<T: ControlNamed>(_ args: inout Arguments, _ name: String) throws -> T? {
+func namedArgument<T: NamedCase>(_ args: inout Arguments, _ name: String) throws -> T? {
     guard let text = try args.value(name) else { return nil }
     guard let v = T(name: text) else {
         throw CLIError("\(name) takes one of \(T.allCases.map(\.name).joined(separator: ", ")), not '\(text)'")

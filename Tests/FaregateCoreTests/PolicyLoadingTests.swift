@@ -19,44 +19,45 @@ final class PolicyLoadingTests: XCTestCase {
         let cases: [(String, (String) -> String, field: String, problem: String)] = [
             (
                 "misspelt outcome",
-                { $0.replacingOccurrences(of: "\"healthRed\": \"deny\"", with: "\"healthRed\": \"dney\"") },
-                "gateRules.health-check.healthRed", "'dney' is not an outcome (open, deny, staff)"
+                { $0.replacingOccurrences(of: "\"health_red\": \"deny\"", with: "\"health_red\": \"dney\"") },
+                "gate_rules.health-check.health_red", "must be open, deny or staff, not 'dney'"
             ),
             (
                 "unknown field",
                 {
                     $0.replacingOccurrences(
                         of:
-                            "\"healthYellow\": \"staff\",\n      \"healthRed\": \"deny\",\n      \"healthUnknown\": \"staff\",\n      \"unknownCard\": \"staff\",\n      \"staleData\": \"staff\",\n      \"minimumBalanceFen\": 1,\n      \"maxDataAgeSeconds\": 21600,\n      \"suspendedMedia\": [\"electronic-ticket\"]\n    },\n    \"manual-check\"",
+                            "\"health_yellow\": \"staff\",\n      \"health_red\": \"deny\",\n      \"health_unknown\": \"staff\",\n      \"unknown_card\": \"staff\",\n      \"stale_data\": \"staff\",\n      \"minimum_balance_fen\": 1,\n      \"max_data_age_seconds\": 21600,\n      \"suspended_media\": [\"electronic-ticket\"]\n    },\n    \"manual-check\"",
                         with:
-                            "\"healthYellow\": \"staff\",\n      \"healthRd\": \"deny\",\n      \"healthUnknown\": \"staff\",\n      \"unknownCard\": \"staff\",\n      \"staleData\": \"staff\",\n      \"minimumBalanceFen\": 1,\n      \"maxDataAgeSeconds\": 21600,\n      \"suspendedMedia\": [\"electronic-ticket\"]\n    },\n    \"manual-check\""
+                            "\"health_yellow\": \"staff\",\n      \"health_rd\": \"deny\",\n      \"health_unknown\": \"staff\",\n      \"unknown_card\": \"staff\",\n      \"stale_data\": \"staff\",\n      \"minimum_balance_fen\": 1,\n      \"max_data_age_seconds\": 21600,\n      \"suspended_media\": [\"electronic-ticket\"]\n    },\n    \"manual-check\""
                     )
                 },
-                "gateRules.health-check.healthRd", "unknown field"
+                "gate_rules.health-check.health_rd", "is not a known setting"
             ),
             (
                 "bad date", { $0.replacingOccurrences(of: "\"2022-05-23\"", with: "\"2022-02-30\"") },
-                "effectiveFrom", "'2022-02-30' is not a date (YYYY-MM-DD)"
+                "effective_from", "must be a date (YYYY-MM-DD), not '2022-02-30'"
             ),
             (
                 "wrong type",
                 {
                     $0.replacingOccurrences(
-                        of: "\"maxPhysicalCardsPerIdentity\": 1", with: "\"maxPhysicalCardsPerIdentity\": \"one\"")
+                        of: "\"max_physical_cards_per_identity\": 1",
+                        with: "\"max_physical_cards_per_identity\": \"one\"")
                 },
-                "officeRules.real-name.maxPhysicalCardsPerIdentity", "expected a whole number, found a string"
+                "office_rules.real-name.max_physical_cards_per_identity", "must be a number, not a string"
             ),
             (
                 "negative number",
                 {
                     $0.replacingOccurrences(
                         of:
-                            "\"minimumBalanceFen\": 1,\n      \"maxDataAgeSeconds\": 21600,\n      \"suspendedMedia\": [\"electronic-ticket\"]\n    },\n    \"manual-check\"",
+                            "\"minimum_balance_fen\": 1,\n      \"max_data_age_seconds\": 21600,\n      \"suspended_media\": [\"electronic-ticket\"]\n    },\n    \"manual-check\"",
                         with:
-                            "\"minimumBalanceFen\": -5,\n      \"maxDataAgeSeconds\": 21600,\n      \"suspendedMedia\": [\"electronic-ticket\"]\n    },\n    \"manual-check\""
+                            "\"minimum_balance_fen\": -5,\n      \"max_data_age_seconds\": 21600,\n      \"suspended_media\": [\"electronic-ticket\"]\n    },\n    \"manual-check\""
                     )
                 },
-                "gateRules.health-check.minimumBalanceFen", "-5 is out of range"
+                "gate_rules.health-check.minimum_balance_fen", "must be between 0 and 2147483647, not -5"
             ),
             (
                 "unknown medium",
@@ -65,7 +66,7 @@ final class PolicyLoadingTests: XCTestCase {
                         of: "[\"electronic-ticket\"]\n    },\n    \"manual-check\"",
                         with: "[\"e-ticket\"]\n    },\n    \"manual-check\"")
                 },
-                "gateRules.health-check.suspendedMedia[0]", "found 'e-ticket'"
+                "gate_rules.health-check.suspended_media[0]", "not 'e-ticket'"
             ),
             (
                 "undefined rule set",
@@ -74,15 +75,15 @@ final class PolicyLoadingTests: XCTestCase {
                         of: "{ \"line\": \"bus-6\", \"name\": \"6路\", \"enforce\": \"manual-check\"",
                         with: "{ \"line\": \"bus-6\", \"name\": \"6路\", \"enforce\": \"manual\"")
                 },
-                "lines[1].enforce", "'manual' is not defined in gateRules (defined: health-check, manual-check)"
+                "lines[1].enforce", "must name a rule set of gate_rules (health-check or manual-check), not 'manual'"
             ),
             (
                 "duplicate line", { $0.replacingOccurrences(of: "\"line\": \"bus-6\"", with: "\"line\": \"bus-2\"") },
                 "lines[1].line", "'bus-2' is listed twice"
             ),
             (
-                "missing field", { $0.replacingOccurrences(of: "\"healthCheck\": false,", with: "") },
-                "gateRules.manual-check.healthCheck", "missing"
+                "missing field", { $0.replacingOccurrences(of: "\"health_check\": false,", with: "") },
+                "gate_rules.manual-check.health_check", "is required"
             ),
             (
                 "schema", { $0.replacingOccurrences(of: "\"schema\": 1", with: "\"schema\": 2") },
@@ -98,6 +99,63 @@ final class PolicyLoadingTests: XCTestCase {
                 XCTAssertEqual(e.field, field, "\(name): \(e)")
                 XCTAssertTrue(e.problem.contains(problem), "\(name): \(e)")
                 XCTAssertTrue(e.description.hasPrefix("policy 2022-health-check.json: "), "\(name): \(e)")
+            }
+        }
+    }
+
+    /// Line and column (1-based, in characters) of the `occurrence`th `needle` in `text`.
+    func position(of needle: String, in text: String, occurrence: Int = 1) -> JSONPosition {
+        var from = text.startIndex
+        var found = text.endIndex
+        for _ in 0..<occurrence {
+            guard let r = text.range(of: needle, range: from..<text.endIndex) else { break }
+            found = r.lowerBound
+            from = r.upperBound
+        }
+        let lines = text[..<found].split(separator: "\n", omittingEmptySubsequences: false)
+        return JSONPosition(line: lines.count, column: (lines.last?.count ?? 0) + 1)
+    }
+
+    /// The first `target` of `text` replaced by `replacement`.
+    func replacingFirst(_ target: String, with replacement: String, in text: String) -> String {
+        guard let r = text.range(of: target) else { return text }
+        return text.replacingCharacters(in: r, with: replacement)
+    }
+
+    /// Unknown keys, duplicate keys and trailing commas are refused with the line and column.
+    func testPolicyFileMistakesAreRefusedWithLineAndColumn() throws {
+        let text = try Seeds.text("2022-health-check.json")
+        let red = "\"health_red\": \"deny\","
+        let cases: [(String, edited: String, at: String, occurrence: Int, field: String, problem: String)] = [
+            (
+                "unknown key", replacingFirst("\"unbound_card\"", with: "\"unbond_card\"", in: text), "\"unbond_card\"",
+                1, "gate_rules.health-check.unbond_card", "is not a known setting (known: health_check, unbound_card"
+            ),
+            (
+                "duplicate key", replacingFirst(red, with: red + " " + red, in: text), "\"health_red\"", 2, "",
+                "not valid JSON: duplicate key 'health_red' (first at line"
+            ),
+            (
+                "trailing comma", replacingFirst("\"electronic-ticket\"]", with: "\"electronic-ticket\",]", in: text),
+                ",]", 1, "", "not valid JSON: trailing comma before ']'"
+            ),
+            (
+                "key of another list",
+                replacingFirst("{ \"line\": \"bus-6\",", with: "{ \"line\": \"bus-6\", \"station\": \"x\",", in: text),
+                "\"station\"", 1, "lines[1].station",
+                "is not a known setting (known: enforce, line, name, office, shadow)"
+            ),
+        ]
+        for (name, edited, needle, occurrence, field, problem) in cases {
+            XCTAssertNotEqual(edited, text, name)
+            XCTAssertThrowsError(try PolicyBook.load([("2022-health-check.json", Array(edited.utf8))]), name) { error in
+                guard let e = error as? PolicyError else { return XCTFail("\(name): \(error)") }
+                let expected = self.position(of: needle, in: edited, occurrence: occurrence)
+                XCTAssertEqual(e.position, expected, "\(name): \(e)")
+                XCTAssertEqual(e.field, field, "\(name): \(e)")
+                XCTAssertTrue(e.problem.hasPrefix(problem), "\(name): \(e)")
+                let prefix = "policy 2022-health-check.json: line \(expected.line), column \(expected.column): "
+                XCTAssertTrue(e.description.hasPrefix(prefix), "\(name): \(e)")
             }
         }
     }
@@ -124,16 +182,26 @@ final class PolicyLoadingTests: XCTestCase {
         XCTAssertEqual(core.nextSequence, 2)
     }
 
+    /// The inline policy of a configuration: the fields the skeleton knew decode as before (now in
+    /// the one snake_case form), the fields added with the policy engine keep the era's values; and
+    /// a `GatePolicy` survives a round trip through `JSONEncoder` and the strict decoder.
     func testSkeletonGatePolicyJSONStillDecodes() throws {
+        struct Inline: Decodable {
+            var policy: GatePolicy
+            init(from decoder: any Decoder) throws { policy = try GatePolicy(from: decoder, defaults: .healthCheckEra) }
+        }
         let json = """
-            {"healthCheck":true,"unboundCard":1,"healthYellow":2,"healthRed":1,"healthUnknown":2,
-             "unknownCard":2,"minimumBalanceFen":1,"maxDataAgeSeconds":21600,"staleData":2}
+            {"health_check":true,"unbound_card":"deny","health_yellow":"staff","health_red":"deny",
+             "health_unknown":"staff","unknown_card":"staff","minimum_balance_fen":1,"max_data_age_seconds":21600,
+             "stale_data":"staff"}
             """
-        let p = try JSONDecoder().decode(GatePolicy.self, from: Data(json.utf8))
+        let p = try StrictJSON.decode(Inline.self, from: Array(json.utf8)).policy
         XCTAssertEqual(p, GatePolicy.healthCheckEra)
-        let roundTrip = try JSONDecoder().decode(
-            GatePolicy.self, from: try JSONEncoder().encode(GatePolicy(suspendedMedia: 3)))
-        XCTAssertEqual(roundTrip, GatePolicy(suspendedMedia: 3))
+        let policy = GatePolicy(
+            unboundCard: .open, suspendedMedia: GatePolicy.bit(of: .electronicTicket),
+            acceptedRideCodeIssuers: RideCodeIssuer.alipay.bit | RideCodeIssuer.shanghai.bit)
+        let roundTrip = try StrictJSON.decode(GatePolicy.self, from: Array(try JSONEncoder().encode(policy)))
+        XCTAssertEqual(roundTrip, policy)
     }
 }
 

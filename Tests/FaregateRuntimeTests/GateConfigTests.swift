@@ -55,6 +55,101 @@ final class GateConfigTests: XCTestCase {
         }
     }
 
+    /// Unknown keys, duplicate keys and trailing commas are refused with the line and column, in
+    /// the configuration itself and in its inline policy.
+    func testMistakesAreRefusedWithLineAndColumn() {
+        let cases: [(String, String)] = [
+            (
+                "{\"gate_id\": \"G\",\n \"journal_dir\": \"j\",\n \"ring_capacty\": 8}",
+                "line 3, column 2: ring_capacty is not a known setting (known: gate_id, station, line, journal_dir"
+            ),
+            (
+                "{\"gate_id\": \"G\", \"journal_dir\": \"j\",\n \"journal_dir\": \"k\"}",
+                "line 2, column 2: not valid JSON: duplicate key 'journal_dir' (first at line 1, column 18)"
+            ),
+            (
+                "{\"gate_id\": \"G\", \"journal_dir\": \"j\",\n \"readers\": {\"count\": 2,}}",
+                "line 2, column 24: not valid JSON: trailing comma before '}'"
+            ),
+            (
+                "{\"gate_id\": \"G\", \"journal_dir\": \"j\",\n \"policy\": {\"health_red\": \"deny\", \"healthYellow\": \"deny\"}}",
+                "line 2, column 35: policy.healthYellow is not a known setting (known: health_check, unbound_card"
+            ),
+            (
+                "{\"gate_id\": \"G\", \"journal_dir\": \"j\", \"barrier\": {\"reader_ends\": [\"paid\", \"both\"]}}",
+                "line 1, column 74: barrier.reader_ends[1] must be unpaid or paid, not 'both'"
+            ),
+            (
+                "{\"gate_id\": \"G\", \"journal_dir\": \"j\", // the lane\n}",
+                "line 1, column 38: not valid JSON: a comment (JSON has none)"
+            ),
+        ]
+        for (json, expected) in cases {
+            XCTAssertThrowsError(try parse(json), json) { error in
+                XCTAssertTrue("\(error)".hasPrefix("config /etc/faregate/gate.json: " + expected), "\(json):\n\(error)")
+            }
+        }
+    }
+
+    /// Every setting written by the encoder reads back to the same configuration.
+    func testConfigRoundTrip() throws {
+        var c = GateConfig(gateID: "BJ-L1-XIDAN-E01", journalDirectory: "/var/lib/faregate/journal")
+        c.station = "xidan"
+        c.line = "1"
+        c.journalFsync = false
+        c.journalRotateBytes = 8 << 20
+        c.ringCapacity = 64
+        c.utcOffsetHours = -3
+        c.snapshotFile = "/var/lib/faregate/table.snapshot"
+        c.controlSocket = "/run/gate.sock"
+        c.metricsFile = "/var/lib/node_exporter/faregate.prom"
+        c.metricsIntervalSeconds = 2.5
+        c.central = .postgres(conninfo: "host=db1,db2 dbname=faregate")
+        c.centralPublicKeyFile = "/etc/faregate/central.pub"
+        c.sync.intervalSeconds = 0.25
+        c.sync.uploadBatch = 7
+        c.readers.backend = .pcsc
+        c.readers.names = ["ACR122", "OMNIKEY"]
+        c.readers.busyBudgetMillis = 0
+        c.barrier.directions = .bidirectional
+        c.barrier.enforcement = .shadow
+        c.barrier.readerEnds = [.unpaid, .paid]
+        c.barrier.unusedOpeningSeconds = 9
+        c.access = AccessRules(antiPassbackSeconds: 60, passback: .staff, exitWithoutEntry: .open)
+        c.policy = GatePolicy(
+            healthCheck: false, unknownCard: .deny, minimumBalanceFen: 0, acceptedMedia: GatePolicy.bit(of: .rideCode),
+            acceptedRideCodeIssuers: RideCodeIssuer.hohhot.bit)
+
+        func roundTrip(_ c: GateConfig) throws -> GateConfig {
+            try GateConfig.parse(try JSONEncoder().encode(c), path: "gate.json", baseDirectory: "/elsewhere")
+        }
+        XCTAssertEqual(try roundTrip(c), c)
+        c.central = .sqlite(path: "/srv/central.sqlite")
+        c.policyDirectory = "/usr/share/faregate/policies"
+        c.era = "2024-real-name"
+        c.policy = .healthCheckEra  // not written when policy_dir is set
+        c.access = nil
+        XCTAssertEqual(try roundTrip(c), c)
+        var minimal = try parse(#"{"gate_id": "G", "journal_dir": "j", "era": null}"#)
+        XCTAssertEqual(try roundTrip(minimal), minimal)
+        minimal.snapshotFile = nil
+        XCTAssertEqual(try roundTrip(minimal).snapshotFile, "/etc/faregate/j/table.snapshot", "the default")
+    }
+
+    /// The examples of README.md "Configuration file" are configurations this build accepts.
+    func testReadmeExamplesParse() throws {
+        let readme = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("README.md")
+        let text = try String(contentsOf: readme, encoding: .utf8)
+        guard let section = text.range(of: "### Configuration file") else { return XCTFail("no section") }
+        let blocks = text[section.upperBound...].components(separatedBy: "```json\n").dropFirst().prefix(2)
+            .compactMap { $0.components(separatedBy: "```").first }
+        XCTAssertEqual(blocks.count, 2)
+        for block in blocks {
+            XCTAssertNoThrow(try parse(block), block)
+        }
+    }
+
     func testMissingFileIsNamed() {
         XCTAssertThrowsError(try GateConfig.load(path: "/nonexistent/gate.json")) {
             XCTAssertEqual("\($0)", "config /nonexistent/gate.json: does not exist")

@@ -67,13 +67,13 @@ final class PolicySwitchTests: XCTestCase {
         let path = dir + "/policies/2023-anonymous-stations.json"
         let text = try String(contentsOfFile: path, encoding: .utf8)
         try text.replacingOccurrences(
-            of: "\"effectiveFrom\": \"2023-01-01\"", with: "\"effectiveFrom\": \"2023-13-01\""
+            of: "\"effective_from\": \"2023-01-01\"", with: "\"effective_from\": \"2023-13-01\""
         )
         .write(toFile: path, atomically: true, encoding: .utf8)
         let refused = control.handle(.policyReload(era: "2022-health-check"))
         XCTAssertEqual(refused.succeeded, false)
         let message = refused.failure?.message ?? ""
-        XCTAssertTrue(message.contains("2023-anonymous-stations.json") && message.contains("effectiveFrom"), message)
+        XCTAssertTrue(message.contains("2023-anonymous-stations.json") && message.contains("effective_from"), message)
         XCTAssertEqual(tap()?.decision.outcome, .open, "the previous rules are still in force")
     }
 }

@@ -1,0 +1,167 @@
+import FaregateCore
+
+/// The keys of the configuration file (README.md "Configuration file"), in one table per object:
+/// snake_case, like the policy files. Decoded through `StrictJSON` by `GateConfig.parse`; paths
+/// decode as written and are resolved by `parse`. Fields decode in table order, so `era` and
+/// `policy` can be checked against the `policy_dir` before them. Encoding writes every setting
+/// (a round trip decodes to the same value), the inline `policy` only when no `policy_dir` is set.
+extension GateConfig: JSONSettings {
+    public static var defaults: GateConfig { GateConfig(gateID: "", journalDirectory: "") }
+
+    public static var fields: [JSONField<GateConfig>] {
+        [
+            JSONField(
+                "gate_id",
+                decode: { c, k, root, _ in
+                    root.gateID = try c.decode(String.self, forKey: k)
+                    guard !root.gateID.isEmpty, root.gateID.count <= 64,
+                        root.gateID.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) })
+                    else {
+                        throw DecodingError.dataCorruptedError(
+                            forKey: k, in: c,
+                            debugDescription: "must be 1–64 characters of letters, digits, '-', '_' or '.'")
+                    }
+                }, encode: { c, k, root in try c.encode(root.gateID, forKey: k) }),
+            .optional("station", \.station), .optional("line", \.line),
+            JSONField(
+                "journal_dir",
+                decode: { c, k, root, _ in root.journalDirectory = try c.decode(String.self, forKey: k) },
+                encode: { c, k, root in try c.encode(root.journalDirectory, forKey: k) }),
+            .value("journal_fsync", \.journalFsync),
+            JSONField(
+                "journal_rotate_mib",
+                decode: { c, k, root, _ in
+                    if let mib = try c.decodeIfPresent(Int.self, forKey: k, in: 1...65536) {
+                        root.journalRotateBytes = mib << 20
+                    }
+                }, encode: { c, k, root in try c.encode(root.journalRotateBytes >> 20, forKey: k) }),
+            JSONField(
+                "ring_capacity",
+                decode: { c, k, root, _ in
+                    guard let n = try c.decodeIfPresent(Int.self, forKey: k, in: 2...(1 << 20)) else { return }
+                    guard n & (n - 1) == 0 else {
+                        throw DecodingError.dataCorruptedError(
+                            forKey: k, in: c, debugDescription: "must be a power of two, not \(n)")
+                    }
+                    root.ringCapacity = n
+                }, encode: { c, k, root in try c.encode(root.ringCapacity, forKey: k) }),
+            .value("utc_offset_hours", \.utcOffsetHours, in: -12...14), .optional("snapshot_file", \.snapshotFile),
+            .value("control_socket", \.controlSocket), .optional("metrics_file", \.metricsFile),
+            .value("metrics_interval_seconds", \.metricsIntervalSeconds, in: 1...3600),
+            JSONField(
+                "central",
+                decode: { c, k, root, _ in
+                    guard let central = try c.decodeIfPresent(CentralSettings.self, forKey: k) else { return }
+                    switch (central.sqlite, central.postgres) {
+                    case (let p?, nil): root.central = .sqlite(path: p)
+                    case (nil, let conninfo?): root.central = .postgres(conninfo: conninfo)
+                    case (nil, nil): break
+                    case (_?, _?):
+                        throw DecodingError.dataCorruptedError(
+                            forKey: k, in: c, debugDescription: "must set sqlite or postgres, not both")
+                    }
+                    root.centralPublicKeyFile = central.publicKey
+                }, encode: { c, k, root in try c.encode(CentralSettings(root), forKey: k) }),
+            .value("sync", \.sync), .value("readers", \.readers), .value("barrier", \.barrier),
+            .optional("access", \.access), .optional("policy_dir", \.policyDirectory),
+            JSONField(
+                "era",
+                decode: { c, k, root, _ in
+                    root.era = try c.decodeIfPresent(String.self, forKey: k)
+                    if root.era != nil && root.policyDirectory == nil {
+                        throw DecodingError.dataCorruptedError(
+                            forKey: k, in: c,
+                            debugDescription: "needs policy_dir (eras are defined in the policy files)")
+                    }
+                }, encode: { c, k, root in try c.encodeIfPresent(root.era, forKey: k) }),
+            JSONField(
+                "policy",
+                decode: { c, k, root, _ in
+                    guard let inline = try c.decodeIfPresent(InlinePolicy.self, forKey: k) else { return }
+                    guard root.policyDirectory == nil else {
+                        throw DecodingError.dataCorruptedError(
+                            forKey: k, in: c,
+                            debugDescription: "and policy_dir are both set: choose inline rules or policy files")
+                    }
+                    root.policy = inline.policy
+                },
+                encode: { c, k, root in
+                    if root.policyDirectory == nil { try c.encode(root.policy, forKey: k) }
+                }),
+        ]
+    }
+
+    /// The inline `policy` object: the 2022 health-check era with the fields it sets changed, read
+    /// by the same decoder as the rule sets of policy files.
+    struct InlinePolicy: Decodable {
+        var policy: GatePolicy
+        init(from decoder: any Decoder) throws { policy = try GatePolicy(from: decoder, defaults: .healthCheckEra) }
+    }
+
+    /// The `central` object: one store, and the key its publications are signed with.
+    struct CentralSettings: JSONSettings {
+        var sqlite: String?
+        var postgres: String?
+        var publicKey: String?
+
+        static var defaults: CentralSettings { CentralSettings() }
+        static var fields: [JSONField<CentralSettings>] {
+            [.optional("sqlite", \.sqlite), .optional("postgres", \.postgres), .optional("public_key", \.publicKey)]
+        }
+
+        init() {}
+
+        init(_ config: GateConfig) {
+            if case .sqlite(let path) = config.central { sqlite = path }
+            if case .postgres(let conninfo) = config.central { postgres = conninfo }
+            publicKey = config.centralPublicKeyFile
+        }
+    }
+}
+
+extension GateConfig.Sync: JSONSettings {
+    public static var defaults: Self { Self() }
+
+    public static var fields: [JSONField<Self>] {
+        [
+            .value("interval_seconds", \.intervalSeconds, in: 0.01...86400),
+            .value("jitter_seconds", \.jitterSeconds, in: 0...3600),
+            .value("max_backoff_seconds", \.maxBackoffSeconds, in: 0.01...86400),
+            .value("upload_batch", \.uploadBatch, in: 1...1_000_000),
+        ]
+    }
+}
+
+extension GateConfig.Readers.Backend: NamedCase {
+    public var name: String { rawValue }
+}
+
+extension GateConfig.Readers: JSONSettings {
+    public static var defaults: Self { Self() }
+
+    public static var fields: [JSONField<Self>] {
+        [
+            .name("backend", \.backend), .value("count", \.count, in: 1...16), .value("names", \.names),
+            .optional("script", \.script), .value("busy_budget_ms", \.busyBudgetMillis, in: 0...250),
+        ]
+    }
+}
+
+extension GateConfig.BarrierSettings: JSONSettings {
+    public static var defaults: Self { Self() }
+
+    public static var fields: [JSONField<Self>] {
+        [
+            JSONField(
+                "io",
+                decode: { c, k, _, _ in
+                    if let io = try c.decodeIfPresent(String.self, forKey: k), io != "simulated" {
+                        throw DecodingError.dataCorruptedError(
+                            forKey: k, in: c, debugDescription: "must be simulated (no I/O board driver in this build)")
+                    }
+                }, encode: { c, k, _ in try c.encode("simulated", forKey: k) }),
+            .name("directions", \.directions), .name("enforcement", \.enforcement),
+            .names("reader_ends", \.readerEnds), .value("unused_opening_seconds", \.unusedOpeningSeconds, in: 1...120),
+        ]
+    }
+}
