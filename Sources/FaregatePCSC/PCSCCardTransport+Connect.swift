@@ -1,71 +1,78 @@
 import FaregateCore
 
-/// How long the current tap may still wait for another application to let go of the card.
-struct BusyBudget {
-    let millis: Int
-    /// Monotonic nanoseconds; set at the tap's first sharing violation.
-    var deadline: UInt64?
-    var attempts = 0
-    var stepMillis: UInt32 = 0
-    var startedAt: UInt64 = 0
-
-    init(millis: Int) { self.millis = max(0, millis) }
-}
-
-enum BusyWait: Equatable {
-    /// Try the connect or the command again.
-    case retry
-    /// The card left the field (or another card took its place) while waiting.
-    case cardLeft
-    /// The tap's budget is spent.
-    case exhausted
-}
-
-extension PCSCCardReader {
-    /// After a sharing violation on connect: waits until the reader's state changes or the next
-    /// backoff step (5 ms doubling, at most 80 ms, never past the budget) passes. An exclusive
-    /// holder that disconnects clears `SCARD_STATE_EXCLUSIVE` (seen with pcsc-lite 1.9.9: state
-    /// 0x300A0 → 0x30022), so the retry comes at once rather than at the end of a sleep. Runs on
-    /// the reader thread, on the transmit context (the monitor context stays free for `cancel()`).
-    func waitWhileBusy(_ readerName: String, context: PCSCContext, busy: inout BusyBudget) -> BusyWait {
-        let now = clock.monotonicNanos()
-        if busy.deadline == nil {
-            busy.startedAt = now
-            busy.deadline = now + UInt64(busy.millis) * 1_000_000
-            log(
-                "pcsc: reader '\(readerName)' busy (sharing violation): another application holds the card; "
-                    + "waiting up to \(busy.millis) ms")
+extension PCSCCardTransport {
+    /// `SCardConnect(SHARED)` on the transmit context, waiting within the tap's
+    /// `ReaderBusyBudget` while another application holds the card exclusively; then the tap is
+    /// `.readerBusy` (journalled `reader_busy`, never opens) and a log line names the reader.
+    /// A card that leaves meanwhile is `.cardRemoved`.
+    public func connect() throws(CardIOError) {
+        guard let readerName = reader else { throw CardIOError(.transmitFailed, "no reader") }
+        let context: PCSCContext
+        if let t = transmitContext {
+            context = t
+        } else {
+            do throws(PCSCError) {
+                context = try PCSCContext()
+                transmitContext = context
+            } catch {
+                throw CardIOError(.transmitFailed, "\(error)")
+            }
         }
-        busy.attempts += 1
-        guard let deadline = busy.deadline, now < deadline else { return .exhausted }
-        busy.stepMillis = min(max(5, busy.stepMillis * 2), 80)
-        let left = UInt32(clamping: (deadline - now + 999_999) / 1_000_000)
+        var busy = ReaderBusyBudget(millis: configuration.busyBudgetMillis)
+        while true {
+            do throws(PCSCError) {
+                card = try PCSCCard(context: context, reader: readerName)
+                return
+            } catch {
+                if error.status == .sharingViolation {
+                    let step = busy.sharingViolation(at: clock.monotonicNanos())
+                    if busy.isFirst {
+                        log(
+                            "pcsc: reader '\(readerName)' busy (sharing violation): another application holds the card; "
+                                + "waiting up to \(busy.millis) ms")
+                    }
+                    switch step {
+                    case .wait(let millis):
+                        guard waitWhileBusy(readerName, context: context, millis: millis) else { continue }
+                        log("pcsc: reader '\(readerName)': card left while another application held it exclusively")
+                        throw CardIOError(.cardRemoved, "card left while another application held it exclusively")
+                    case .exhausted:
+                        let waited = busy.waitedMillis(at: clock.monotonicNanos())
+                        log(
+                            "pcsc: reader '\(readerName)' busy: another application holds an exclusive connection; "
+                                + "gave up after \(waited) ms (\(busy.attempts) attempts); tap journalled as reader_busy"
+                        )
+                        throw CardIOError(.readerBusy, "another application held the card for \(waited) ms")
+                    }
+                }
+                if error.status.meansServiceLost { transmitContext = nil }
+                log("pcsc: connect: \(error)")
+                let gone = error.status.meansCardGone || error.status == .unresponsiveCard
+                throw CardIOError(gone ? .cardRemoved : .transmitFailed, "\(error)")
+            }
+        }
+    }
+
+    /// Waits until the reader's state changes or `millis` pass; true when the card left (or
+    /// another took its place). An exclusive holder that disconnects clears
+    /// `SCARD_STATE_EXCLUSIVE` (seen with pcsc-lite 1.9.9: state 0x300A0 → 0x30022), so the
+    /// retry comes at once rather than at the end of the step. Runs on the transmit context (the
+    /// monitor context stays free for `cancel()`).
+    func waitWhileBusy(_ readerName: String, context: PCSCContext, millis: UInt32) -> Bool {
         let card = cardCounter
         var states = [PCSCContext.ReaderState(reader: readerName, known: ReaderStateBits.unaware)]
         do throws(PCSCError) {
             // Unaware: returns the current state at once.
             try context.waitForChange(&states, timeoutMillis: 0)
-            if Self.cardGone(states[0].event, counter: card) { return .cardLeft }
+            if Self.cardGone(states[0].event, counter: card) { return true }
             states[0].known = states[0].event & ~ReaderStateBits.changed
-            try context.waitForChange(&states, timeoutMillis: min(busy.stepMillis, left))
-            if Self.cardGone(states[0].event, counter: card) { return .cardLeft }
+            try context.waitForChange(&states, timeoutMillis: millis)
+            if Self.cardGone(states[0].event, counter: card) { return true }
         } catch {
             // Timeout is the normal end of a step; anything else (pcscd gone) shows up again on
             // the retried call, which reports it properly; the deadline bounds the loop.
             if error.status != .timeout && debug { log("pcsc: waiting on busy reader: \(error)") }
         }
-        return .retry
-    }
-
-    /// Not present, or the insertion counter (high 16 bits) moved on: not the card we were reading.
-    static func cardGone(_ event: UInt32, counter: UInt32) -> Bool {
-        event & ReaderStateBits.present == 0 || (event >> 16) != counter
-    }
-
-    func logBusy(_ readerName: String, holding: String, _ busy: BusyBudget) {
-        let waited = (clock.monotonicNanos() &- busy.startedAt) / 1_000_000
-        log(
-            "pcsc: reader '\(readerName)' busy: another application holds \(holding); gave up after \(waited) ms "
-                + "(\(busy.attempts) attempts); tap journalled as reader_busy")
+        return false
     }
 }
