@@ -113,12 +113,12 @@ public struct GateControl: Sendable {
                 "tap works on simulated readers only; this gate has \(simulatedReaders.count) (reader \(reader) asked)")
         }
         var card = SimulatedCard.medium(key)
-        switch request["fault"] as? String {
-        case nil: break
-        case "removed": card.fault = .removedMidRead
-        case "malformed": card.fault = .malformedResponse
-        case "unknown-app": card.fault = .unknownApplication
-        case let f?: return failure("unknown fault '\(f)' (removed, malformed, unknown-app)")
+        if let f = request["fault"] as? String {
+            guard let fault = CardFault(parsing: f) else {
+                return failure(
+                    "unknown fault '\(f)' (removed, malformed, unknown-app, or as farectl card emulate --fault)")
+            }
+            card.faults = [fault]
         }
         let before = runtime.journal.lastSequence
         simulatedReaders[reader].present(card)

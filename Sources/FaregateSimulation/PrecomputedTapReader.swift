@@ -1,92 +1,45 @@
-import Dispatch
 import FaregateCore
-import Synchronization
 
-/// A reader whose media are presented by a test or a simulation through out-of-band controls.
+/// The simulated fast path: a reader that turns a presented `SimulatedCard` into a `Tap` from
+/// its precomputed `result`, without an APDU exchange per tap. For benchmarks and the station
+/// and gate simulations, where the reader is not what is measured; everything that stands for a
+/// gate's reader (the daemon's simulated mode, the runtime tests) uses `SimulatedCardReader`,
+/// which reads through `CardApplicationReader`. Faulted cards still run the APDU procedure once
+/// (`SimulatedCard.result`), so the fault vocabulary and its outcomes are the same on both paths.
 ///
-/// `present`, `unplug`, `plug` and `cancel` may be called from any thread; `nextEvent()` blocks
-/// its (single) reader thread until one of them has queued something. Timestamps come from the
-/// injected clock: a simulated read takes no time of its own.
-public final class SimulatedCardReader: CardReader, @unchecked Sendable {
-    // @unchecked Sendable: all mutable state is inside `state` (a Mutex); `signal` is thread-safe.
-    private enum Pending {
-        case card(SimulatedCard)
-        case unplug
-        case plug
-    }
-
-    private struct State {
-        var pending: [Pending] = []
-        var head = 0
-        var cancelled = false
-        var plugged = true
-    }
-
+/// Controls as `PresentationQueue`; `nextEvent()` blocks its single reader thread. Timestamps
+/// come from the injected clock: a precomputed read takes no time of its own.
+public final class PrecomputedTapReader: CardReader {
     public let name: String
     private let index: UInt16
     private let clock: any GateClock
-    private let state = Mutex(State())
-    private let signal = DispatchSemaphore(value: 0)
+    private let queue: PresentationQueue<SimulatedCard>
 
     public init(name: String, index: UInt16, clock: any GateClock) {
         self.name = name
         self.index = index
         self.clock = clock
+        queue = PresentationQueue(name: name)
     }
 
     /// Presents a medium: it is read on the reader thread's next `nextEvent()`.
-    public func present(_ card: SimulatedCard) { enqueue(.card(card)) }
+    public func present(_ card: SimulatedCard) { queue.present(card) }
     /// Simulates pulling the reader's USB cable: a `.readerLost` event, then media are ignored.
-    public func unplug() { enqueue(.unplug) }
+    public func unplug() { queue.unplug() }
     /// Simulates plugging the reader back in.
-    public func plug() { enqueue(.plug) }
-
+    public func plug() { queue.plug() }
     /// Number of presentations and controls not yet consumed by the reader thread.
-    public var backlog: Int { state.withLock { $0.pending.count - $0.head } }
+    public var backlog: Int { queue.backlog }
 
-    public func cancel() {
-        state.withLock { $0.cancelled = true }
-        signal.signal()
-    }
-
-    private func enqueue(_ p: Pending) {
-        state.withLock { $0.pending.append(p) }
-        signal.signal()
-    }
+    public func cancel() { queue.cancel() }
 
     public func nextEvent() -> ReaderEvent {
-        while true {
-            signal.wait()
-            let next: Pending? = state.withLock { s in
-                if s.cancelled { return nil }
-                let p = s.pending[s.head]
-                s.head += 1
-                if s.head > 1024 && s.head * 2 > s.pending.count {
-                    s.pending.removeFirst(s.head)
-                    s.head = 0
-                }
-                return p
-            }
-            guard let next else { return .cancelled }
-            switch next {
-            case .unplug:
-                let wasPlugged = state.withLock { s in
-                    defer { s.plugged = false }
-                    return s.plugged
-                }
-                if wasPlugged { return .readerLost("\(name): simulated unplug") }
-            case .plug:
-                let wasPlugged = state.withLock { s in
-                    defer { s.plugged = true }
-                    return s.plugged
-                }
-                if !wasPlugged { return .readerRestored }
-            case .card(let card):
-                guard state.withLock({ $0.plugged }) else { continue }  // nobody hears a card on an unplugged reader
-                let t = clock.monotonicNanos()
-                let readAt = clock.monotonicNanos()
-                return .tap(Tap(reader: index, result: card.result, detectedAt: t, selectedAt: t, readAt: readAt))
-            }
+        switch queue.next() {
+        case .notice(let event): return event
+        case .item(let card):
+            let t = clock.monotonicNanos()
+            let readAt = clock.monotonicNanos()
+            return .tap(Tap(reader: index, result: card.result, detectedAt: t, selectedAt: t, readAt: readAt))
         }
     }
 }
