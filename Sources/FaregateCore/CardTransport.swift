@@ -2,9 +2,10 @@
 public enum CardPresence: Sendable, Equatable {
     /// A card the reader has not read yet is in the field: `connect()` may be called.
     case card
-    /// A medium that is read without an APDU session (a QR ride code at a code scanner, a ticket
-    /// token): the transport hands over the result itself. There is no card to connect to.
-    case scanned(Tap.Result)
+    /// A medium the transport read by itself, without an APDU session: a QR ride code at a code
+    /// scanner, a ticket token, or the simulated fast path's precomputed result. There is no
+    /// card to connect to.
+    case readByTransport(Tap.Result)
     /// Something the reader thread is told as it is: `.readerLost` (reported once; the transport
     /// retries), `.readerRestored` or `.cancelled`. Never `.tap`: taps are made by the reader.
     case notice(ReaderEvent)

@@ -22,7 +22,8 @@ public enum ReaderEvent: Sendable, Equatable {
 ///
 /// `nextEvent()` blocks the calling thread (one dedicated thread per reader) until something
 /// happens; `cancel()` may be called from any thread and makes a blocked or later `nextEvent()`
-/// return `.cancelled`. Implementations: `SimulatedCardReader` (tests, demos), the PC/SC reader.
+/// return `.cancelled`. Cards are read by `TransportCardReader` over a `CardTransport` (PC/SC or
+/// simulated); a future code scanner would be another implementation.
 public protocol CardReader: AnyObject, Sendable {
     var name: String { get }
     func nextEvent() -> ReaderEvent

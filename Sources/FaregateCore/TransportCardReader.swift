@@ -41,7 +41,7 @@ public final class TransportCardReader<Transport: CardTransport>: CardReader {
     public func nextEvent() -> ReaderEvent {
         switch transport.waitForCard() {
         case .notice(let event): return event
-        case .scanned(let result):
+        case .readByTransport(let result):
             let t = clock.monotonicNanos()
             return .tap(Tap(reader: index, result: result, detectedAt: t, readAt: clock.monotonicNanos()))
         case .card:

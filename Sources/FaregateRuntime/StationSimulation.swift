@@ -66,7 +66,7 @@ public struct StationSimulation {
         var id: String
         var entry: Bool
         var runtime: GateRuntime
-        var reader: PrecomputedTapReader
+        var reader: SimulatedCardReader
         var recorder: TapRecorder
         var controller: BarrierController
         /// The controller's clock: simulated nanoseconds, never going back.
@@ -100,7 +100,7 @@ public struct StationSimulation {
             let entry = g < o.entryGates
             let id = String(format: "%@%02d", entry ? "IN-" : "OUT-", entry ? g + 1 : g - o.entryGates + 1)
             let journal = try FileJournal(directory: o.journalRoot + "/" + id, fsync: o.fsync)
-            let reader = PrecomputedTapReader(name: id + "-sim-reader", index: 0, clock: clock)
+            let reader = SimulatedCardReader.precomputed(name: id + "-sim-reader", index: 0, clock: clock)
             let recorder = TapRecorder(readers: 1)
             var ro = GateRuntime.Options(gateID: id)
             ro.sync.intervalSeconds = 86400  // the simulation drives syncs in simulated time

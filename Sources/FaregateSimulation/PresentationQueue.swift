@@ -3,8 +3,7 @@ import FaregateCore
 import Synchronization
 
 /// The out-of-band controls of a simulated reader: media presented, the reader unplugged and
-/// plugged back, cancel. Shared by `SimulatedCardTransport` (the APDU path) and
-/// `PrecomputedTapReader` (the fast path), so both react to the controls alike.
+/// plugged back, cancel (`SimulatedCardTransport`'s queue, on the APDU path and the fast path).
 ///
 /// `present`, `unplug`, `plug` and `cancel` may be called from any thread; `next()` blocks its
 /// single consumer thread until one of them has queued something.

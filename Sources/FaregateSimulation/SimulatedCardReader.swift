@@ -4,7 +4,7 @@ import FaregateCore
 /// Every card presented to it is read APDU by APDU through `CardApplicationReader`, as on a
 /// PC/SC reader, so a `CardFault` gives the tap (and journal reason) it gives on real pcscd.
 /// The daemon's simulated mode and the runtime tests use it; the benchmarks' fast path is
-/// `PrecomputedTapReader`.
+/// `SimulatedCardReader.precomputed`.
 public typealias SimulatedCardReader = TransportCardReader<SimulatedCardTransport>
 
 extension TransportCardReader where Transport == SimulatedCardTransport {
@@ -13,6 +13,14 @@ extension TransportCardReader where Transport == SimulatedCardTransport {
         name: String, index: UInt16, clock: any GateClock, log: @escaping @Sendable (String) -> Void = { _ in }
     ) {
         self.init(transport: SimulatedCardTransport(name: name), index: index, clock: clock, log: log)
+    }
+
+    /// The simulated fast path (see `SimulatedCardTransport.precomputed`): taps from each
+    /// presented card's precomputed result, no APDU exchange. For benchmarks and the station and
+    /// gate simulations only; never what stands for a gate's reader.
+    public static func precomputed(name: String, index: UInt16, clock: any GateClock) -> SimulatedCardReader {
+        SimulatedCardReader(
+            transport: SimulatedCardTransport(name: name, precomputed: true), index: index, clock: clock)
     }
 
     /// Presents a medium (see `SimulatedCardTransport.present`): read on the next `nextEvent()`.

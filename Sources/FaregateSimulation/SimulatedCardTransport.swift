@@ -5,6 +5,11 @@ import Synchronization
 /// simulated mode: the reader reads them APDU by APDU through `CardApplicationReader`, exactly
 /// as it reads a card behind pcscd, with the same `CardFault`s.
 ///
+/// `precomputed` is the simulated fast path, for benchmarks and the station and gate
+/// simulations, where the reader is not what is measured: a presented `SimulatedCard` becomes its
+/// precomputed `result` without an APDU exchange per tap. Faulted cards still run the procedure
+/// once (`SimulatedCard.result`), so faults mean the same on both paths.
+///
 /// Controls (any thread): `present` a card (or a `SimulatedCard`, compiled to its chip),
 /// `removeCard()` (the card in the field leaves; its next APDU is never answered), `unplug()`,
 /// `plug()`, `cancel()`. The transport calls are made by the one reader thread.
@@ -17,8 +22,9 @@ public final class SimulatedCardTransport: CardTransport {
     public enum Medium: Sendable {
         /// A contactless chip, read APDU by APDU.
         case card(SimulatedSmartCard)
-        /// A medium read by the code scanner in one step (ride code, ticket token).
-        case scanned(Tap.Result)
+        /// A medium read in one step: by the code scanner (ride code, ticket token), or on the
+        /// fast path.
+        case read(Tap.Result)
     }
 
     private struct Field {
@@ -29,11 +35,14 @@ public final class SimulatedCardTransport: CardTransport {
     }
 
     public let name: String
+    /// The fast path: `present(_: SimulatedCard)` hands over the precomputed result.
+    public let precomputed: Bool
     private let queue: PresentationQueue<Medium>
     private let field = Mutex(Field())
 
-    public init(name: String) {
+    public init(name: String, precomputed: Bool = false) {
         self.name = name
+        self.precomputed = precomputed
         queue = PresentationQueue(name: name)
     }
 
@@ -41,9 +50,10 @@ public final class SimulatedCardTransport: CardTransport {
     public func present(_ card: SimulatedSmartCard) { queue.present(.card(card)) }
 
     /// Presents a medium: a card as its chip (`SimulatedCard.smartCard`), any other medium to
-    /// the code scanner (`SimulatedCard.scannedResult`).
+    /// the code scanner (`SimulatedCard.scannedResult`); on the fast path, its `result`.
     public func present(_ card: SimulatedCard) {
-        queue.present(card.smartCard.map { .card($0) } ?? .scanned(card.scannedResult))
+        guard !precomputed else { return queue.present(.read(card.result)) }
+        queue.present(card.smartCard.map { .card($0) } ?? .read(card.scannedResult))
     }
 
     /// The card in the field leaves now: the command being answered, if any, is its last.
@@ -62,7 +72,7 @@ public final class SimulatedCardTransport: CardTransport {
     public func waitForCard() -> CardPresence {
         switch queue.next() {
         case .notice(let event): return .notice(event)
-        case .item(.scanned(let result)): return .scanned(result)
+        case .item(.read(let result)): return .readByTransport(result)
         case .item(.card(let card)):
             field.withLock { $0.card = card }
             return .card

@@ -6,7 +6,7 @@ import XCTest
 
 /// The simulated reader is a `TransportCardReader`: it reads every card APDU by APDU through
 /// `CardApplicationReader`, with the `CardFault`s virtual cards take, and the fast path
-/// (`PrecomputedTapReader`) agrees with it.
+/// (`SimulatedCardReader.precomputed`) agrees with it.
 final class SimulatedCardReaderTests: XCTestCase {
     let clock = ManualClock()
     static let key = CardKey(medium: .transitCard, identifier: 1_000_751_000_000_000_001)!
@@ -71,7 +71,7 @@ final class SimulatedCardReaderTests: XCTestCase {
             ("removed", .cardRemoved), ("malformed", .malformedResponse), ("unknown-app", .unknownApplication),
         ]
         let reader = SimulatedCardReader(name: "sim", index: 0, clock: clock)
-        let fast = PrecomputedTapReader(name: "fast", index: 0, clock: clock)
+        let fast = SimulatedCardReader.precomputed(name: "fast", index: 0, clock: clock)
         for key in [Self.key, municipal] {
             for (name, failure) in expected {
                 var card = SimulatedCard.medium(key)
@@ -83,6 +83,7 @@ final class SimulatedCardReaderTests: XCTestCase {
                 guard case .tap(let f) = fast.nextEvent() else { return XCTFail("fast path: no tap") }
                 XCTAssertEqual(f.result, slow, "fast path, \(key) \(name)")
             }
+            XCTAssertNil(fast.transport.lastCard, "the fast path connects to no chip")
             // Unfaulted: the chip holds what the simulated card says.
             let card = SimulatedCard.medium(key)
             reader.present(card)
