@@ -7,6 +7,32 @@ import FaregateCore
 public typealias PCSCCardReader = TransportCardReader<PCSCCardTransport>
 
 extension TransportCardReader where Transport == PCSCCardTransport {
+    public struct Configuration: Sendable {
+        /// Case-insensitive substring of the PC/SC reader name ("ACR122", "Virtual PCD 00 00");
+        /// nil takes the first reader.
+        public var readerName: String?
+        /// Index of this reader within its gate (goes into every `Tap`).
+        public var index: UInt16
+        /// Keep the APDU exchange of each read for `onRead` (off on gates).
+        public var recordExchanges: Bool
+        public var maxBackoffMillis: Int
+        /// How long one tap waits for another application that holds the card with an exclusive
+        /// connection before it is journalled as `readerBusy`. The whole tap must be decided well
+        /// inside 300 ms, so this stays well below that (`ReaderBusyBudget`).
+        public var busyBudgetMillis: Int
+
+        public init(
+            readerName: String? = nil, index: UInt16 = 0, recordExchanges: Bool = false, maxBackoffMillis: Int = 2000,
+            busyBudgetMillis: Int = 150
+        ) {
+            self.readerName = readerName
+            self.index = index
+            self.recordExchanges = recordExchanges
+            self.maxBackoffMillis = maxBackoffMillis
+            self.busyBudgetMillis = busyBudgetMillis
+        }
+    }
+
     /// - Parameters:
     ///   - clock: stamps `detectedAt`, `selectedAt` and `readAt`, and times the busy budget.
     ///   - log: one line per notable event (reader lost, pcscd restart, a reset, a busy card);
@@ -14,7 +40,7 @@ extension TransportCardReader where Transport == PCSCCardTransport {
     ///   - onRead: called on the reader thread with every read's report (with exchanges when
     ///     `recordExchanges`), for `farectl card read -v`.
     public convenience init(
-        configuration: PCSCCardTransport.Configuration, clock: any GateClock,
+        configuration: Configuration, clock: any GateClock,
         log: @escaping @Sendable (String) -> Void = { _ in }, onRead: (@Sendable (CardReadReport) -> Void)? = nil
     ) {
         self.init(
@@ -23,5 +49,5 @@ extension TransportCardReader where Transport == PCSCCardTransport {
             log: { log("pcsc: \($0)") }, onRead: onRead)
     }
 
-    public var configuration: PCSCCardTransport.Configuration { transport.configuration }
+    public var configuration: Configuration { transport.configuration }
 }

@@ -31,33 +31,8 @@ import Synchronization
 /// `monitorState`) is only touched by the one thread that calls the transport (the protocol's
 /// contract); state shared with `cancel()` is in `Atomic`s and the `Mutex`.
 public final class PCSCCardTransport: CardTransport, @unchecked Sendable {
-    public struct Configuration: Sendable {
-        /// Case-insensitive substring of the PC/SC reader name ("ACR122", "Virtual PCD 00 00");
-        /// nil takes the first reader.
-        public var readerName: String?
-        /// Index of this reader within its gate (goes into every `Tap`).
-        public var index: UInt16
-        /// Keep the APDU exchange of each read for `onRead` (off on gates).
-        public var recordExchanges: Bool
-        public var maxBackoffMillis: Int
-        /// How long one tap waits for another application that holds the card with an exclusive
-        /// connection before it is journalled as `readerBusy` (`ReaderBusyBudget`).
-        public var busyBudgetMillis: Int
-
-        public init(
-            readerName: String? = nil, index: UInt16 = 0, recordExchanges: Bool = false, maxBackoffMillis: Int = 2000,
-            busyBudgetMillis: Int = 150
-        ) {
-            self.readerName = readerName
-            self.index = index
-            self.recordExchanges = recordExchanges
-            self.maxBackoffMillis = maxBackoffMillis
-            self.busyBudgetMillis = busyBudgetMillis
-        }
-    }
-
     public let name: String
-    public let configuration: Configuration
+    public let configuration: PCSCCardReader.Configuration
     let clock: any GateClock
     let log: @Sendable (String) -> Void
 
@@ -85,7 +60,9 @@ public final class PCSCCardTransport: CardTransport, @unchecked Sendable {
     /// - Parameters:
     ///   - clock: times the busy budget.
     ///   - log: one line per notable event (reader lost, pcscd restart); called on the reader thread.
-    public init(configuration: Configuration, clock: any GateClock, log: @escaping @Sendable (String) -> Void) {
+    public init(
+        configuration: PCSCCardReader.Configuration, clock: any GateClock, log: @escaping @Sendable (String) -> Void
+    ) {
         self.configuration = configuration
         self.name = configuration.readerName ?? "pcsc"
         self.clock = clock
