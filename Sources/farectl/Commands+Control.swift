@@ -45,7 +45,7 @@ let controlCommands: [Command] = [
     },
     Command(
         ["tap"],
-        usage: "tap --card MEDIUM:NUMBER [--reader N] [--fault removed|malformed|unknown-app] [--socket PATH] [--json]",
+        usage: "tap --card MEDIUM:NUMBER [--reader N] [--fault removed|malformed|unknown-app|remove-after:N|…] [--socket PATH] [--json]",
         "present a card on a running gate's simulated reader and print the decision"
     ) { args in
         guard let card = try args.value("--card") else { throw CLIError("--card MEDIUM:NUMBER is required") }
