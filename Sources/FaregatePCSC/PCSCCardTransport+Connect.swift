@@ -28,8 +28,8 @@ extension PCSCCardTransport {
                     let step = busy.sharingViolation(at: clock.monotonicNanos())
                     if busy.isFirst {
                         log(
-                            "pcsc: reader '\(readerName)' busy (sharing violation): another application holds the card; "
-                                + "waiting up to \(busy.millis) ms")
+                            "pcsc: reader '\(readerName)' busy (sharing violation): "
+                                + "another application holds the card; waiting up to \(busy.millis) ms")
                     }
                     switch step {
                     case .wait(let millis):
@@ -40,8 +40,8 @@ extension PCSCCardTransport {
                         let waited = busy.waitedMillis(at: clock.monotonicNanos())
                         log(
                             "pcsc: reader '\(readerName)' busy: another application holds an exclusive connection; "
-                                + "gave up after \(waited) ms (\(busy.attempts) attempts); tap journalled as reader_busy"
-                        )
+                                + "gave up after \(waited) ms (\(busy.attempts) attempts); "
+                                + "tap journalled as reader_busy")
                         throw CardIOError(.readerBusy, "another application held the card for \(waited) ms")
                     }
                 }

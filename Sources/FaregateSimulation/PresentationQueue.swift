@@ -9,8 +9,8 @@ import Synchronization
 /// single consumer thread until one of them has queued something.
 ///
 /// `@unchecked Sendable`: all mutable state is inside `state` (a Mutex); `signal` is thread-safe.
-public final class PresentationQueue<Item: Sendable>: @unchecked Sendable {
-    public enum Next: Sendable {
+final class PresentationQueue<Item: Sendable>: @unchecked Sendable {
+    enum Next: Sendable {
         /// A medium presented on a plugged-in reader.
         case item(Item)
         /// `.readerLost`, `.readerRestored` or `.cancelled`.
@@ -34,19 +34,19 @@ public final class PresentationQueue<Item: Sendable>: @unchecked Sendable {
     private let state = Mutex(State())
     private let signal = DispatchSemaphore(value: 0)
 
-    public init(name: String) { self.name = name }
+    init(name: String) { self.name = name }
 
     /// Presents a medium: it is taken by the consumer's next `next()`.
-    public func present(_ item: Item) { enqueue(.item(item)) }
+    func present(_ item: Item) { enqueue(.item(item)) }
     /// Simulates pulling the reader's USB cable: a `.readerLost`, then media are ignored.
-    public func unplug() { enqueue(.unplug) }
+    func unplug() { enqueue(.unplug) }
     /// Simulates plugging the reader back in.
-    public func plug() { enqueue(.plug) }
+    func plug() { enqueue(.plug) }
 
     /// Number of presentations and controls not yet consumed.
-    public var backlog: Int { state.withLock { $0.pending.count - $0.head } }
+    var backlog: Int { state.withLock { $0.pending.count - $0.head } }
 
-    public func cancel() {
+    func cancel() {
         state.withLock { $0.cancelled = true }
         signal.signal()
     }
@@ -58,7 +58,7 @@ public final class PresentationQueue<Item: Sendable>: @unchecked Sendable {
 
     /// Blocks until a medium is presented on a plugged-in reader, the reader is unplugged or
     /// plugged back (each reported once per change), or `cancel()`.
-    public func next() -> Next {
+    func next() -> Next {
         while true {
             signal.wait()
             let next: Next? = state.withLock { s in

@@ -10,7 +10,8 @@ import FaregateCore
 /// ```
 ///
 /// `delay_ms` is the wait after the previous line; `fault` is a `CardFault`: `removed`,
-/// `malformed`, `unknown-app`, or any of `farectl card emulate --fault` (`remove-after:3`). Blank lines and `#` comments are ignored.
+/// `malformed`, `unknown-app`, or any of `farectl card emulate --fault` (`remove-after:3`).
+/// Blank lines and `#` comments are ignored.
 public struct TapScript: Sendable, Equatable {
     public struct Step: Sendable, Equatable {
         public var delayMillis: Int
