@@ -56,7 +56,9 @@ public final class SimulatedCardTransport: CardTransport {
         queue.present(card.smartCard.map { .card($0) } ?? .read(card.scannedResult))
     }
 
-    /// The card in the field leaves now: the command being answered, if any, is its last.
+    /// The card in the field leaves now: the command being answered, if any, is its last. For a
+    /// test driving the reader from another thread; a removal at an exact APDU is
+    /// `CardFault.removeAfter`, which is deterministic and means the same on vpcd.
     public func removeCard() { field.withLock { $0.card?.remove() } }
     /// Simulates pulling the reader's USB cable: a `.readerLost`, then media are ignored.
     public func unplug() { queue.unplug() }
