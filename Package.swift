@@ -55,7 +55,7 @@ let package = Package(
 
         // MARK: Runtime: threads, files, configuration, the gate pipeline. No simulation inside:
         // simulated backends reach it only through the composition roots.
-        .target(name: "FaregateRuntime", dependencies: ["FaregateCore", "FaregateSimulation", "CFaregateLinux"]),
+        .target(name: "FaregateRuntime", dependencies: ["FaregateCore", "CFaregateLinux"]),
 
         // MARK: Station and gate simulations and their reports (farectl simulate / station), above
         // the runtime: they run real GateRuntimes on simulated readers and barriers.

@@ -189,6 +189,9 @@ public struct CardIOError: Error, Hashable, Sendable, CustomStringConvertible {
         case malformedResponse
         /// Another application holds the reader (PC/SC sharing violation) past the gate's budget.
         case readerBusy
+        /// Another application reset the card (PC/SC `SCARD_W_RESET_CARD`): the selected
+        /// application is gone with it. `CardReadSession` reconnects and reads again once.
+        case cardReset
     }
 
     public var kind: Kind

@@ -15,9 +15,14 @@ public struct CardDetails: Hashable, Sendable {
 }
 
 /// The result of one read: the outcome and, when asked for, the APDU exchange.
-public struct CardReadReport: Sendable {
+public struct CardReadReport: Equatable, Sendable {
     public var outcome: Result<CardDetails, CardReadError>
     public var exchanges: [APDUExchange]
+
+    public init(outcome: Result<CardDetails, CardReadError>, exchanges: [APDUExchange] = []) {
+        self.outcome = outcome
+        self.exchanges = exchanges
+    }
 
     /// The tap result the gate pipeline journals and decides on.
     public var tapResult: Tap.Result {

@@ -33,7 +33,8 @@ public struct CardReadError: Error, Hashable, Sendable, CustomStringConvertible 
     public var failure: ReadFailure {
         switch code {
         case .io(.cardRemoved): .cardRemoved
-        case .io(.transmitFailed): .transmitFailed
+        // A reset that survives `CardReadSession` (a second one) means the read was given up.
+        case .io(.transmitFailed), .io(.cardReset): .transmitFailed
         case .io(.timeout): .timeout
         case .io(.readerBusy): .readerBusy
         case .io(.malformedResponse), .unexpectedStatus, .malformedData: .malformedResponse

@@ -90,6 +90,18 @@ struct ControlFields {
     }
 
     /// A card as `MEDIUM:NUMBER`; `-` is the unidentified medium (raw key 0) where `allowUnread`.
+    /// A card fault in any of its spellings (`CardFault(parsing:)`), or nil when absent.
+    func fault(_ key: String) throws(ControlFailure) -> CardFault? {
+        guard let text = try string(key) else { return nil }
+        guard let fault = CardFault(parsing: text) else {
+            throw ControlFailure(
+                .badRequest,
+                "\(key) must be one of \(CardFault.shortNames.keys.sorted().joined(separator: ", ")), "
+                    + "no-app, remove-after:N, wrong-sw:N:SW, truncate:N or slow:N:MS, not '\(text)'")
+        }
+        return fault
+    }
+
     func card(_ key: String, allowUnread: Bool = false) throws(ControlFailure) -> CardKey {
         let text: String = try required(key, "MEDIUM:NUMBER")
         if allowUnread, text == "-" { return CardKey(rawValue: 0) }

@@ -11,7 +11,7 @@ public enum ControlRequest: Sendable, Hashable {
     case status
     /// Presents `card` on simulated reader `reader` (optionally with a read fault) and answers
     /// with the journalled decision. Simulated readers only.
-    case tap(card: CardKey, reader: UInt16 = 0, fault: Fault? = nil)
+    case tap(card: CardKey, reader: UInt16 = 0, fault: CardFault? = nil)
     /// What the table in service says of `card`.
     case lookup(card: CardKey)
     /// Syncs with central state now; answers with the status afterwards.
@@ -31,15 +31,6 @@ public enum ControlRequest: Sendable, Hashable {
     public static let version = 1
     /// How many journal entries one request may ask for.
     public static let journalCounts = 1...10_000
-
-    /// A read fault injected into a simulated tap.
-    public enum Fault: String, Sendable, Hashable, CaseIterable, NamedCase {
-        case removed
-        case malformed
-        case unknownApplication = "unknown-app"
-
-        public var name: String { rawValue }
-    }
 
     /// Staff commands to the barrier; absent fields change nothing.
     public struct ModeChange: Sendable, Hashable {
@@ -131,7 +122,7 @@ extension ControlRequest: Codable {
         case .tap:
             self = .tap(
                 card: try c.card("card"), reader: try c.integer("reader", in: 0...UInt16.max) ?? 0,
-                fault: try c.named("fault"))
+                fault: try c.fault("fault"))
         case .lookup: self = .lookup(card: try c.card("card"))
         case .syncNow: self = .syncNow
         case .journal: self = .journal(count: try c.integer("n", in: Self.journalCounts) ?? 20)
@@ -156,7 +147,7 @@ extension ControlRequest: Codable {
         case .tap(let card, let reader, let fault):
             try c.encode(card.text, forKey: "card")
             try c.encode(reader, forKey: "reader")
-            try c.encodeIfPresent(fault?.name, forKey: "fault")
+            try c.encodeIfPresent(fault?.description, forKey: "fault")
         case .lookup(let card): try c.encode(card.text, forKey: "card")
         case .journal(let count): try c.encode(count, forKey: "n")
         case .mode(let m):

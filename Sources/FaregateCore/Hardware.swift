@@ -14,11 +14,23 @@ public enum ReaderEvent: Sendable, Equatable {
 ///
 /// `nextEvent()` blocks the calling thread (one dedicated thread per reader) until something
 /// happens; `cancel()` may be called from any thread and makes a blocked or later `nextEvent()`
-/// return `.cancelled`. Implementations: `SimulatedCardReader` (tests, demos), the PC/SC reader.
+/// return `.cancelled`. Cards are read by `TransportCardReader` over a `CardTransport` (PC/SC or
+/// simulated); a future code scanner would be another implementation.
 public protocol CardReader: AnyObject, Sendable {
     var name: String { get }
     func nextEvent() -> ReaderEvent
     func cancel()
+}
+
+/// A bench gate's out-of-band "a rider presents this card", for the control socket's `tap`
+/// command: simulated readers provide it (`SimulatedTapPresenter`); a gate on real readers has
+/// none, and `tap` is refused there.
+public protocol TapPresenter: Sendable {
+    /// How many readers a card can be presented at (indices `0 ..< readerCount`).
+    var readerCount: Int { get }
+    /// Presents `card` at reader `reader` (below `readerCount`), read with `fault` if one is
+    /// given. Returns at once; the tap is decided and journalled as any other.
+    func present(_ card: CardKey, fault: CardFault?, at reader: Int)
 }
 
 /// The lane side of a gate (flaps, indicators, display, buzzer): where decisions are shown.

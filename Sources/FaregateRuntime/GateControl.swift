@@ -1,5 +1,4 @@
 import FaregateCore
-import FaregateSimulation
 import Foundation
 
 /// Answers control-socket requests for one running gate (see `ControlServer`).
@@ -10,7 +9,8 @@ import Foundation
 /// Thread-safe as those are; `tap` blocks the caller for at most 2 s.
 public struct GateControl: Sendable {
     public let runtime: GateRuntime
-    public let simulatedReaders: [SimulatedCardReader]
+    /// Where `tap` presents a card: the bench gate's simulated readers; nil on real readers.
+    public let presenter: (any TapPresenter)?
     let clock: any GateClock
     /// Reloads the policy files (optionally pinning an era) and puts them in force; returns the
     /// rules' label, or the error that left the previous rules in force.
@@ -19,12 +19,12 @@ public struct GateControl: Sendable {
     let barrier: BarrierDriver?
 
     public init(
-        runtime: GateRuntime, simulatedReaders: [SimulatedCardReader], clock: any GateClock,
+        runtime: GateRuntime, presenter: (any TapPresenter)?, clock: any GateClock,
         reloadPolicy: (@Sendable (String?) -> Result<String, PolicyError>)? = nil, barrier: BarrierDriver? = nil
     ) {
         self.barrier = barrier
         self.runtime = runtime
-        self.simulatedReaders = simulatedReaders
+        self.presenter = presenter
         self.clock = clock
         self.reloadPolicy = reloadPolicy
     }
@@ -90,22 +90,15 @@ public struct GateControl: Sendable {
         return report
     }
 
-    func tap(_ key: CardKey, reader: UInt16, fault: ControlRequest.Fault?) -> ControlResponse {
+    func tap(_ key: CardKey, reader: UInt16, fault: CardFault?) -> ControlResponse {
         let index = Int(reader)
-        guard simulatedReaders.indices.contains(index) else {
+        let readers = presenter?.readerCount ?? 0
+        guard let presenter, index < readers else {
             return failure(
-                .unsupported,
-                "tap works on simulated readers only; this gate has \(simulatedReaders.count) (reader \(reader) asked)")
-        }
-        var card = SimulatedCard.medium(key)
-        switch fault {
-        case nil: break
-        case .removed: card.fault = .removedMidRead
-        case .malformed: card.fault = .malformedResponse
-        case .unknownApplication: card.fault = .unknownApplication
+                .unsupported, "tap works on simulated readers only; this gate has \(readers) (reader \(reader) asked)")
         }
         let before = runtime.journal.lastSequence
-        simulatedReaders[index].present(card)
+        presenter.present(key, fault: fault, at: index)
         guard let report = runtime.waitForReport(reader: reader, after: before, timeout: 2) else {
             return failure(.failed, "the gate did not answer within 2 s")
         }

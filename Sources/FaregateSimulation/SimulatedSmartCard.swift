@@ -1,51 +1,5 @@
 import FaregateCore
 
-/// A fault a virtual card can be told to produce during one tap. APDUs are counted from 1 after
-/// power-on.
-public enum CardFault: Hashable, Sendable, CustomStringConvertible {
-    /// The card leaves the field after answering `n` APDUs (the next one is never answered).
-    case removeAfter(Int)
-    /// APDU number `n` is answered with `status` and no data.
-    case wrongStatus(apdu: Int, status: StatusWord)
-    /// APDU number `n` gets only half its data (status still 9000).
-    case truncate(apdu: Int)
-    /// APDU number `n` is answered after `millis` milliseconds (the emulator sleeps; the
-    /// simulation only reports the delay).
-    case slow(apdu: Int, millis: Int)
-
-    /// Parses `remove-after:N`, `wrong-sw:N:SW`, `truncate:N`, `slow:N:MS`.
-    public init?(parsing text: String) {
-        let parts = text.split(separator: ":").map(String.init)
-        guard let kind = parts.first else { return nil }
-        let n = parts.count > 1 ? Int(parts[1]) : nil
-        switch (kind, parts.count) {
-        case ("remove-after", 2):
-            guard let n, n >= 0 else { return nil }
-            self = .removeAfter(n)
-        case ("wrong-sw", 3):
-            guard let n, n >= 1, let sw = Hex.bytes(parts[2]), sw.count == 2 else { return nil }
-            self = .wrongStatus(apdu: n, status: StatusWord(sw1: sw[0], sw2: sw[1]))
-        case ("truncate", 2):
-            guard let n, n >= 1 else { return nil }
-            self = .truncate(apdu: n)
-        case ("slow", 3):
-            guard let n, n >= 1, let ms = Int(parts[2]), ms >= 0 else { return nil }
-            self = .slow(apdu: n, millis: ms)
-        default:
-            return nil
-        }
-    }
-
-    public var description: String {
-        switch self {
-        case .removeAfter(let n): "remove-after:\(n)"
-        case .wrongStatus(let n, let sw): "wrong-sw:\(n):\(Hex.string([sw.sw1, sw.sw2], separator: ""))"
-        case .truncate(let n): "truncate:\(n)"
-        case .slow(let n, let ms): "slow:\(n):\(ms)"
-        }
-    }
-}
-
 /// An in-memory contactless card that answers APDUs from a compiled profile.
 ///
 /// Value type, not thread-safe: one owner drives it (a test, or the emulator's connection loop).
@@ -100,6 +54,8 @@ public struct SimulatedSmartCard: Sendable {
         var delay = 0
         for fault in faults {
             switch fault {
+            case .noApplication where bytes.count > 1 && bytes[1] == 0xA4:
+                response = ResponseAPDU(status: .fileNotFound)
             case .wrongStatus(let n, let sw) where n == apduCount:
                 response = ResponseAPDU(status: sw)
             case .truncate(let n) where n == apduCount:
@@ -112,6 +68,9 @@ public struct SimulatedSmartCard: Sendable {
         }
         return .respond(response.bytes, delayMillis: delay)
     }
+
+    /// The card leaves the field: no further command is answered until `powerOn()`.
+    public mutating func remove() { removed = true }
 
     /// The transmit function of the card application procedures, for tests and `farectl`.
     public mutating func transmit(_ command: CommandAPDU) throws(CardIOError) -> ResponseAPDU {

@@ -29,9 +29,9 @@ public struct TapGenerator: Sendable {
         case 0..<80:  // a card this gate's table does not know
             let unknown = DemoPopulation.transitBase + UInt64(populationSize) + rng.next() % 1_000_000
             sim = SimulatedCard.transit(unknown)
-        case 80..<120: sim.fault = .removedMidRead
-        case 120..<140: sim.fault = .malformedResponse
-        case 140..<150: sim.fault = .unknownApplication
+        case 80..<120: sim.faults = [.removedMidRead]
+        case 120..<140: sim.faults = [.malformedResponse]
+        case 140..<150: sim.faults = [.noApplication]
         case 150..<200 where sim.read.balanceFen != nil: sim.read.balanceFen = 0
         case 200..<240 where sim.read.balanceFen != nil:
             sim.read.validUntil = CalendarDate(year: 2021, month: 12, day: 31)

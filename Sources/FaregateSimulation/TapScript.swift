@@ -9,8 +9,9 @@ import FaregateCore
 /// 100         0       transit-card:1000751000000000002  removed
 /// ```
 ///
-/// `delay_ms` is the wait after the previous line; `fault` is `removed`, `malformed` or
-/// `unknown-app`. Blank lines and `#` comments are ignored.
+/// `delay_ms` is the wait after the previous line; `fault` is a `CardFault`: `removed`,
+/// `malformed`, `unknown-app`, or any of `farectl card emulate --fault` (`remove-after:3`).
+/// Blank lines and `#` comments are ignored.
 public struct TapScript: Sendable, Equatable {
     public struct Step: Sendable, Equatable {
         public var delayMillis: Int
@@ -51,13 +52,10 @@ public struct TapScript: Sendable, Equatable {
             }
             var card = SimulatedCard.medium(key)
             if f.count == 4 {
-                switch f[3] {
-                case "removed": card.fault = .removedMidRead
-                case "malformed": card.fault = .malformedResponse
-                case "unknown-app": card.fault = .unknownApplication
-                default:
+                guard let fault = CardFault(parsing: String(f[3])) else {
                     throw ParseError(line: n + 1, message: "unknown fault '\(f[3])' (removed, malformed, unknown-app)")
                 }
+                card.faults = [fault]
             }
             steps.append(Step(delayMillis: delay, reader: reader, card: card))
         }

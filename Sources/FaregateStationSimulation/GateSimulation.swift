@@ -48,7 +48,7 @@ public struct GateSimulation {
             let gateID = String(format: "SIM-G%03d", g + 1)
             let journal = try FileJournal(directory: options.journalRoot + "/" + gateID, fsync: options.fsync)
             let gateReaders = (0..<options.readersPerGate).map {
-                SimulatedCardReader(name: "\(gateID)-sim-reader-\($0)", index: UInt16($0), clock: clock)
+                SimulatedCardReader.precomputed(name: "\(gateID)-sim-reader-\($0)", index: UInt16($0), clock: clock)
             }
             let recorder = TapRecorder(readers: options.readersPerGate)
             var runtimeOptions = GateRuntime.Options(gateID: gateID)

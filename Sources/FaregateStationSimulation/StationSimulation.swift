@@ -101,7 +101,7 @@ public struct StationSimulation {
             let entry = g < o.entryGates
             let id = String(format: "%@%02d", entry ? "IN-" : "OUT-", entry ? g + 1 : g - o.entryGates + 1)
             let journal = try FileJournal(directory: o.journalRoot + "/" + id, fsync: o.fsync)
-            let reader = SimulatedCardReader(name: id + "-sim-reader", index: 0, clock: clock)
+            let reader = SimulatedCardReader.precomputed(name: id + "-sim-reader", index: 0, clock: clock)
             let recorder = TapRecorder(readers: 1)
             var ro = GateRuntime.Options(gateID: id)
             ro.sync.intervalSeconds = 86400  // the simulation drives syncs in simulated time

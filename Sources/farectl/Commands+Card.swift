@@ -12,7 +12,7 @@ let cardCommands: [Command] = [
     Command(
         ["card", "emulate"],
         usage: "card emulate --profile FILE [--taps N] [--hold-ms M] [--gap-ms G] [--fault F]... [--port P] [-v]",
-        "present a virtual card to pcscd's vpcd driver (faults: remove-after:N wrong-sw:N:SW truncate:N slow:N:MS)"
+        "present a virtual card to pcscd's vpcd driver (faults: remove-after:N wrong-sw:N:SW truncate:N slow:N:MS no-app removed malformed unknown-app)"
     ) { args in try cardEmulate(&args) },
     Command(
         ["card", "read"], usage: "card read [--reader NAME] [--timeout-ms N] [-v] [--json]",

@@ -62,12 +62,20 @@ let controlCommands: [Command] = [
     },
     Command(
         ["tap"],
-        usage: "tap --card MEDIUM:NUMBER [--reader N] [--fault removed|malformed|unknown-app] [--socket PATH] [--json]",
+        usage: "tap --card MEDIUM:NUMBER [--reader N] [--fault removed|malformed|unknown-app|remove-after:N|…] [--socket PATH] [--json]",
         "present a card on a running gate's simulated reader and print the decision"
     ) { args in
         let card = try cardArgument(&args)
         let reader = UInt16(try args.int("--reader", default: 0, in: 0...15))
-        let fault: ControlRequest.Fault? = try namedArgument(&args, "--fault")
+        var fault: CardFault?
+        if let text = try args.value("--fault") {
+            guard let f = CardFault(parsing: text) else {
+                throw CLIError(
+                    "--fault takes removed, malformed, unknown-app, no-app, remove-after:N, wrong-sw:N:SW, truncate:N "
+                        + "or slow:N:MS, not '\(text)'")
+            }
+            fault = f
+        }
         return try control(&args, .tap(card: card, reader: reader, fault: fault)) { a in
             guard case .tap(let entry) = a else { return nil }
             return entry.textLine

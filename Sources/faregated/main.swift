@@ -184,7 +184,7 @@ nonisolated func runDaemon() -> Int32 {
         }
     }
     let gateControl = GateControl(
-        runtime: runtime, simulatedReaders: simulatedReaders, clock: clock,
+        runtime: runtime, presenter: simulatedReaders.isEmpty ? nil : SimulatedTapPresenter(readers: simulatedReaders), clock: clock,
         reloadPolicy: config.policyDirectory == nil ? nil : reload, barrier: barrier)
     do {
         control = try ControlServer(path: config.controlSocket) { gateControl.handle($0) }

@@ -38,7 +38,7 @@ final class ControlProtocolTests: XCTestCase {
             passages: 17, activeAlarm: .tailgating, alarms: [.tailgating: 2, .reverseIntrusion: 1]))
 
     static let requests: [ControlRequest] = [
-        .status, .tap(card: card), .tap(card: rideCode, reader: 3, fault: .unknownApplication), .lookup(card: card),
+        .status, .tap(card: card), .tap(card: rideCode, reader: 3, fault: .noApplication), .lookup(card: card),
         .syncNow, .journal(count: 1), .journal(count: 10_000), .metrics, .mode(.init()),
         .mode(.init(mode: .outOfService, directions: .exitOnly, enforcement: .enforced, resetAlarm: true)),
         .loadSnapshot(path: "/var/lib/faregate/table.snapshot"), .policyReload(era: nil),

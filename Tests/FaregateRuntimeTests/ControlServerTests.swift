@@ -34,7 +34,7 @@ final class ControlServerTests: XCTestCase {
             barrier: SimulatedBarrier(), clock: clock,
             storeFactory: { () throws(CentralStoreError) -> any CentralStore in try SQLiteCentralStore(path: central) })
         runtime.start()
-        let control = GateControl(runtime: runtime, simulatedReaders: [reader], clock: clock)
+        let control = GateControl(runtime: runtime, presenter: SimulatedTapPresenter(readers: [reader]), clock: clock)
         let server = try ControlServer(path: dir + "/gate.sock") { control.handle($0) }
         defer {
             server.stop()
@@ -52,7 +52,7 @@ final class ControlServerTests: XCTestCase {
         XCTAssertEqual(tap.sequence, 1)
         let rideCode = try XCTUnwrap(CardKey(text: "ride-code:5"))
         let unknown = try XCTUnwrap(
-            try ControlClient.send(.tap(card: rideCode, fault: .removed), to: server.path).entry)
+            try ControlClient.send(.tap(card: rideCode, fault: .removedMidRead), to: server.path).entry)
         XCTAssertEqual(unknown.decision.reason.code, "card_removed")
 
         let lookup = try XCTUnwrap(try ControlClient.send(.lookup(card: key), to: server.path).cardLookup)

@@ -88,7 +88,7 @@ final class GateRuntimeTests: XCTestCase {
             readers[0].present(card)
         }
         var pulled = SimulatedCard.transit(green.identifier)
-        pulled.fault = .removedMidRead
+        pulled.faults = [.removedMidRead]
         readers[0].present(pulled)
         collector.waitFor(4)
         gate.stop()

@@ -51,7 +51,7 @@ final class PolicySwitchTests: XCTestCase {
                 return .failure(error)
             }
         }
-        let control = GateControl(runtime: runtime, simulatedReaders: [reader], clock: clock, reloadPolicy: reload)
+        let control = GateControl(runtime: runtime, presenter: SimulatedTapPresenter(readers: [reader]), clock: clock, reloadPolicy: reload)
         runtime.start()
         defer { runtime.stop() }
 

@@ -69,7 +69,7 @@ final class SnapshotServiceTests: XCTestCase {
         let (g, reader) = try gate(central: central, clock: clock, collector: collector)
         g.start()
         defer { g.stop() }
-        let control = GateControl(runtime: g, simulatedReaders: [reader], clock: clock)
+        let control = GateControl(runtime: g, presenter: SimulatedTapPresenter(readers: [reader]), clock: clock)
         let good = try Data(contentsOf: URL(fileURLWithPath: dir + "/table.snapshot"))
 
         var corrupt = good

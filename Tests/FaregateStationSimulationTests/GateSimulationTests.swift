@@ -45,7 +45,7 @@ final class GateSimulationTests: XCTestCase {
         XCTAssertEqual(script.steps.count, 3)
         XCTAssertEqual(script.steps[1].delayMillis, 250)
         XCTAssertEqual(script.steps[1].card.read.key, CardKey(medium: .rideCode, identifier: 42))
-        XCTAssertEqual(script.steps[2].card.fault, .removedMidRead)
+        XCTAssertEqual(script.steps[2].card.faults, [.removedMidRead])
         for (bad, line) in [
             ("0 0 bus-card:1", 1), ("\n\nx 0 ride-code:1", 3), ("0 0 ride-code:1 exploded", 1), ("0 99 ride-code:1", 1),
         ] {
