@@ -109,6 +109,9 @@ public final class SimulatedGateIO: GateInputSource, FireAlarmInput, FlapDrive, 
 
     public var heartbeats: UInt64 { state.withLock { $0.heartbeats } }
 
+    /// The clock's time at the last heartbeat (0 before the first, or on a board without a clock).
+    public var lastHeartbeat: UInt64 { state.withLock { $0.lastHeartbeat } }
+
     /// Blocks until every input due by the clock has been taken by `nextInput()` and the taking
     /// thread is back in `nextInput()` waiting for the next one, having seen every `inject` (so a
     /// runtime that hands each input on before asking for the next has every input that has
