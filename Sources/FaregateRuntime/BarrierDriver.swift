@@ -156,7 +156,11 @@ public final class BarrierDriver: Barrier, @unchecked Sendable {
             for done in flushed { done.signal() }
             flushed.removeAll(keepingCapacity: true)
             // The controller's next deadline or the next heartbeat, whichever is first.
-            sleeper.sleep(until: min(controller.deadline ?? .max, now + Self.heartbeatPeriod))
+            let until = min(controller.deadline ?? .max, now + Self.heartbeatPeriod)
+            // A wake with nothing in the inbox is one whose post this pass already took: sleep on.
+            while sleeper.sleep(until: until), !stopping.load(ordering: .acquiring),
+                inbox.withLock({ $0.messages.isEmpty })
+            {}
         }
         // Nothing is handled any more: release whoever waits in `flush()`, refuse later posts.
         batch.removeAll()
