@@ -16,7 +16,8 @@ import Synchronization
 public final class BarrierDriver: Barrier, @unchecked Sendable {
     // @unchecked Sendable: `controller` and `actions` are touched by `start()` before the threads
     // exist and then only by the controller thread; `threads` only by the owner in start/stop;
-    // everything shared is in Mutexes, atomics or immutable after init.
+    // everything shared is behind a lock, atomic or immutable after init. The inbox and status
+    // are `Locked`, not `Mutex`, so the TSan suite sees their locking (see `Locked`).
     public struct Status: Sendable {
         public var state: BarrierController.State
         public var mode: GateMode
@@ -49,10 +50,10 @@ public final class BarrierDriver: Barrier, @unchecked Sendable {
     private let clock: any GateClock
     private var controller: BarrierController
     private var actions: [BarrierAction] = []
-    private let inbox = Mutex(Inbox())
+    private let inbox = Locked(Inbox())
     private let sleeper: ClockSleeper
     private let stopping = Atomic<Bool>(false)
-    private let status: Mutex<Status>
+    private let status: Locked<Status>
     private var threads: [WorkerThread] = []
 
     public init(
@@ -64,7 +65,7 @@ public final class BarrierDriver: Barrier, @unchecked Sendable {
         self.clock = clock
         sleeper = ClockSleeper(clock: clock)
         controller = BarrierController(directions: directions, enforcement: enforcement, timings: timings)
-        status = Mutex(
+        status = Locked(
             Status(
                 state: .idle, mode: .normal, directions: directions, enforcement: enforcement, activeAlarm: nil,
                 alarms: [:], passages: 0, refusedTaps: 0))

@@ -1,6 +1,5 @@
 import Dispatch
 import FaregateCore
-import Synchronization
 
 /// A simulated I/O board for one passage: the inputs are scripted people and alarms injected
 /// out of band, the outputs are recorded as an `Equatable` list.
@@ -14,8 +13,8 @@ import Synchronization
 /// - deterministically with `drive(_:until:)`, which feeds a `BarrierController` every pending
 ///   input and every deadline tick in time order, with no thread and no sleep.
 public final class SimulatedGateIO: GateInputSource, FireAlarmInput, FlapDrive, GateSignals, @unchecked Sendable {
-    // @unchecked Sendable: all mutable state is inside `state` (a Mutex); the clock, the sleeper
-    // and the semaphore are thread-safe.
+    // @unchecked Sendable: all mutable state is inside `state` (behind a lock); the clock, the
+    // sleeper and the semaphore are thread-safe.
     /// What the board was told, in order.
     public enum Output: Hashable, Sendable {
         case flaps(FlapCommand)
@@ -38,7 +37,8 @@ public final class SimulatedGateIO: GateInputSource, FireAlarmInput, FlapDrive, 
         var takerWaitingAt: Int?
     }
 
-    private let state = Mutex(State())
+    /// `Locked`, not `Mutex`: the barrier's ThreadSanitizer suite runs on this board.
+    private let state = Locked(State())
     /// The clock inputs follow and heartbeats are stamped with; nil: inputs are due at once.
     private let clock: (any GateClock)?
     /// `nextInput()` sleeps on it until the next input is due; `inject` and `cancel` wake it.
