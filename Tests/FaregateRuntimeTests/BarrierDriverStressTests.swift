@@ -9,7 +9,7 @@ import XCTest
 /// reads its status: every decision must reach the controller once, which the board's record
 /// shows (one accept or deny chirp per decision) and the status counts (refused taps). A lost or
 /// doubled post, or a lost wake of the controller thread, fails the sums or hangs `flush()`.
-/// Runs under ThreadSanitizer (scripts/tsan-suites.txt).
+/// The host-clock test runs under ThreadSanitizer (scripts/tsan-suites.txt says why not the other).
 final class BarrierDriverStressTests: XCTestCase {
     static let posters = 4
     static let perPoster = 600
