@@ -24,13 +24,13 @@ final class BarrierDriverTests: XCTestCase {
 
     /// Starts a driver on a board that follows `clock`; `board` may wrap it.
     func start(
-        directions: DirectionMode = .entryOnly, timings: BarrierTimings = BarrierTimings(),
-        beforeStart: (SimulatedGateIO) -> Void = { _ in }, board: (SimulatedGateIO) -> any GateIO = { $0 }
+        timings: BarrierTimings = BarrierTimings(), beforeStart: (SimulatedGateIO) -> Void = { _ in },
+        board: (SimulatedGateIO) -> any GateIO = { $0 }
     ) {
         io = SimulatedGateIO(clock: clock)
         beforeStart(io)
         driver = BarrierDriver(
-            io: board(io), clock: clock, directions: directions, enforcement: .enforced, timings: timings)
+            io: board(io), clock: clock, directions: .entryOnly, enforcement: .enforced, timings: timings)
         driver.start()
     }
 
