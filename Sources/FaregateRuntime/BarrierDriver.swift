@@ -1,6 +1,5 @@
 import Dispatch
 import FaregateCore
-import Foundation
 import Synchronization
 
 /// Drives one passage's flap barrier: owns its `BarrierController`, feeds it the gate's decisions,
@@ -8,12 +7,17 @@ import Synchronization
 /// the board, and feeds the board's hardware watchdog from the same loop, so a hung controller
 /// lets the board fail open (`hardware/io-board.md`).
 ///
-/// Threads: one controller thread owns the controller (a queue of events in, a wait bounded by
-/// the controller's next deadline and the 100 ms watchdog period); one input thread blocks in
-/// `io.nextInput()`. `command`, `staff` and `snapshot` are safe from any thread.
+/// Threads: one controller thread owns the controller: it handles the events posted to it, then
+/// sleeps on a `ClockSleeper` of the injected clock until the controller's next deadline or the
+/// next heartbeat (`heartbeatPeriod`), whichever is first; posting an event wakes it. So under a
+/// `ManualClock` every timer of the barrier runs in simulated time. One input thread blocks in
+/// `io.nextInput()`. `decided`, `staff`, `flush` and `snapshot` are safe from any thread; the owner
+/// calls `start` once, then `stop` (a second `stop` does nothing).
 public final class BarrierDriver: Barrier, @unchecked Sendable {
-    // @unchecked Sendable: `controller` and `actions` are touched only by the controller thread;
-    // everything shared is in Mutexes or immutable after init.
+    // @unchecked Sendable: `controller` and `actions` are touched by `start()` before the threads
+    // exist and then only by the controller thread; `threads` only by the owner in start/stop;
+    // everything shared is behind a lock, atomic or immutable after init. The inbox and status
+    // are `Locked`, not `Mutex`, so the TSan suite sees their locking (see `Locked`).
     public struct Status: Sendable {
         public var state: BarrierController.State
         public var mode: GateMode
@@ -25,15 +29,32 @@ public final class BarrierDriver: Barrier, @unchecked Sendable {
         public var refusedTaps: Int
     }
 
+    /// The longest the controller thread sleeps between two heartbeats, in the clock's nanoseconds:
+    /// the board wants one at least every 100 ms (io-board.md; its watchdog trips after about 1 s).
+    public static let heartbeatPeriod: UInt64 = 100_000_000
+
+    /// What the controller thread is sent: an event with the monotonic time it happened at (a
+    /// sensor edge's stamp from the board, otherwise the time it was posted), or a `flush` waiter.
+    private enum Message {
+        case event(BarrierEvent, at: UInt64)
+        case flushed(DispatchSemaphore)
+    }
+
+    private struct Inbox {
+        var messages: [Message] = []
+        /// False once the controller thread has stopped: nothing more will be handled.
+        var open = true
+    }
+
     private let io: any GateIO
     private let clock: any GateClock
     private var controller: BarrierController
     private var actions: [BarrierAction] = []
-    private let inbox = Mutex<[BarrierEvent]>([])
-    private let wake = DispatchSemaphore(value: 0)
+    private let inbox = Locked(Inbox())
+    private let sleeper: ClockSleeper
     private let stopping = Atomic<Bool>(false)
-    private let status: Mutex<Status>
-    private var threads: [DispatchSemaphore] = []
+    private let status: Locked<Status>
+    private var threads: [WorkerThread] = []
 
     public init(
         io: any GateIO, clock: any GateClock, directions: DirectionMode,
@@ -42,8 +63,9 @@ public final class BarrierDriver: Barrier, @unchecked Sendable {
     ) {
         self.io = io
         self.clock = clock
+        sleeper = ClockSleeper(clock: clock)
         controller = BarrierController(directions: directions, enforcement: enforcement, timings: timings)
-        status = Mutex(
+        status = Locked(
             Status(
                 state: .idle, mode: .normal, directions: directions, enforcement: enforcement, activeAlarm: nil,
                 alarms: [:], passages: 0, refusedTaps: 0))
@@ -57,30 +79,24 @@ public final class BarrierDriver: Barrier, @unchecked Sendable {
             controller.handle(.fireAlarm(active: true), now: clock.monotonicNanos(), into: &actions)
         }
         perform()
-        threads.append(spawn("barrier") { [self] in controlLoop() })
+        threads.append(WorkerThread(name: "faregate-barrier") { [self] in controlLoop() })
         threads.append(
-            spawn("io-input") { [self] in
-                while let input = io.nextInput() { post(input.input.barrierEvent) }
+            WorkerThread(name: "faregate-io-input") { [self] in
+                while let input = io.nextInput() { send(.event(input.input.barrierEvent, at: input.at)) }
             })
     }
 
+    /// Stops both threads and waits for them, however far away the controller's next deadline is:
+    /// the controller thread is woken, the input thread released by `io.cancel()`.
     public func stop() {
+        // Releasing, paired with the loop's acquiring load: the flag publishes nothing else and the
+        // sleeper's wake orders itself, so relaxed would do today; this keeps a later field set
+        // before the flag visible to the exiting loop at no cost on the gate's CPUs.
         stopping.store(true, ordering: .releasing)
         io.cancel()
-        wake.signal()
-        for t in threads { t.wait() }
+        sleeper.wake()
+        for t in threads { t.join() }
         threads.removeAll()
-    }
-
-    private func spawn(_ name: String, _ body: @escaping @Sendable () -> Void) -> DispatchSemaphore {
-        let done = DispatchSemaphore(value: 0)
-        let t = Thread {
-            body()
-            done.signal()
-        }
-        t.name = "faregate-\(name)"
-        t.start()
-        return done
     }
 
     // MARK: Inputs
@@ -93,34 +109,73 @@ public final class BarrierDriver: Barrier, @unchecked Sendable {
 
     public var snapshot: Status { status.withLock { $0 } }
 
-    private func post(_ event: BarrierEvent) {
-        inbox.withLock { $0.append(event) }
-        wake.signal()
+    /// Blocks until the controller thread has handled every event posted before the call, ticked
+    /// at the clock's current time and performed the resulting actions (a staff tool that shows
+    /// what its command did; tests). Returns at once when the driver has stopped. Call after
+    /// `start()`; not from the controller thread.
+    public func flush() {
+        let done = DispatchSemaphore(value: 0)
+        if send(.flushed(done)) { done.wait() }
+    }
+
+    private func post(_ event: BarrierEvent) { send(.event(event, at: clock.monotonicNanos())) }
+
+    @discardableResult
+    private func send(_ message: Message) -> Bool {
+        let sent = inbox.withLock { box in
+            if box.open { box.messages.append(message) }
+            return box.open
+        }
+        if sent { sleeper.wake() }
+        return sent
     }
 
     // MARK: Controller thread
 
     private func controlLoop() {
-        var batch: [BarrierEvent] = []
+        var batch: [Message] = []
+        var flushed: [DispatchSemaphore] = []
+        // The time of the last event handled: the controller's time never goes back, though a
+        // sensor edge stamped at the beam may arrive after a later decision or tick.
+        var last: UInt64 = 0
         while !stopping.load(ordering: .acquiring) {
-            let now = clock.monotonicNanos()
-            // Wake for the controller's next deadline or the watchdog period, whichever is first.
-            let watchdogPeriod: UInt64 = 100_000_000
-            let until = min(controller.deadline ?? (now + watchdogPeriod), now + watchdogPeriod)
-            if until > now { _ = wake.wait(timeout: .now() + .nanoseconds(Int(until - now))) }
             batch.removeAll(keepingCapacity: true)
-            inbox.withLock { swap(&$0, &batch) }
-            let t = clock.monotonicNanos()
-            for e in batch { controller.handle(e, now: t, into: &actions) }
-            controller.handle(.tick, now: t, into: &actions)
+            inbox.withLock { swap(&$0.messages, &batch) }
+            let now = clock.monotonicNanos()
+            for message in batch {
+                switch message {
+                case .event(let event, let at):
+                    last = min(max(at, last), now)
+                    controller.handle(event, now: last, into: &actions)
+                case .flushed(let done): flushed.append(done)
+                }
+            }
+            controller.handle(.tick, now: now, into: &actions)
+            last = now
             perform()
             io.heartbeat()
+            for done in flushed { done.signal() }
+            flushed.removeAll(keepingCapacity: true)
+            // The controller's next deadline or the next heartbeat, whichever is first.
+            let until = min(controller.deadline ?? .max, now + Self.heartbeatPeriod)
+            // A wake with nothing in the inbox is one whose post this pass already took: sleep on.
+            while sleeper.sleep(until: until), !stopping.load(ordering: .acquiring),
+                inbox.withLock({ $0.messages.isEmpty })
+            {}
         }
+        // Nothing is handled any more: release whoever waits in `flush()`, refuse later posts.
+        batch.removeAll()
+        inbox.withLock {
+            $0.open = false
+            swap(&$0.messages, &batch)
+        }
+        for case .flushed(let done) in batch { done.signal() }
     }
 
-    /// Performs device actions on the board; records the rest for status, metrics and the log.
+    /// Performs device actions on the board; records the rest for status, metrics and the log, and
+    /// publishes the controller's state on every pass (a staff command such as `setEnforcement`
+    /// changes it without any action).
     private func perform() {
-        guard !actions.isEmpty else { return }
         var alarms: [AlarmKind] = []
         var passages = 0
         var refused = 0
