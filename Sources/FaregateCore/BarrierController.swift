@@ -7,6 +7,9 @@
 ///
 /// Flap safety is a layer under the states: the flaps never start closing while the buffer zone is
 /// occupied, and a body entering the buffer while they travel closed reopens them.
+///
+/// The sensor and alarm rules are in `BarrierController+Sensors.swift`; the state and helpers
+/// they share are internal to the module rather than private so that they can live there.
 public struct BarrierController: Sendable {
     public enum State: Hashable, Sendable {
         case idle
@@ -21,35 +24,35 @@ public struct BarrierController: Sendable {
         case stationClosed
     }
 
-    public private(set) var state: State = .idle
-    public private(set) var mode: GateMode = .normal
-    public private(set) var directions: DirectionMode
-    public private(set) var enforcement: Enforcement
+    public internal(set) var state: State = .idle
+    public internal(set) var mode: GateMode = .normal
+    public internal(set) var directions: DirectionMode
+    public internal(set) var enforcement: Enforcement
     public var timings: BarrierTimings
     /// Taps banked for the direction in use.
-    public private(set) var credits = 0
+    public internal(set) var credits = 0
     /// The enforced alarm sounding now.
-    public private(set) var activeAlarm: AlarmKind?
+    public internal(set) var activeAlarm: AlarmKind?
     /// When the caller must send `.tick` next; nil when no timer runs.
-    public private(set) var deadline: UInt64?
-    public private(set) var occupancy = PassageOccupancy()
+    public internal(set) var deadline: UInt64?
+    public internal(set) var occupancy = PassageOccupancy()
     /// What the flaps were last commanded to.
-    public private(set) var flaps: FlapCommand = .close
+    public internal(set) var flaps: FlapCommand = .close
 
-    private var fireInput = false
-    private var fireLatched = false
-    private var powerLost = false
-    private var direction: PassageDirection?
-    private var openReason: Reason = .ok
-    private var crossed = false
-    private var lastBodyChild = false
-    private var blockTailgater = false
-    private var alarmSince: UInt64 = 0
-    private var closingUntil: UInt64 = 0
-    private var lastOriginClear: UInt64 = 0
-    private var shownIndicator: (Indicator?, Indicator?) = (nil, nil)
-    private var shownText: (DisplayText?, DisplayText?) = (nil, nil)
-    private var override: (DisplayText?, DisplayText?) = (nil, nil)
+    var fireInput = false
+    var fireLatched = false
+    var powerLost = false
+    var direction: PassageDirection?
+    var openReason: Reason = .ok
+    var crossed = false
+    var lastBodyChild = false
+    var blockTailgater = false
+    var alarmSince: UInt64 = 0
+    var closingUntil: UInt64 = 0
+    var lastOriginClear: UInt64 = 0
+    var shownIndicator: (Indicator?, Indicator?) = (nil, nil)
+    var shownText: (DisplayText?, DisplayText?) = (nil, nil)
+    var override: (DisplayText?, DisplayText?) = (nil, nil)
 
     public init(
         directions: DirectionMode = .entryOnly, enforcement: Enforcement = .enforced,
@@ -113,14 +116,14 @@ public struct BarrierController: Sendable {
 
     // MARK: Modes
 
-    private var emergencySource: EmergencySource? {
+    var emergencySource: EmergencySource? {
         if fireLatched { return .fireAlarm }
         if mode == .emergencyOpen { return .staff }
         if powerLost { return .powerLoss }
         return nil
     }
 
-    private mutating func staff(_ command: StaffCommand, _ now: UInt64, _ a: inout [BarrierAction]) {
+    mutating func staff(_ command: StaffCommand, _ now: UInt64, _ a: inout [BarrierAction]) {
         switch command {
         case .setMode(let m):
             if fireInput && m != .emergencyOpen {
@@ -144,12 +147,12 @@ public struct BarrierController: Sendable {
         }
     }
 
-    private var isValidating: Bool {
+    var isValidating: Bool {
         if case .validating = state { return true }
         return false
     }
 
-    private mutating func reconcileMode(_ now: UInt64, _ a: inout [BarrierAction]) {
+    mutating func reconcileMode(_ now: UInt64, _ a: inout [BarrierAction]) {
         if let source = emergencySource {
             if state != .freeOpen(source) {
                 if let k = activeAlarm { clearAlarm(k, &a) }
@@ -171,7 +174,7 @@ public struct BarrierController: Sendable {
     }
 
     /// The resting state of the current mode.
-    private mutating func restState(_ now: UInt64, _ a: inout [BarrierAction]) {
+    mutating func restState(_ now: UInt64, _ a: inout [BarrierAction]) {
         if let k = activeAlarm { clearAlarm(k, &a) }
         credits = 0
         direction = nil
@@ -186,7 +189,7 @@ public struct BarrierController: Sendable {
         }
     }
 
-    private mutating func transition(_ s: State, deadline d: UInt64?) {
+    mutating func transition(_ s: State, deadline d: UInt64?) {
         state = s
         deadline = d
         override = (nil, nil)
@@ -194,7 +197,7 @@ public struct BarrierController: Sendable {
 
     // MARK: Decisions
 
-    private mutating func decided(_ end: GateEnd, _ decision: Decision, _ now: UInt64, _ a: inout [BarrierAction]) {
+    mutating func decided(_ end: GateEnd, _ decision: Decision, _ now: UInt64, _ a: inout [BarrierAction]) {
         switch state {
         case .freeOpen:
             a.append(.tapRefused(end, .emergency))
@@ -260,7 +263,7 @@ public struct BarrierController: Sendable {
         a.append(.buzzer(.accept))
     }
 
-    private mutating func openWith(_ d: PassageDirection, _ reason: Reason, _ now: UInt64) {
+    mutating func openWith(_ d: PassageDirection, _ reason: Reason, _ now: UInt64) {
         direction = d
         openReason = reason
         crossed = false
@@ -269,180 +272,13 @@ public struct BarrierController: Sendable {
         transition(.open(d), deadline: now + timings.unusedOpening)
     }
 
-    private mutating func setOverride(_ end: GateEnd, _ text: DisplayText) {
+    mutating func setOverride(_ end: GateEnd, _ text: DisplayText) {
         if end == .unpaid { override.0 = text } else { override.1 = text }
-    }
-
-    // MARK: Sensors
-
-    private mutating func sensor(
-        _ zone: SensorZone, _ reading: SensorReading, _ now: UInt64,
-        _ a: inout [BarrierAction]
-    ) {
-        let before = occupancy[zone]
-        guard before != reading else { return }
-        occupancy[zone] = reading
-        let rising = before == .clear
-        let falling = reading == .clear
-        if let d = direction, falling, zone == .monitoring(d.origin) { lastOriginClear = now }
-
-        switch state {
-        case .idle, .validating, .stationClosed:
-            guard rising else { return }
-            if zone == .buffer {
-                let from = GateEnd.allCases.first { occupancy.isOccupied(.monitoring($0)) }
-                let permitted = state == .stationClosed || (from.map { directions.permits($0) } ?? true)
-                enterAlarm(permitted ? .enteredWithoutTap : .reverseIntrusion, nil, now, &a)
-            } else if state != .stationClosed, zone == .monitoring(.unpaid) || zone == .monitoring(.paid) {
-                let end: GateEnd = zone == .monitoring(.unpaid) ? .unpaid : .paid
-                if !directions.permits(end) { enterAlarm(.reverseIntrusion, nil, now, &a) }
-            }
-        case .open(let d):
-            if rising && (zone == .monitoring(d.origin) || zone == .buffer) {
-                credits -= 1
-                lastBodyChild = reading == .child
-                crossed = zone == .buffer
-                a.append(.bodyEntered(d, .authorized))
-                transition(.passing(d), deadline: nil)
-            } else if rising && zone == .monitoring(d.destination) {
-                reverseWhileOpen(d, now, &a)
-            }
-        case .passing(let d):
-            passing(d, zone, before, reading, now, &a)
-        case .closing(let d):
-            if rising && zone == .buffer {
-                // Safety: a body in the buffer while the flaps close reopens them.
-                let fromOrigin = occupancy.isOccupied(.monitoring(d.origin))
-                transition(.passing(d), deadline: nil)
-                crossed = true
-                if blockTailgater {
-                    // The tailgater already counted and alarmed reached the flaps: let them through.
-                    blockTailgater = false
-                } else if fromOrigin {
-                    a.append(.bodyEntered(d, .tailgater))
-                    _ = raise(.tailgating, &a)
-                } else {
-                    _ = raise(.reverseIntrusion, &a)
-                }
-            }
-        case .alarm:
-            if falling { checkAlarmEnd(now, &a) }
-        case .freeOpen, .outOfService:
-            break
-        }
-    }
-
-    private mutating func passing(
-        _ d: PassageDirection, _ zone: SensorZone, _ before: SensorReading,
-        _ reading: SensorReading, _ now: UInt64, _ a: inout [BarrierAction]
-    ) {
-        let origin = SensorZone.monitoring(d.origin)
-        if zone == origin && before == .clear {
-            let gap = now &- lastOriginClear
-            if credits > 0 {
-                credits -= 1
-                lastBodyChild = reading == .child
-                a.append(.bodyEntered(d, .authorized))
-            } else if lastBodyChild && reading == .adult && gap <= timings.childCompanionGap {
-                lastBodyChild = false
-                a.append(.bodyEntered(d, .childCompanion))
-            } else if gap < timings.closeTailgatingGap {
-                lastBodyChild = false
-                a.append(.bodyEntered(d, .tailgater))
-                _ = raise(.closeTailgating, &a)
-            } else {
-                lastBodyChild = false
-                a.append(.bodyEntered(d, .tailgater))
-                if raise(.tailgating, &a) { blockTailgater = true }
-            }
-        } else if zone == origin && before == .child && reading == .adult && lastBodyChild && credits == 0 {
-            // The adult caught up with the child without a gap: one party on one tap.
-            lastBodyChild = false
-            a.append(.bodyEntered(d, .childCompanion))
-        } else if zone == .buffer && before == .clear {
-            crossed = true
-        } else if zone == .monitoring(d.destination) && before == .clear && !crossed {
-            reverseWhileOpen(d, now, &a)
-            return
-        }
-        let originClear = !occupancy.isOccupied(origin)
-        guard !occupancy.isOccupied(.buffer) else { return }
-        if crossed && credits == 0 && (originClear || blockTailgater) {
-            transition(.closing(d), deadline: now + timings.flapTravel)
-        } else if originClear && crossed && credits > 0 {
-            crossed = false
-            transition(.open(d), deadline: now + timings.unusedOpening)
-        } else if originClear && !crossed {
-            // The rider stepped back out: give the tap back.
-            credits += 1
-            transition(.open(d), deadline: now + timings.unusedOpening)
-        }
-    }
-
-    private mutating func reverseWhileOpen(_ d: PassageDirection, _ now: UInt64, _ a: inout [BarrierAction]) {
-        if raise(.reverseIntrusion, &a) {
-            // Keep the banked taps: the passage reopens for them once the intruder is gone.
-            if case .passing = state { credits += 1 }
-            enterAlarm(.reverseIntrusion, d, now, &a, alreadyRaised: true)
-        }
-    }
-
-    // MARK: Alarms
-
-    /// Reports `kind`; true when enforced (alarm sounds), false in shadow enforcement.
-    private mutating func raise(_ kind: AlarmKind, _ a: inout [BarrierAction]) -> Bool {
-        let enforced = enforcement == .enforced
-        a.append(.alarmRaised(kind, enforced: enforced))
-        if enforced {
-            if activeAlarm == nil { a.append(.buzzer(.alarm)) }
-            activeAlarm = kind
-        }
-        return enforced
-    }
-
-    private mutating func clearAlarm(_ kind: AlarmKind, _ a: inout [BarrierAction]) {
-        activeAlarm = nil
-        a.append(.alarmCleared(kind))
-        a.append(.buzzer(.off))
-    }
-
-    private mutating func enterAlarm(
-        _ kind: AlarmKind, _ d: PassageDirection?, _ now: UInt64,
-        _ a: inout [BarrierAction], alreadyRaised: Bool = false
-    ) {
-        guard alreadyRaised || raise(kind, &a) else { return }
-        direction = d
-        if d == nil { credits = 0 }
-        alarmSince = now
-        transition(.alarm(kind), deadline: now + timings.alarmHold)
-    }
-
-    private mutating func checkAlarmEnd(_ now: UInt64, _ a: inout [BarrierAction]) {
-        guard occupancy.passageEmpty else {
-            deadline = nil
-            return
-        }
-        if now >= alarmSince + timings.alarmHold {
-            exitAlarm(now, &a)
-        } else {
-            deadline = alarmSince + timings.alarmHold
-        }
-    }
-
-    private mutating func exitAlarm(_ now: UInt64, _ a: inout [BarrierAction]) {
-        if let k = activeAlarm { clearAlarm(k, &a) }
-        if credits > 0, let d = direction, mode == .normal {
-            let c = credits
-            openWith(d, openReason, now)
-            credits = c
-        } else {
-            restState(now, &a)
-        }
     }
 
     // MARK: Time
 
-    private mutating func tick(_ now: UInt64, _ a: inout [BarrierAction]) {
+    mutating func tick(_ now: UInt64, _ a: inout [BarrierAction]) {
         guard let due = deadline, now >= due else { return }
         switch state {
         case .validating: transition(.idle, deadline: nil)
@@ -467,7 +303,7 @@ public struct BarrierController: Sendable {
 
     // MARK: Outputs
 
-    private var desiredFlaps: FlapCommand {
+    var desiredFlaps: FlapCommand {
         switch state {
         case .open(let d), .passing(let d): .open(d)
         case .freeOpen: .retract
@@ -475,7 +311,7 @@ public struct BarrierController: Sendable {
         }
     }
 
-    private mutating func settleFlaps(_ now: UInt64, _ a: inout [BarrierAction]) {
+    mutating func settleFlaps(_ now: UInt64, _ a: inout [BarrierAction]) {
         let want = desiredFlaps
         let bufferOccupied = occupancy.isOccupied(.buffer)
         if want == .close {
@@ -497,9 +333,9 @@ public struct BarrierController: Sendable {
         }
     }
 
-    private var lastOpen: PassageDirection?
+    var lastOpen: PassageDirection?
 
-    private func indicator(_ end: GateEnd) -> Indicator {
+    func indicator(_ end: GateEnd) -> Indicator {
         switch state {
         case .freeOpen: return .greenArrow
         case .outOfService, .stationClosed, .alarm: return .redCross
@@ -510,7 +346,7 @@ public struct BarrierController: Sendable {
         }
     }
 
-    private func text(_ end: GateEnd) -> DisplayText {
+    func text(_ end: GateEnd) -> DisplayText {
         switch state {
         case .freeOpen: return .emergency
         case .outOfService: return .reason(.gateOutOfService)
@@ -529,7 +365,7 @@ public struct BarrierController: Sendable {
         }
     }
 
-    private mutating func refresh(_ now: UInt64, _ a: inout [BarrierAction]) {
+    mutating func refresh(_ now: UInt64, _ a: inout [BarrierAction]) {
         for end in GateEnd.allCases {
             let i = indicator(end), t = text(end)
             if end == .unpaid {
