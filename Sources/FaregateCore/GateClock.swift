@@ -64,7 +64,14 @@ public final class ClockSleeper: Sendable {
         clock.sleeperWillSleep(self, until: deadline)
         defer { clock.sleeperDidWake(self) }
         while true {
-            if pending.exchange(false, ordering: .acquiringAndReleasing) { return true }
+            if pending.exchange(false, ordering: .acquiringAndReleasing) {
+                // Take the token the raising wake() left, if this pass never blocked on it, so
+                // tokens do not pile up under steady wakes (each would cost the next idle sleep
+                // a pass). Safe: a wake raised after the exchange sets the flag again, so taking
+                // its token instead still ends the next sleep at once.
+                _ = semaphore.wait(timeout: .now())
+                return true
+            }
             let now = clock.monotonicNanos()
             if let deadline, now >= deadline { return false }
             if let deadline, let host = clock.hostWaitNanos(from: now, to: deadline) {

@@ -6,7 +6,7 @@
 /// - After a success (and at start), the next sync is `interval + U(0, jitter)` later: gates
 ///   that started together drift apart instead of calling central in step.
 /// - After the n-th failure in a row, it is `1 s · 2^(n-1)` later, and never more than
-///   `maxBackoff` from the second failure on: a central outage costs a few calls a minute per
+///   `maxBackoff` (itself at least 1 s): a central outage costs a few calls a minute per
 ///   gate, and the gate is back within `maxBackoff` of central returning.
 public struct SyncSchedule: Sendable {
     public var intervalNanos: UInt64
@@ -25,7 +25,9 @@ public struct SyncSchedule: Sendable {
     public init(intervalSeconds: Double, jitterSeconds: Double, maxBackoffSeconds: Double, seed: UInt64) {
         intervalNanos = Self.nanos(intervalSeconds)
         jitterNanos = Self.nanos(jitterSeconds)
-        maxBackoffNanos = Self.nanos(maxBackoffSeconds)
+        // Never below the first retry's 1 s: a cap under it would retry a store that fails at
+        // once (connection refused) in a tight loop.
+        maxBackoffNanos = max(Self.nanos(maxBackoffSeconds), Self.firstBackoff)
         random = SplitMix64(seed: seed)
     }
 

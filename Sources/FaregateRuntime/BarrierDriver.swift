@@ -157,7 +157,8 @@ public final class BarrierDriver: Barrier, @unchecked Sendable {
             for done in flushed { done.signal() }
             flushed.removeAll(keepingCapacity: true)
             // The controller's next deadline or the next heartbeat, whichever is first.
-            let until = min(controller.deadline ?? .max, now + Self.heartbeatPeriod)
+            let (heartbeat, overflow) = now.addingReportingOverflow(Self.heartbeatPeriod)
+            let until = min(controller.deadline ?? .max, overflow ? .max : heartbeat)
             // A wake with nothing in the inbox is one whose post this pass already took: sleep on.
             while sleeper.sleep(until: until), !stopping.load(ordering: .acquiring),
                 inbox.withLock({ $0.messages.isEmpty })

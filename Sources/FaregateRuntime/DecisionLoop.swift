@@ -156,7 +156,11 @@ final class DecisionLoop: @unchecked Sendable {
                     seenPokes = pokes.load(ordering: .sequentiallyConsistent)
                     continue
                 }
-                guard let tap = rings.lazy.compactMap({ $0.tryPop() }).first else { return }
+                guard let tap = rings.lazy.compactMap({ $0.tryPop() }).first else {
+                    // A tap refused just before the last reader was joined is journalled too.
+                    if refusedTaps.withLock({ $0.isEmpty }) { return }
+                    continue
+                }
                 take(tap)
             }
             commit(batch, refused: refused.count, into: &reports)

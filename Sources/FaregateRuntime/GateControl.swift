@@ -102,6 +102,11 @@ public struct GateControl: Sendable {
         guard let report = runtime.waitForReport(reader: reader, after: before, timeout: 2) else {
             return failure(.failed, "the gate did not answer within 2 s")
         }
+        // The entry was not journalled: the lane showed gate_out_of_service, whatever the rules
+        // decided, and its sequence was handed out again.
+        guard !report.journalFailed else {
+            return failure(.failed, "the tap was refused (gate_out_of_service): the journal could not be written")
+        }
         return .tap(report.entry)
     }
 

@@ -65,7 +65,10 @@ public final class GateTelemetry: Sendable {
     func record(_ reports: [TapReport], now: () -> UInt64) {
         tallies.withLock { t in
             for r in reports {
-                t.reasons[Int(r.entry.decision.reason.rawValue) & 63] += 1
+                // What the lane showed: an entry whose batch was not journalled counts as the
+                // gate_out_of_service it was denied with, not as the decision it never became.
+                let reason = r.journalFailed ? Reason.gateOutOfService : r.entry.decision.reason
+                t.reasons[Int(reason.rawValue) & 63] += 1
                 if let tap = r.tap { t.total.record(now() &- tap.detectedAt) }
             }
         }

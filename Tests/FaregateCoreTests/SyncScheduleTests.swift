@@ -63,7 +63,9 @@ final class SyncScheduleTests: XCTestCase {
         var negative = SyncSchedule(intervalSeconds: -5, jitterSeconds: -1, maxBackoffSeconds: -3, seed: 5)
         XCTAssertEqual(negative.first(at: 7), 7)
         XCTAssertEqual(negative.next(after: false, at: 7), 7 + second, "the first retry waits 1 s whatever the cap")
-        XCTAssertEqual(negative.next(after: false, at: 7), 7, "then the cap (0) holds")
+        XCTAssertEqual(negative.next(after: false, at: 7), 7 + second, "a cap under 1 s counts as 1 s: no tight loop")
+        var tiny = SyncSchedule(intervalSeconds: 60, jitterSeconds: 0, maxBackoffSeconds: 0.01, seed: 6)
+        for _ in 0..<5 { XCTAssertEqual(tiny.next(after: false, at: 0), second) }
         XCTAssertEqual(negative.next(after: true, at: .max), .max)
     }
 }

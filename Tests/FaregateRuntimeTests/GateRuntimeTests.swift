@@ -236,5 +236,8 @@ final class GateRuntimeTests: XCTestCase {
         XCTAssertEqual(
             try SQLiteCentralStore(path: central).journal(gate: "T-GATE-1").map(\.sequence), [1, 2],
             "no gap after the failure")
+        XCTAssertEqual(
+            gate.currentTallies.reasons, [.ok: 2, .gateOutOfService: 1],
+            "the refused tap counts as what the lane showed, not as the open it never became")
     }
 }
