@@ -43,8 +43,15 @@ public enum AckedFile {
     /// (logged; the caller decides what to count on instead).
     static func read(directory: String) -> UInt64? {
         let path = directory + "/acked"
-        guard let data = FileManager.default.contents(atPath: path) else { return 0 }
-        guard let sequence = parse([UInt8](data)) else {
+        let data: [UInt8]
+        do {
+            guard let read = try FileBytes.read(path, maxBytes: 4096) else { return 0 }
+            data = read
+        } catch {
+            Log.warning("journal \(path): cannot read acknowledged sequence (\(error)); will re-upload from the start")
+            return nil
+        }
+        guard let sequence = parse(data) else {
             let shown = String(decoding: data.prefix(64), as: UTF8.self).debugDescription
             Log.warning("journal \(path): unreadable acknowledged sequence \(shown); will re-upload from the start")
             return nil

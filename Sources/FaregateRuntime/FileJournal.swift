@@ -218,7 +218,7 @@ public final class FileJournal: @unchecked Sendable {
 
     /// The highest sequence of a valid line in the file at `path`; 0 when there is none.
     static func lastSequence(inFileAt path: String) -> UInt64 {
-        guard let data = FileManager.default.contents(atPath: path) else { return 0 }
+        guard let data = try? FileBytes.read(path, maxBytes: .max) ?? [] else { return 0 }
         var highest: UInt64 = 0
         for line in data.split(separator: UInt8(ascii: "\n")) {
             if let e = try? JournalCodec.decode(Substring(String(decoding: line, as: UTF8.self))) {
@@ -236,13 +236,15 @@ public final class FileJournal: @unchecked Sendable {
 
     /// Scans the journal, cuts a torn tail and sets a damaged file aside (see the type's doc).
     static func recover(path: String, directory: String) throws(JournalError) -> Recovered {
-        guard FileManager.default.fileExists(atPath: path) else {
-            return Recovered(length: 0, lastSequence: 0, notes: [])
+        let bytes: [UInt8]
+        do {
+            guard let read = try FileBytes.read(path, maxBytes: .max) else {
+                return Recovered(length: 0, lastSequence: 0, notes: [])
+            }
+            bytes = read
+        } catch {
+            throw JournalError(path: path, message: "exists but cannot be read (\(error))")
         }
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw JournalError(path: path, message: "exists but cannot be read")
-        }
-        let bytes = [UInt8](data)
         var notes: [String] = []
         var goodLines: [ArraySlice<UInt8>] = []
         var lastGoodEnd = 0

@@ -1,7 +1,8 @@
 import FaregateCore
-import FaregateRuntime
 import Foundation
 import XCTest
+
+@testable import FaregateRuntime
 
 #if canImport(Glibc)
     import Glibc
@@ -148,5 +149,35 @@ final class SequenceCeilingTests: XCTestCase {
         XCTAssertEqual(try damagedFiles().count, 1)
         let text = try String(contentsOfFile: dir + "/journal/journal.log", encoding: .utf8)
         XCTAssertEqual(try text.split(separator: "\n").map { try JournalCodec.decode($0).sequence }, [1, 2, 3, 4, 5])
+    }
+}
+
+/// Found by the fuzzer (`Tests/Fuzz/crashes/{journal-recovery,acked}/leak-empty-*`): every read
+/// of an empty file through `FileManager.contents(atPath:)` leaked 4 KiB (LeakSanitizer), and an
+/// empty `journal.log` is what a gate has after every rotation. State files are now read with
+/// `FileBytes`; the leak itself shows only under ASan (`scripts/fuzz`), these pin the behaviour.
+final class FileBytesTests: XCTestCase {
+    func testEmptyMissingAndOversizedFiles() throws {
+        let dir = NSTemporaryDirectory() + "faregate-filebytes-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        XCTAssertTrue(FileManager.default.createFile(atPath: dir + "/empty", contents: Data()))
+        XCTAssertEqual(try FileBytes.read(dir + "/empty", maxBytes: 10), [])
+        XCTAssertNil(try FileBytes.read(dir + "/missing", maxBytes: 10))
+        XCTAssertTrue(FileManager.default.createFile(atPath: dir + "/big", contents: Data(count: 11)))
+        XCTAssertThrowsError(try FileBytes.read(dir + "/big", maxBytes: 10)) {
+            XCTAssertEqual($0 as? FileBytes.Failure, .tooLarge(11))
+        }
+        XCTAssertEqual(try FileBytes.read(dir + "/big", maxBytes: 11)?.count, 11)
+
+        // An empty journal and an empty acked file: a fresh start at sequence 1.
+        XCTAssertTrue(FileManager.default.createFile(atPath: dir + "/journal.log", contents: Data()))
+        XCTAssertTrue(FileManager.default.createFile(atPath: dir + "/acked", contents: Data()))
+        let journal = try FileJournal(directory: dir)
+        XCTAssertEqual(journal.nextSequence, 1)
+        XCTAssertEqual(journal.acknowledged, 0)
+        // An acked file far too large to be one is unreadable, not read whole.
+        XCTAssertTrue(FileManager.default.createFile(atPath: dir + "/acked", contents: Data(count: 1 << 20)))
+        XCTAssertEqual(try FileJournal(directory: dir).acknowledged, 0)
     }
 }
