@@ -32,6 +32,8 @@ enum FuzzSeeds {
             "journal-recovery": [
                 ("journal.log", [0] + journal), ("torn-tail.log", [1] + journal.dropLast(40)),
                 ("damaged-middle.log", [1] + damaged(journal)),
+                // Sequences near the ceiling: one mutation from the overflow issue 13 found by reading.
+                ("near-ceiling.log", [0] + nearCeiling()),
             ],
             "acked": [("acked", AckedFile.encode(1234)), ("acked-old-format", Array("77\n".utf8))],
             "snapshot": [("table.snapshot", try snapshot())],
@@ -65,6 +67,17 @@ enum FuzzSeeds {
                     shadowDecision: e.3)
             })
         return [UInt8](try Data(contentsOf: URL(fileURLWithPath: journal.path)))
+    }
+
+    /// Two entries just under `JournalEntry.maxSequence`.
+    static func nearCeiling() -> [UInt8] {
+        let lines = [JournalEntry.maxSequence - 1, JournalEntry.maxSequence].map { seq in
+            JournalCodec.encode(
+                JournalEntry(
+                    sequence: seq, wallMillis: 1_654_041_600_000, reader: 0, key: CardKey(rawValue: 42),
+                    kind: .decision, decision: .open(.ok), balanceFen: 100, dataVersion: 1, timings: StageTimings()))
+        }
+        return Array(lines.map { $0 + "\n" }.joined().utf8)
     }
 
     /// The journal with one byte of its second line flipped (damage in the middle).
