@@ -65,6 +65,13 @@ let package = Package(
         // MARK: Rings the benchmark compares with the gate's SPSC ring (not part of the product).
         .target(name: "FaregateBenchRings", dependencies: ["FaregateCore"]),
 
+        // MARK: Fuzz targets (issue 13): one harness per parser of outside input, in a library so
+        // the XCTest suite replays the corpus and crash inputs through the same code; the
+        // `faregate-fuzz` executable is built only by scripts/fuzz, with -sanitize=fuzzer.
+        .target(name: "FaregateFuzzTargets", dependencies: ["FaregateCore", "FaregateRuntime", "FaregateSimulation"]),
+        .target(name: "CFuzzerDriver"),
+        .executableTarget(name: "faregate-fuzz", dependencies: ["FaregateFuzzTargets", "CFuzzerDriver"]),
+
         // MARK: Composition roots: the only places that choose real or simulated backends.
         .executableTarget(
             name: "faregated",
@@ -100,7 +107,7 @@ let package = Package(
             name: "FaregateRuntimeTests",
             dependencies: [
                 "FaregateCore", "FaregateRuntime", "FaregateSimulation", "FaregateSQLite", "FaregateSodium",
-                "FaregateBenchRings",
+                "FaregateBenchRings", "FaregateFuzzTargets",
             ]
         ),
         .testTarget(

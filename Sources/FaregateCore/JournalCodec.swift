@@ -62,8 +62,10 @@ public enum JournalCodec {
         let timings = StageTimings(
             select: try num(10, "t_select"), read: try num(11, "t_read"), queue: try num(12, "t_queue"),
             lookup: try num(13, "t_lookup"), decide: try num(14, "t_decide"))
+        let sequence: UInt64 = try num(1, "seq")
+        guard sequence <= JournalEntry.maxSequence else { throw .badField("seq") }
         return JournalEntry(
-            sequence: try num(1, "seq"), wallMillis: try num(2, "wall_ms"), reader: try num(3, "reader"),
+            sequence: sequence, wallMillis: try num(2, "wall_ms"), reader: try num(3, "reader"),
             key: CardKey(rawValue: try num(4, "key", radix: 16)), kind: kind,
             decision: Decision(outcome: outcome, reason: reason), balanceFen: balance,
             dataVersion: try num(9, "data_version"), timings: timings, shadowDecision: try shadowDecision(f))

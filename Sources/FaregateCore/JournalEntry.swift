@@ -28,6 +28,7 @@ public struct JournalEntry: Hashable, Sendable {
         }
     }
 
+    /// Per-gate sequence number, `1 ... maxSequence`.
     public var sequence: UInt64
     public var wallMillis: Int64
     public var reader: UInt16
@@ -42,6 +43,12 @@ public struct JournalEntry: Hashable, Sendable {
     /// In shadow mode, what the shadow (new) rules would have decided; the barrier followed
     /// `decision`. Nil when the gate runs no shadow rules.
     public var shadowDecision: Decision?
+
+    /// The highest sequence a journal holds: `Int64.max`. The central stores keep sequences as
+    /// signed 64-bit integers, and with this ceiling `sequence + 1` can never overflow: a journal
+    /// line or an `acked` file beyond it is damage, not a number to count on from (issue 13: a
+    /// line holding `UInt64.max` used to trap the daemon at start, every start).
+    public static let maxSequence = UInt64(Int64.max)
 
     public init(
         sequence: UInt64, wallMillis: Int64, reader: UInt16, key: CardKey, kind: Kind, decision: Decision,

@@ -65,32 +65,9 @@ public enum StatusSnapshot {
     public static func table(validating bytes: UnsafeRawBufferPointer, owner: AnyObject) throws(StatusSnapshotError)
         -> CompactStatusTable
     {
-        guard bytes.count >= headerSize, let base = bytes.baseAddress else {
-            throw .truncated(expectedBytes: headerSize, actualBytes: bytes.count)
-        }
-        guard bytes[0..<8].elementsEqual(magic) else { throw .notASnapshot }
-        let version = UInt32(littleEndian: base.loadUnaligned(fromByteOffset: 8, as: UInt32.self))
-        guard version == formatVersion else { throw .unsupportedFormatVersion(version) }
-        let hsize = UInt32(littleEndian: base.loadUnaligned(fromByteOffset: 12, as: UInt32.self))
-        guard hsize == UInt32(headerSize) else { throw .invalidHeader("header size \(hsize), expected \(headerSize)") }
-        let dataVersion = UInt64(littleEndian: base.loadUnaligned(fromByteOffset: 16, as: UInt64.self))
-        let count64 = UInt64(littleEndian: base.loadUnaligned(fromByteOffset: 24, as: UInt64.self))
-        let bits = Int(bytes[32])
-        let width = Int(bytes[33])
-        guard (8...32).contains(bits) else { throw .invalidHeader("bucket bits \(bits) outside 8…32") }
-        guard width == CompactStatusTable.entryBytes(bucketBits: bits) else {
-            throw .invalidHeader("entry size \(width) bytes does not match \(bits) bucket bits")
-        }
-        guard count64 < UInt64(UInt32.max) else { throw .invalidHeader("card count \(count64) too large") }
-        guard bytes[34..<40].allSatisfy({ $0 == 0 }),
-            base.loadUnaligned(fromByteOffset: 48, as: UInt64.self) == 0
-        else { throw .invalidHeader("reserved bytes are not zero") }
-        let count = Int(count64)
-        let expectedBody = CompactStatusTable.bodyLength(bucketBits: bits, count: count)
-        let bodyLength = UInt64(littleEndian: base.loadUnaligned(fromByteOffset: 40, as: UInt64.self))
-        guard bodyLength == UInt64(expectedBody) else {
-            throw .invalidHeader("body length \(bodyLength), layout needs \(expectedBody)")
-        }
+        let layout = try layout(ofHeader: bytes)
+        let (count, bits, expectedBody) = (layout.count, layout.bucketBits, layout.bodyLength)
+        guard let base = bytes.baseAddress else { throw .truncated(expectedBytes: headerSize, actualBytes: 0) }
         guard bytes.count >= headerSize + expectedBody else {
             throw .truncated(expectedBytes: headerSize + expectedBody, actualBytes: bytes.count)
         }
@@ -114,7 +91,60 @@ public enum StatusSnapshot {
         }
         guard Int(previous) == count else { throw .inconsistentIndex(bucket: buckets) }
         return CompactStatusTable(
-            dataVersion: dataVersion, count: count, bucketBits: bits, body: bodyBase, owner: owner)
+            dataVersion: layout.dataVersion, count: count, bucketBits: bits, body: bodyBase, owner: owner)
+    }
+
+    /// The largest body a snapshot may declare: 4 GiB, sixteen times the 30M-card table (about
+    /// 250 MB), so a reader can check a file's size before it maps or allocates anything for it.
+    public static let maxBodyBytes = 4 << 30
+
+    /// What a header declares, once its fields are checked.
+    public struct Layout: Hashable, Sendable {
+        public var dataVersion: UInt64
+        public var count: Int
+        public var bucketBits: Int
+        public var bodyLength: Int
+        /// Header and body: the exact length a file with this header has.
+        public var fileLength: Int { StatusSnapshot.headerSize + bodyLength }
+    }
+
+    /// Checks the header at the start of `bytes` (at least `headerSize` bytes; the body need not
+    /// follow) and returns the layout it declares: magic, format version, header size, layout
+    /// fields, reserved bytes, and a body length that matches the layout and is at most
+    /// `maxBodyBytes`. Reading only the header lets a caller refuse a file whose size disagrees
+    /// before allocating memory for it (issue 13: `load-snapshot` of a huge file aborted the gate).
+    public static func layout(ofHeader bytes: UnsafeRawBufferPointer) throws(StatusSnapshotError) -> Layout {
+        guard bytes.count >= headerSize, let base = bytes.baseAddress else {
+            throw .truncated(expectedBytes: headerSize, actualBytes: bytes.count)
+        }
+        guard bytes[0..<8].elementsEqual(magic) else { throw .notASnapshot }
+        let version = UInt32(littleEndian: base.loadUnaligned(fromByteOffset: 8, as: UInt32.self))
+        guard version == formatVersion else { throw .unsupportedFormatVersion(version) }
+        let hsize = UInt32(littleEndian: base.loadUnaligned(fromByteOffset: 12, as: UInt32.self))
+        guard hsize == UInt32(headerSize) else { throw .invalidHeader("header size \(hsize), expected \(headerSize)") }
+        let dataVersion = UInt64(littleEndian: base.loadUnaligned(fromByteOffset: 16, as: UInt64.self))
+        let count64 = UInt64(littleEndian: base.loadUnaligned(fromByteOffset: 24, as: UInt64.self))
+        let bits = Int(bytes[32])
+        let width = Int(bytes[33])
+        guard (8...32).contains(bits) else { throw .invalidHeader("bucket bits \(bits) outside 8…32") }
+        guard width == CompactStatusTable.entryBytes(bucketBits: bits) else {
+            throw .invalidHeader("entry size \(width) bytes does not match \(bits) bucket bits")
+        }
+        guard count64 < UInt64(UInt32.max) else { throw .invalidHeader("card count \(count64) too large") }
+        guard bytes[34..<40].allSatisfy({ $0 == 0 }),
+            base.loadUnaligned(fromByteOffset: 48, as: UInt64.self) == 0
+        else { throw .invalidHeader("reserved bytes are not zero") }
+        // count < 2^32 and bits ≤ 32: the layout's length fits an Int with room to spare.
+        let count = Int(count64)
+        let expectedBody = CompactStatusTable.bodyLength(bucketBits: bits, count: count)
+        let bodyLength = UInt64(littleEndian: base.loadUnaligned(fromByteOffset: 40, as: UInt64.self))
+        guard bodyLength == UInt64(expectedBody) else {
+            throw .invalidHeader("body length \(bodyLength), layout needs \(expectedBody)")
+        }
+        guard expectedBody <= maxBodyBytes else {
+            throw .invalidHeader("body length \(expectedBody) bytes is past the \(maxBodyBytes >> 30) GiB ceiling")
+        }
+        return Layout(dataVersion: dataVersion, count: count, bucketBits: bits, bodyLength: expectedBody)
     }
 
     /// Validates and copies `bytes` into a table (tests and callers without a mapping).

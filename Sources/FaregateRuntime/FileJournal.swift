@@ -67,23 +67,32 @@ public final class FileJournal: @unchecked Sendable {
         fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o640)
         guard fd >= 0 else { throw JournalError(path: path, message: "cannot open for appending", errno: errno) }
         length = recovered.length
-        let acked = try Self.readAcked(directory: directory)
         // After a rotation the file is empty and `acked` carries the sequence on; a sequence the
-        // central store acknowledged is never handed out again.
-        lastSequence = max(recovered.lastSequence, acked)
+        // central store acknowledged is never handed out again. When `acked` is unreadable, the
+        // previous generation's last entry is the floor instead (its entries were acknowledged).
+        let readAcked = AckedFile.read(directory: directory)
+        let acked = readAcked ?? 0
+        let floor = readAcked == nil ? Self.lastSequence(inFileAt: directory + "/journal.previous.log") : 0
+        lastSequence = max(recovered.lastSequence, acked, floor)
         durableLength = Atomic(recovered.length)
         cursor.withLock { $0 = (0, acked) }
     }
 
     deinit { close(fd) }
 
-    /// The sequence number the next entry must carry.
+    /// The sequence number the next entry must carry (`lastSequence` is at most
+    /// `JournalEntry.maxSequence`, so this cannot overflow).
     public var nextSequence: UInt64 { lastSequence + 1 }
 
     /// Appends `entries` (consecutive sequences continuing the file) and makes them durable.
     /// On failure nothing of the batch remains in the file and the error says why (disk full…).
     public func append(_ entries: [JournalEntry]) throws(JournalError) {
         guard !entries.isEmpty else { return }
+        // Past the ceiling the gate fails closed (taps denied `gate_out_of_service`) rather than
+        // write a line the next start would have to set aside as damaged.
+        guard let last = entries.last, last.sequence <= JournalEntry.maxSequence else {
+            throw JournalError(path: path, message: "sequence space exhausted (past \(JournalEntry.maxSequence))")
+        }
         if rotateBytes > 0 && length >= rotateBytes { rotateIfAcknowledged() }
         var text = ""
         text.reserveCapacity(entries.count * 96)
@@ -195,32 +204,28 @@ public final class FileJournal: @unchecked Sendable {
     /// The highest sequence the central store holds contiguously.
     public var acknowledged: UInt64 { cursor.withLock { $0.acked } }
 
-    /// Records the central store's acknowledgement (written atomically to `acked`).
+    /// Records the central store's acknowledgement (written durably to `acked`, see `AckedFile`).
+    /// A sequence past `JournalEntry.maxSequence` is an answer no journal can have earned: refused.
     public func acknowledge(_ sequence: UInt64) throws(JournalError) {
         let current = acknowledged
         guard sequence > current else { return }
-        let tmp = directory + "/acked.tmp"
-        let text = String(sequence) + "\n"
-        guard FileManager.default.createFile(atPath: tmp, contents: Data(text.utf8)) else {
-            throw JournalError(path: tmp, message: "cannot write acknowledged sequence")
+        guard sequence <= JournalEntry.maxSequence else {
+            throw JournalError(path: directory + "/acked", message: "acknowledged sequence \(sequence) out of range")
         }
-        guard rename(tmp, directory + "/acked") == 0 else {
-            throw JournalError(
-                path: directory + "/acked", message: "cannot replace acknowledged sequence", errno: errno)
-        }
+        try AckedFile.write(sequence, directory: directory)
         cursor.withLock { $0.acked = max($0.acked, sequence) }
     }
 
-    static func readAcked(directory: String) throws(JournalError) -> UInt64 {
-        let p = directory + "/acked"
-        guard let data = FileManager.default.contents(atPath: p) else { return 0 }
-        let text = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-        guard let v = UInt64(text) else {
-            // Only an optimisation: re-uploading is idempotent centrally, so start from zero.
-            Log.warning("journal \(p): unreadable acknowledged sequence '\(text)'; will re-upload from the start")
-            return 0
+    /// The highest sequence of a valid line in the file at `path`; 0 when there is none.
+    static func lastSequence(inFileAt path: String) -> UInt64 {
+        guard let data = try? FileBytes.read(path, maxBytes: .max) ?? [] else { return 0 }
+        var highest: UInt64 = 0
+        for line in data.split(separator: UInt8(ascii: "\n")) {
+            if let e = try? JournalCodec.decode(Substring(String(decoding: line, as: UTF8.self))) {
+                highest = max(highest, e.sequence)
+            }
         }
-        return v
+        return highest
     }
 
     struct Recovered {
@@ -231,13 +236,15 @@ public final class FileJournal: @unchecked Sendable {
 
     /// Scans the journal, cuts a torn tail and sets a damaged file aside (see the type's doc).
     static func recover(path: String, directory: String) throws(JournalError) -> Recovered {
-        guard FileManager.default.fileExists(atPath: path) else {
-            return Recovered(length: 0, lastSequence: 0, notes: [])
+        let bytes: [UInt8]
+        do {
+            guard let read = try FileBytes.read(path, maxBytes: .max) else {
+                return Recovered(length: 0, lastSequence: 0, notes: [])
+            }
+            bytes = read
+        } catch {
+            throw JournalError(path: path, message: "exists but cannot be read (\(error))")
         }
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw JournalError(path: path, message: "exists but cannot be read")
-        }
-        let bytes = [UInt8](data)
         var notes: [String] = []
         var goodLines: [ArraySlice<UInt8>] = []
         var lastGoodEnd = 0

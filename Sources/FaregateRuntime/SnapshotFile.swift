@@ -94,23 +94,48 @@ public enum SnapshotFile {
         }
     }
 
-    /// Opens `path` read-only and returns the descriptor and the file size; refuses a file too
-    /// short to hold a header. The caller closes the descriptor.
+    /// Opens `path` read-only and returns the descriptor and the file size, after reading and
+    /// checking the header alone: a file whose size is not exactly what its header declares, or
+    /// whose body is past `StatusSnapshot.maxBodyBytes`, is refused before anything is mapped or
+    /// allocated for it (issue 13: a huge file handed to `load-snapshot` used to get memory for
+    /// its whole size first, and the gate aborted). The caller closes the descriptor.
     static func openSnapshot(_ path: String) throws(SnapshotFileError) -> (fd: Int32, size: Int) {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        // O_NONBLOCK: opening a FIFO someone named as a snapshot returns at once (and is refused
+        // below) instead of blocking the control thread; it changes nothing for regular files.
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
         guard fd >= 0 else { throw SnapshotFileError(path: path, problem: .system("open", errno)) }
+        var ok = false
+        defer { if !ok { close(fd) } }
         var st = stat()
-        guard fstat(fd, &st) == 0 else {
-            let code = errno
-            close(fd)
-            throw SnapshotFileError(path: path, problem: .system("fstat", code))
+        guard fstat(fd, &st) == 0 else { throw SnapshotFileError(path: path, problem: .system("fstat", errno)) }
+        // Not a regular file (a FIFO, a device): its size says nothing, and reading could block.
+        guard st.st_mode & S_IFMT == S_IFREG else {
+            throw SnapshotFileError(path: path, problem: .format(.notASnapshot))
         }
         let size = Int(st.st_size)
-        guard size >= StatusSnapshot.headerSize else {
-            close(fd)
-            throw SnapshotFileError(
-                path: path, problem: .format(.truncated(expectedBytes: StatusSnapshot.headerSize, actualBytes: size)))
+        var header = [UInt8](repeating: 0, count: StatusSnapshot.headerSize)
+        let got = header.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, 0) }
+        guard got >= 0 else { throw SnapshotFileError(path: path, problem: .system("read", errno)) }
+        // (The closure API rethrows untyped errors, so the typed error is carried out as a value.)
+        let checked = header.withUnsafeBytes { h in
+            Result { () throws(StatusSnapshotError) in
+                try StatusSnapshot.layout(ofHeader: UnsafeRawBufferPointer(rebasing: h[0..<got]))
+            }
         }
+        let layout: StatusSnapshot.Layout
+        switch checked {
+        case .success(let l): layout = l
+        case .failure(let e): throw SnapshotFileError(path: path, problem: .format(e))
+        }
+        guard size >= layout.fileLength else {
+            throw SnapshotFileError(
+                path: path, problem: .format(.truncated(expectedBytes: layout.fileLength, actualBytes: size)))
+        }
+        guard size == layout.fileLength else {
+            throw SnapshotFileError(
+                path: path, problem: .format(.trailingBytes(expectedBytes: layout.fileLength, actualBytes: size)))
+        }
+        ok = true
         return (fd, size)
     }
 

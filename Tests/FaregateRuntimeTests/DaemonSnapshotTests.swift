@@ -80,8 +80,12 @@ final class DaemonSnapshotTests: XCTestCase {
         for (name, bytes) in bad where bytes != nil {
             XCTAssertTrue(FileManager.default.createFile(atPath: dir + "/\(name).snapshot", contents: bytes))
         }
+        // 64 GiB (sparse) behind a valid header: refused from its header and size, before the
+        // gate allocates memory for it (issue 13: it used to abort the daemon).
+        try SnapshotSizeTests.sparseFile(
+            at: dir + "/huge.snapshot", header: Array(goodBytes.prefix(StatusSnapshot.headerSize)), size: 64 << 30)
 
-        for (name, _) in bad {
+        for name in bad.map(\.name) + ["huge"] {
             let path = dir + "/\(name).snapshot"
             let answer = try DaemonProcess.run(farectl, ["load-snapshot", "--file", path, "--socket", socket])
             XCTAssertEqual(answer.status, 1, "\(name): \(answer)")

@@ -1,0 +1,2 @@
+// Header-only shim (see include/CFuzzerDriver.h); SwiftPM needs one source file per C target.
+#include "CFuzzerDriver.h"

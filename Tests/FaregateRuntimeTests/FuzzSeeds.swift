@@ -1,0 +1,211 @@
+import FaregateCore
+import FaregateRuntime
+import FaregateSimulation
+import Foundation
+
+/// The fuzz seed corpus, made from files the project itself writes: journal lines and a journal
+/// written by `FileJournal`, `acked` files, a snapshot written by `SnapshotFile`, delta bodies
+/// and sealed manifests encoded by the core, the APDU responses of the `seeds/cards` profiles,
+/// the `seeds/policies` files, gate configurations and control requests as `farectl` sends them.
+enum FuzzSeeds {
+    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
+
+    /// Replaces `corpus/<target>/` for every target.
+    static func write(to corpus: URL) throws {
+        let fm = FileManager.default
+        for (target, files) in try seeds() {
+            let dir = corpus.appendingPathComponent(target)
+            try? fm.removeItem(at: dir)
+            try fm.createDirectory(at: dir, withIntermediateDirectories: true)
+            for (name, bytes) in files { try Data(bytes).write(to: dir.appendingPathComponent(name)) }
+        }
+    }
+
+    static func seeds() throws -> [String: [(String, [UInt8])]] {
+        let journal = try journalFile()
+        let lines = journal.split(separator: UInt8(ascii: "\n")).map(Array.init)
+        return [
+            "card": try cardResponses(),
+            // A mode byte first (see the journal targets): 0 = the harness seals each line, 1 = raw.
+            "journal-line": lines.enumerated().map { ("line-\($0)", [UInt8($0 % 2)] + $1) },
+            "journal-recovery": [
+                ("journal.log", [0] + journal), ("torn-tail.log", [1] + journal.dropLast(40)),
+                ("damaged-middle.log", [1] + damaged(journal)),
+                // Sequences near the ceiling: one mutation from the overflow issue 13 found by reading.
+                ("near-ceiling.log", [0] + nearCeiling()),
+            ],
+            "acked": [("acked", AckedFile.encode(1234)), ("acked-old-format", Array("77\n".utf8))],
+            "snapshot": [("table.snapshot", try snapshot())],
+            "delta": deltas().enumerated().map { ("delta-\($0)", $1.encoded()) },
+            "manifest": manifests(),
+            "policy": try policies(),
+            "config": configs(),
+            "control": controlRequests(),
+            "tap-script": [("taps.txt", Array(tapScript.utf8))],
+        ]
+    }
+
+    /// A journal as the gate writes it: decisions, a failed read, an aborted read, a refused
+    /// tap, shadow decisions.
+    static func journalFile() throws -> [UInt8] {
+        let dir = NSTemporaryDirectory() + "faregate-seeds-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let journal = try FileJournal(directory: dir, fsync: false)
+        let key = CardKey(medium: .transitCard, identifier: 1_000_751_000_000_000_001) ?? CardKey(rawValue: 1)
+        let entries: [(JournalEntry.Kind, Decision, Int32?, Decision?)] = [
+            (.decision, .open(.ok), 1250, nil), (.decision, .deny(.blacklisted), 80, nil),
+            (.readFailed, .deny(.readError), nil, nil), (.aborted, .deny(.cardRemoved), nil, nil),
+            (.rejected, .deny(.tapAgain), nil, nil), (.decision, .open(.ok), 300, .deny(.healthRed)),
+        ]
+        try journal.append(
+            entries.enumerated().map { i, e in
+                JournalEntry(
+                    sequence: UInt64(i + 1), wallMillis: 1_654_041_600_000 + Int64(i) * 1500, reader: UInt16(i % 2),
+                    key: e.0 == .rejected ? CardKey(rawValue: 0) : key, kind: e.0, decision: e.1, balanceFen: e.2,
+                    dataVersion: 17, timings: StageTimings(select: 900, read: 21_000, queue: 4, lookup: 1, decide: 2),
+                    shadowDecision: e.3)
+            })
+        return [UInt8](try Data(contentsOf: URL(fileURLWithPath: journal.path)))
+    }
+
+    /// Two entries just under `JournalEntry.maxSequence`.
+    static func nearCeiling() -> [UInt8] {
+        let lines = [JournalEntry.maxSequence - 1, JournalEntry.maxSequence].map { seq in
+            JournalCodec.encode(
+                JournalEntry(
+                    sequence: seq, wallMillis: 1_654_041_600_000, reader: 0, key: CardKey(rawValue: 42),
+                    kind: .decision, decision: .open(.ok), balanceFen: 100, dataVersion: 1, timings: StageTimings()))
+        }
+        return Array(lines.map { $0 + "\n" }.joined().utf8)
+    }
+
+    /// The journal with one byte of its second line flipped (damage in the middle).
+    static func damaged(_ journal: [UInt8]) -> [UInt8] {
+        var bytes = journal
+        if let nl = bytes.firstIndex(of: UInt8(ascii: "\n")), nl + 10 < bytes.count { bytes[nl + 10] ^= 0x01 }
+        return bytes
+    }
+
+    /// Each card profile's responses to the gate's read, one length-prefixed chunk per response
+    /// (the `card` target's input format).
+    static func cardResponses() throws -> [(String, [UInt8])] {
+        let dir = repository.appendingPathComponent("seeds/cards")
+        let names = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasSuffix(".json") }
+        return try names.sorted().map { name in
+            let (_, compiled) = try CardProfile.load(path: dir.appendingPathComponent(name).path)
+            var card = SimulatedSmartCard(card: compiled)
+            let report = CardApplicationReader(recordExchanges: true).read {
+                (command: CommandAPDU) throws(CardIOError) -> ResponseAPDU in try card.transmit(command)
+            }
+            var input: [UInt8] = []
+            for exchange in report.exchanges {
+                guard let r = exchange.response?.bytes, r.count < 0xFF else { continue }
+                input.append(UInt8(r.count))
+                input += r
+            }
+            return (String(name.dropLast(5)), input)
+        }
+    }
+
+    static func snapshot() throws -> [UInt8] {
+        let entries = Dictionary(
+            uniqueKeysWithValues: (0..<24).map {
+                (CardKey(rawValue: 1_000_751_000_000_000_000 + $0 * 7919), CardStatus(rawValue: UInt8($0 % 40)))
+            })
+        let path = NSTemporaryDirectory() + "faregate-seed-\(UUID().uuidString).snapshot"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try SnapshotFile.write(CompactStatusTable(dataVersion: 41, entries: entries), to: path)
+        return [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+    }
+
+    static func deltas() -> [DeltaBody] {
+        let keys = (0..<6).map { CardKey(rawValue: 1_000_751_000_000_000_000 + UInt64($0) * 31) }
+        return [
+            DeltaBody(
+                fromVersion: 41, toVersion: 42,
+                entries: keys.enumerated().map { i, k in
+                    .init(key: k, operation: i % 3 == 2 ? .remove : .upsert(CardStatus(rawValue: UInt8(i))))
+                }),
+            DeltaBody(
+                fromVersion: 0, toVersion: 41,
+                entries: keys.map { .init(key: $0, operation: .upsert(.init(rawValue: 1))) }),
+        ]
+    }
+
+    /// Sealed manifests with their bodies, hashed with the target's stand-in digest so that
+    /// verification passes and the checks after it are reached.
+    static func manifests() -> [(String, [UInt8])] {
+        struct ZeroSigner: ManifestSigner {
+            func signature(of message: [UInt8]) -> [UInt8] { [UInt8](repeating: 0x5A, count: 64) }
+        }
+        return deltas().enumerated().map { i, body in
+            let bytes = body.encoded()
+            let digest = Array(bytes.prefix(32)) + [UInt8](repeating: 0, count: max(0, 32 - bytes.count))
+            let m = SyncManifest(
+                kind: body.fromVersion == 0 ? .snapshot : .delta, fromVersion: body.fromVersion,
+                toVersion: body.toVersion, bodySize: UInt64(bytes.count), bodySHA256: digest)
+            return ("sealed-\(i)", m.sealed(by: ZeroSigner()) + bytes)
+        }
+    }
+
+    static func policies() throws -> [(String, [UInt8])] {
+        let dir = repository.appendingPathComponent("seeds/policies")
+        return try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted().map {
+            ($0, [UInt8](try Data(contentsOf: dir.appendingPathComponent($0))))
+        }
+    }
+
+    /// The README's configurations: a production gate, and a bench gate with inline rules.
+    static func configs() -> [(String, [UInt8])] {
+        [
+            (
+                "gate.json",
+                Array(
+                    """
+                    {"gate_id": "BJ-L1-XIDAN-E01", "station": "xidan", "line": "1", "journal_dir": "/var/lib/faregate/journal",
+                     "journal_fsync": true, "journal_rotate_mib": 64, "ring_capacity": 1024, "utc_offset_hours": 8,
+                     "control_socket": "/run/faregate/faregated.sock", "metrics_file": "/var/lib/node_exporter/textfile/faregate.prom",
+                     "central": {"postgres": "host=db1,db2 port=5432 dbname=faregate", "public_key": "/etc/faregate/central.pub"},
+                     "sync": {"interval_seconds": 60, "jitter_seconds": 10, "max_backoff_seconds": 600, "upload_batch": 5000},
+                     "readers": {"backend": "pcsc", "names": ["ACR122"], "busy_budget_ms": 150},
+                     "barrier": {"directions": "bidirectional", "enforcement": "enforced", "reader_ends": ["unpaid", "paid"]},
+                     "access": {"anti_passback_seconds": 120}, "policy_dir": "/usr/share/faregate/policies", "era": null}
+                    """.utf8)
+            ),
+            (
+                "bench.json",
+                Array(
+                    """
+                    {"gate_id": "BENCH-1", "journal_dir": "journal", "readers": {"backend": "simulated", "count": 2, "script": "taps.txt"},
+                     "policy": {"health_check": true, "unbound_card": "deny", "health_yellow": "staff", "health_red": "deny",
+                     "health_unknown": "staff", "unknown_card": "staff", "minimum_balance_fen": 1,
+                     "max_data_age_seconds": 21600, "stale_data": "staff"}}
+                    """.utf8)
+            ),
+        ]
+    }
+
+    /// Every request `farectl` sends, as it sends it.
+    static func controlRequests() -> [(String, [UInt8])] {
+        let card = CardKey(medium: .transitCard, identifier: 1_000_751_000_000_000_001) ?? CardKey(rawValue: 1)
+        let requests: [(String, ControlRequest)] = [
+            ("status", .status), ("tap", .tap(card: card, reader: 1, fault: nil)), ("lookup", .lookup(card: card)),
+            ("sync-now", .syncNow), ("journal", .journal(count: 20)), ("metrics", .metrics),
+            ("mode", .mode(.init(mode: .emergencyOpen, resetAlarm: true))),
+            ("load-snapshot", .loadSnapshot(path: "/var/lib/faregate/table.snapshot")),
+            ("policy-reload", .policyReload(era: "2024-real-name")),
+        ]
+        return requests.map { ($0.0, [UInt8](ControlWire.line($0.1))) }
+    }
+
+    static let tapScript = """
+        # delay_ms  reader  medium:number            [fault]
+        0           0       transit-card:1000751000000000001
+        250         1       ride-code:10000042
+        100         0       transit-card:1000751000000000002  removed
+        10          0       transit-card:1000751000000000003  remove-after:3
+        10          1       transit-card:1000751000000000004  wrong-sw:2:6A82
+
+        """
+}
