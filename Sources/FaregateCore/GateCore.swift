@@ -106,11 +106,7 @@ public struct GateCore: Sendable {
     }
 
     /// The end of the passage `reader` serves.
-    public func end(of reader: UInt16) -> GateEnd { Self.end(of: reader, in: readerEnds) }
-
-    /// The end of the passage `reader` serves under the map `readerEnds` (for a thread that
-    /// holds a copy of the map rather than the core).
-    public static func end(of reader: UInt16, in readerEnds: [GateEnd]) -> GateEnd {
+    public func end(of reader: UInt16) -> GateEnd {
         Int(reader) < readerEnds.count ? readerEnds[Int(reader)] : .unpaid
     }
 

@@ -53,7 +53,9 @@ struct SnapshotStore: Sendable {
     /// The monotonic time the stamp's wall time corresponds to; nil when there is no readable
     /// stamp. A stamp from the future counts as verified now.
     private func verifiedAt(stampedIn stampPath: String) -> UInt64? {
-        guard let text = try? String(contentsOfFile: stampPath, encoding: .utf8),
+        // FileBytes, as for the journal's state files: an operator's stamp may be any size.
+        guard let bytes = try? FileBytes.read(stampPath, maxBytes: 64) ?? nil,
+            case let text = String(decoding: bytes, as: UTF8.self),
             let wall = Int64(text.trimmingCharacters(in: .whitespacesAndNewlines))
         else { return nil }
         // Any Int64 may be in the file: the age is computed without overflow, and a stamp older

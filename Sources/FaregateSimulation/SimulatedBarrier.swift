@@ -7,7 +7,7 @@ import Synchronization
 public final class SimulatedBarrier: Barrier, @unchecked Sendable {
     // @unchecked Sendable: `log` is a Mutex; `onDecision` is set once before the gate starts and
     // only read afterwards.
-    private let log = Mutex<[(decision: Decision, end: GateEnd)]>([])
+    private let log = Mutex<[Decision]>([])
     private let keepLog: Bool
     public nonisolated(unsafe) var onDecision: (@Sendable (Decision, GateEnd) -> Void)?
 
@@ -15,18 +15,15 @@ public final class SimulatedBarrier: Barrier, @unchecked Sendable {
     public init(keepLog: Bool = true) { self.keepLog = keepLog }
 
     public func decided(_ decision: Decision, at end: GateEnd) {
-        if keepLog { log.withLock { $0.append((decision, end)) } }
+        if keepLog { log.withLock { $0.append(decision) } }
         onDecision?(decision, end)
     }
 
-    /// The decisions shown so far, oldest first, with the end each was shown at; clears the log.
-    public func takeShown() -> [(decision: Decision, end: GateEnd)] {
+    /// The decisions shown so far, oldest first; clears the log (`onDecision` sees their ends).
+    public func takeDecisions() -> [Decision] {
         log.withLock { l in
             defer { l.removeAll() }
             return l
         }
     }
-
-    /// The decisions shown so far, oldest first; clears the log.
-    public func takeDecisions() -> [Decision] { takeShown().map(\.decision) }
 }
