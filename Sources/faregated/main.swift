@@ -267,7 +267,10 @@ nonisolated func runDaemon() -> Int32 {
         }.start()
     }
 
-    stopSignal.wait()
+    // The signal sources must outlive the wait: `_ = signalSources` after it kept nothing alive in
+    // an optimised build, where the array was released at once and the release daemon then
+    // ignored SIGTERM (the debug build, which the subprocess tests ran, kept it).
+    withExtendedLifetime(signalSources) { stopSignal.wait() }
     Log.info("gate \(config.gateID) stopping")
     systemd.notify("STOPPING=1")
     watchdog?.cancel()
@@ -280,7 +283,7 @@ nonisolated func runDaemon() -> Int32 {
     Log.info(
         "gate \(config.gateID) stopped: \(c.taps) taps, \(c.rejected) rejected, journal last seq \(journal.lastSequence), acknowledged \(journal.acknowledged)"
     )
-    _ = signalSources
+    for s in signalSources { s.cancel() }
     hangup.cancel()
     return 0
 }
