@@ -10,9 +10,16 @@ import XCTest
 enum DaemonProcess {
     /// A built executable next to the test bundle. Skips the test when it is missing, and fails it
     /// instead in CI (`FAREGATE_REQUIRE_SERVICES=1`), where a missing binary is a build problem.
+    /// `FAREGATE_DAEMON_BIN_DIR` names another build's directory: `scripts/test` runs these suites
+    /// again on the release binaries, the ones that ship (an optimised build once ignored SIGTERM
+    /// while the debug one stopped).
     static func binary(_ name: String) throws -> URL {
         let bundleDir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-        for candidate in [bundleDir, bundleDir.deletingLastPathComponent()] {
+        var candidates = [bundleDir, bundleDir.deletingLastPathComponent()]
+        if let dir = ProcessInfo.processInfo.environment["FAREGATE_DAEMON_BIN_DIR"] {
+            candidates = [URL(fileURLWithPath: dir)]
+        }
+        for candidate in candidates {
             let url = candidate.appendingPathComponent(name)
             if FileManager.default.isExecutableFile(atPath: url.path) { return url }
         }
