@@ -3,6 +3,13 @@
 // auditable firmware supply chain): C libraries come in as system library targets below.
 import PackageDescription
 
+// The git commit stamped into `--version` and `faregate_build_info`: `FAREGATE_COMMIT=$(git rev-parse
+// --short HEAD) swift build -c release`. Only letters, digits and `-+.` are kept (it becomes a C string
+// literal); unset or empty: "unknown", so a clean clone's plain `swift build` works.
+let buildCommit = String(
+    (Context.environment["FAREGATE_COMMIT"] ?? "").filter { $0.isLetter || $0.isNumber || "-+.".contains($0) }
+        .prefix(64))
+
 let package = Package(
     name: "faregate",
     products: [
@@ -20,6 +27,11 @@ let package = Package(
         .systemLibrary(name: "CLibPQ", path: "Sources/CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
         .systemLibrary(
             name: "CSodium", path: "Sources/CSodium", pkgConfig: "libsodium", providers: [.apt(["libsodium-dev"])]),
+
+        // The build's commit as a C string macro (Swift's -D carries no values); see `buildCommit`.
+        .target(
+            name: "CFaregateBuildInfo",
+            cSettings: buildCommit.isEmpty ? [] : [.define("FAREGATE_COMMIT", to: "\"\(buildCommit)\"")]),
 
         // Linux calls hidden behind _GNU_SOURCE (SO_PEERCRED), as swift-nio's CNIOLinux does.
         .target(name: "CFaregateLinux"),
@@ -55,7 +67,7 @@ let package = Package(
 
         // MARK: Runtime: threads, files, configuration, the gate pipeline. No simulation inside:
         // simulated backends reach it only through the composition roots.
-        .target(name: "FaregateRuntime", dependencies: ["FaregateCore", "CFaregateLinux"]),
+        .target(name: "FaregateRuntime", dependencies: ["FaregateCore", "CFaregateLinux", "CFaregateBuildInfo"]),
 
         // MARK: Station and gate simulations and their reports (farectl simulate / station), above
         // the runtime: they run real GateRuntimes on simulated readers and barriers.

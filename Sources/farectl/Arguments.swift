@@ -53,8 +53,22 @@ struct Arguments {
     }
 }
 
-/// A usage or input error: printed as one line, exit status 2.
+/// What stops a command: a usage error (exit status 2, printed with the command's usage) or a
+/// refusal or failure of the operation itself (`CLIError.failed`, exit status 1: a file that cannot
+/// be read, a key that exists, a gate that is not there).
 struct CLIError: Error, CustomStringConvertible {
+    enum Kind { case usage, failed }
+    var kind: Kind
     var description: String
-    init(_ message: String) { description = message }
+    /// A usage error: the command line itself is wrong.
+    init(_ message: String) {
+        kind = .usage
+        description = message
+    }
+    /// The operation was refused or failed; the command line was fine.
+    static func failed(_ message: String) -> CLIError {
+        var e = CLIError(message)
+        e.kind = .failed
+        return e
+    }
 }

@@ -91,7 +91,7 @@ func parseHealth(_ text: String, where at: String) throws(CLIError) -> HealthSta
 /// Non-empty, non-comment CSV lines split on commas, with 1-based line numbers. A first line
 /// starting with a letter in its first field and no digits (a header) is skipped.
 func csvRows(_ path: String) throws(CLIError) -> [(Int, [String])] {
-    guard let data = FileManager.default.contents(atPath: path) else { throw CLIError("cannot read \(path)") }
+    guard let data = FileManager.default.contents(atPath: path) else { throw CLIError.failed("cannot read \(path)") }
     var rows: [(Int, [String])] = []
     for (i, line) in String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
         .enumerated()
@@ -127,26 +127,28 @@ func idNumber(_ args: inout Arguments) throws(CLIError) -> String {
 extension IdentityHasher {
     static func load(_ path: String) throws(CLIError) -> IdentityHasher {
         let key = try readKeyFile(path, bytes: IdentityHasher.keySize)
-        do { return try IdentityHasher(key: key) } catch { throw CLIError("\(path): \(error)") }
+        do { return try IdentityHasher(key: key) } catch { throw CLIError.failed("\(path): \(error)") }
     }
 }
 
 func loadSigningKey(_ path: String) throws(CLIError) -> Ed25519KeyPair {
     let secret = try readKeyFile(path, bytes: Ed25519KeyPair.secretKeySize)
-    do { return try Ed25519KeyPair(secretKey: secret) } catch { throw CLIError("\(path): \(error)") }
+    do { return try Ed25519KeyPair(secretKey: secret) } catch { throw CLIError.failed("\(path): \(error)") }
 }
 
 func hexString(_ bytes: [UInt8]) -> String { KeyFile.hex(bytes) }
 
 /// Key files hold the key as one line of lowercase hex.
 func writeKeyFile(_ path: String, _ bytes: [UInt8], secret: Bool) throws {
-    guard !FileManager.default.fileExists(atPath: path) else { throw CLIError("\(path) exists; not overwriting a key") }
+    guard !FileManager.default.fileExists(atPath: path) else {
+        throw CLIError.failed("\(path) exists; not overwriting a key")
+    }
     let ok = FileManager.default.createFile(
         atPath: path, contents: Data((hexString(bytes) + "\n").utf8),
         attributes: [.posixPermissions: secret ? 0o600 : 0o644])
-    guard ok else { throw CLIError("cannot write \(path)") }
+    guard ok else { throw CLIError.failed("cannot write \(path)") }
 }
 
 func readKeyFile(_ path: String, bytes: Int) throws(CLIError) -> [UInt8] {
-    do { return try KeyFile.read(path, bytes: bytes) } catch { throw CLIError(error.description) }
+    do { return try KeyFile.read(path, bytes: bytes) } catch { throw CLIError.failed(error.description) }
 }

@@ -42,7 +42,7 @@ func cardEmulate(_ args: inout Arguments) throws -> Int32 {
     do {
         compiled = try CardProfile.load(path: path).1
     } catch {
-        throw CLIError("\(error)")
+        throw CLIError.failed("\(error)")
     }
     var emulator = VirtualCardEmulator(host: host, port: UInt16(port))
     if verbose { emulator.log = { @Sendable (line: String) in warn(line) } }
@@ -93,6 +93,11 @@ func cardRead(_ args: inout Arguments) throws -> Int32 {
     let json = args.flag("--json")
     try args.finish()
 
+    // pcscd must answer before anything waits on it: a stopped pcscd is an error at once, and one
+    // that accepts the connection but never answers (stuck, or a socket unit whose service does
+    // not start) would otherwise block libpcsclite, which has no timeout of its own, forever.
+    try checkPCSCD(withinMillis: pcscdAnswerMillis)
+
     let box = Mutex<CardReadReport?>(nil)
     let reader = PCSCCardReader(
         configuration: .init(readerName: readerName, recordExchanges: true), clock: SystemClock(),
@@ -100,24 +105,32 @@ func cardRead(_ args: inout Arguments) throws -> Int32 {
     let timer = DispatchWorkItem { reader.cancel() }
     DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(timeout), execute: timer)
     if !json { warn("waiting for a card on \(readerName ?? "the first PC/SC reader") …") }
-    var tap: Tap?
-    loop: while true {
-        switch reader.nextEvent() {
-        case .tap(let t):
-            tap = t
-            break loop
-        case .cancelled:
-            break loop
-        case .readerLost(let why):
-            warn("reader: \(why)")
-        case .readerRestored:
-            warn("reader: back")
+    // The wait runs on its own thread so this one can give up on it: `cancel()` interrupts a wait
+    // inside pcscd, but not a libpcsclite call to a pcscd that stopped answering mid-way.
+    let waited = Mutex<Tap?>(nil)
+    let ended = DispatchSemaphore(value: 0)
+    Thread.detachNewThread {
+        loop: while true {
+            switch reader.nextEvent() {
+            case .tap(let t):
+                waited.withLock { $0 = t }
+                break loop
+            case .cancelled:
+                break loop
+            case .readerLost(let why):
+                warn("reader: \(why)")
+            case .readerRestored:
+                warn("reader: back")
+            }
         }
+        ended.signal()
+    }
+    guard ended.wait(timeout: .now() + .milliseconds(timeout + pcscdAnswerMillis)) == .success else {
+        throw CLIError.failed("pcscd stopped answering: no card read within \(timeout) ms")
     }
     timer.cancel()
-    guard let tap, let readReport = box.withLock({ $0 }) else {
-        warn("no card within \(timeout) ms")
-        return 1
+    guard let tap = waited.withLock({ $0 }), let readReport = box.withLock({ $0 }) else {
+        throw CLIError.failed("no card within \(timeout) ms")
     }
     var out = CardReadOutput(
         reader: readerName ?? "*", ok: false,
@@ -178,3 +191,39 @@ func cardRead(_ args: inout Arguments) throws -> Int32 {
 }
 
 private func yuan(_ fen: Int32) -> String { String(format: "%d.%02d", fen / 100, fen % 100) }
+
+/// How long pcscd has to answer a request before `card read` gives up on it.
+let pcscdAnswerMillis = 3000
+
+/// Establishes a PC/SC context and lists the readers on another thread, waiting at most
+/// `withinMillis` for that: pcscd not running, not answering, or refusing is a `CLIError.failed`
+/// that says so. No reader plugged in is an empty list.
+func pcscReaders(withinMillis: Int) throws(CLIError) -> [String] {
+    let answer = Mutex<Result<[String], PCSCError>?>(nil)
+    let answered = DispatchSemaphore(value: 0)
+    Thread.detachNewThread {
+        let result: Result<[String], PCSCError>
+        do throws(PCSCError) {
+            result = .success(try PCSCContext().readers())
+        } catch {
+            result = .failure(error)
+        }
+        answer.withLock { $0 = result }
+        answered.signal()
+    }
+    guard answered.wait(timeout: .now() + .milliseconds(withinMillis)) == .success,
+        let result = answer.withLock({ $0 })
+    else {
+        throw CLIError.failed(
+            "pcscd did not answer within \(withinMillis) ms (is it running? systemctl status pcscd)")
+    }
+    switch result {
+    case .success(let names): return names
+    case .failure(let e) where e.status.meansServiceLost:
+        throw CLIError.failed("pcscd is not running (\(e)); start it: sudo systemctl start pcscd.socket")
+    case .failure(let e): throw CLIError.failed("pcscd: \(e)")
+    }
+}
+
+/// Fails unless pcscd answers within `withinMillis` (see `pcscReaders`).
+func checkPCSCD(withinMillis: Int) throws(CLIError) { _ = try pcscReaders(withinMillis: withinMillis) }

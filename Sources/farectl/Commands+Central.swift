@@ -15,7 +15,7 @@ let centralCommands: [Command] = [
         try args.finish()
         if demo > 0 {
             if FileManager.default.fileExists(atPath: db) {
-                throw CLIError("\(db) already exists; --demo fills a new store only")
+                throw CLIError.failed("\(db) already exists; --demo fills a new store only")
             }
             try createDemoStore(at: db, cards: demo, seed: seed, mix: mix)
         } else {

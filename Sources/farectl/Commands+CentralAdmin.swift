@@ -36,7 +36,7 @@ let centralAdminCommands: [Command] = [
         var records: [CentralCardRecord] = []
         for (n, fields) in try csvRows(csv) {
             guard fields.count == 2 || fields.count == 3 else {
-                throw CLIError("\(csv):\(n): expected medium,number[,type], got \(fields.count) fields")
+                throw CLIError.failed("\(csv):\(n): expected medium,number[,type], got \(fields.count) fields")
             }
             let key = try parseCard(fields[0] + ":" + fields[1], where: "\(csv):\(n)")
             var type = CardType.normal
@@ -127,10 +127,10 @@ let centralAdminCommands: [Command] = [
         for (n, f) in try csvRows(csv) {
             let at = "\(csv):\(n)"
             if let hasher {
-                guard f.count == 2 else { throw CLIError("\(at): expected id_number,colour") }
+                guard f.count == 2 else { throw CLIError.failed("\(at): expected id_number,colour") }
                 targets.append((.identity(hasher.hash(idNumber: f[0])), try parseHealth(f[1], where: at), at))
             } else {
-                guard f.count == 3 else { throw CLIError("\(at): expected medium,number,colour") }
+                guard f.count == 3 else { throw CLIError.failed("\(at): expected medium,number,colour") }
                 targets.append(
                     (.card(try parseCard(f[0] + ":" + f[1], where: at)), try parseHealth(f[2], where: at), at))
             }
@@ -221,8 +221,7 @@ let centralAdminCommands: [Command] = [
             else {
                 let current = try store.dataVersion()
                 if current > from {
-                    warn("more than \(maxChanges) changes after version \(from): take a snapshot")
-                    return 1
+                    throw CLIError.failed("more than \(maxChanges) changes after version \(from): take a snapshot")
                 }
                 try report(ExportReport(kind: "none", fromVersion: from, toVersion: current, bodyBytes: 0), json: json)
                 {
@@ -236,7 +235,7 @@ let centralAdminCommands: [Command] = [
         }
         guard FileManager.default.createFile(atPath: out + ".body", contents: Data(publication.body)),
             FileManager.default.createFile(atPath: out + ".manifest", contents: Data(publication.envelope))
-        else { throw CLIError("cannot write \(out).body / \(out).manifest") }
+        else { throw CLIError.failed("cannot write \(out).body / \(out).manifest") }
         let m = publication.manifest
         try report(
             ExportReport(
@@ -263,7 +262,7 @@ let centralAdminCommands: [Command] = [
         try args.finish()
         guard let envelope = FileManager.default.contents(atPath: path + ".manifest"),
             let body = FileManager.default.contents(atPath: path + ".body")
-        else { throw CLIError("cannot read \(path).manifest and \(path).body") }
+        else { throw CLIError.failed("cannot read \(path).manifest and \(path).body") }
         let verifier = try SyncVerifier(pinnedPublicKey: pub)
         do {
             let m = try verifier.verify(envelope: [UInt8](envelope), body: [UInt8](body), versionInService: inService)
@@ -275,8 +274,7 @@ let centralAdminCommands: [Command] = [
             ) { "valid \(m.kind) \(m.fromVersion)→\(m.toVersion)" }
             return 0
         } catch {
-            warn("rejected: \(error)")
-            return 1
+            throw CLIError.failed("rejected: \(error)")
         }
     },
     Command(

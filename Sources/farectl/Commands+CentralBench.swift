@@ -43,7 +43,7 @@ let centralBenchCommands: [Command] = [
         guard
             let delta = try SyncPublisher.delta(
                 from: store, after: initial.version, maxChanges: Int.max, signer: keys, digest: sha)
-        else { throw CLIError("no delta after version \(initial.version)") }
+        else { throw CLIError.failed("no delta after version \(initial.version)") }
         let fetchSignSeconds = t.lap()
         let verifier = try SyncVerifier(pinnedPublicKey: keys.publicKey)
         let m = try verifier.verify(envelope: delta.envelope, body: delta.body, versionInService: initial.version)
@@ -126,7 +126,7 @@ let centralBenchCommands: [Command] = [
                     while DispatchTime.now().uptimeNanoseconds < deadline {
                         let t0 = DispatchTime.now().uptimeNanoseconds
                         guard let set = try store.changes(after: version, maxChanges: 100_000) else {
-                            throw CLIError("poller too far behind")
+                            throw CLIError.failed("poller too far behind")
                         }
                         h.record(DispatchTime.now().uptimeNanoseconds - t0)
                         rows += set.changes.count

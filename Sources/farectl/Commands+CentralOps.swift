@@ -178,7 +178,7 @@ func centralOperation(
     let resolved = try setup.book.officeRules(station: setup.station, on: setup.date, pinnedEra: setup.era)
     let engine = try setup.book.engine(station: setup.station, line: setup.line, pinnedEra: setup.era)
     guard let store = try backend.open() as? any CentralOperationsStore else {
-        throw CLIError("this backend does not carry out central operations")
+        throw CLIError.failed("this backend does not carry out central operations")
     }
     let ops = CentralOperations(store: store, rules: resolved.office, station: setup.station)
     let (card, run) = try parse(ops, engine.rules(on: setup.date).enforced.acceptedRideCodeIssuers, &args)

@@ -2,24 +2,30 @@ import FaregateCore
 import FaregateRuntime
 import Foundation
 
+/// The control socket of the gate a command talks to: `--socket PATH`, else the environment's
+/// `FAREGATE_CONTROL_SOCKET`, else the daemon's default (`GateConfig.defaultControlSocket`). Every
+/// command for a running gate resolves it here, so none needs `--socket` when the others do not.
+func controlSocket(_ args: inout Arguments) throws(CLIError) -> String {
+    if let path = try args.value("--socket") { return path }
+    if let path = ProcessInfo.processInfo.environment["FAREGATE_CONTROL_SOCKET"], !path.isEmpty { return path }
+    return GateConfig.defaultControlSocket
+}
+
 /// Sends one request to a running gate and prints the answer: its wire JSON with `--json`,
-/// otherwise `text` of it. `text` returns nil for an answer of the wrong kind.
+/// otherwise `text` of it. `text` returns nil for an answer of the wrong kind. A refusal by the
+/// gate is thrown as its `ControlFailure`, which `runCLI` prints (as JSON with `--json`), exit 1.
 func control(_ args: inout Arguments, _ request: ControlRequest, text: (ControlResponse) -> String?) throws -> Int32 {
     let json = args.flag("--json")
-    let socket = try args.value("--socket") ?? GateConfig.defaultControlSocket
+    let socket = try controlSocket(&args)
     try args.finish()
     let answer = try ControlClient.send(request, to: socket)
+    if let failure = answer.failure { throw failure }
     if json {
         print(String(decoding: ControlWire.line(answer).dropLast(), as: UTF8.self))
-        return answer.failure == nil ? 0 : 1
-    }
-    if let failure = answer.failure {
-        warn("farectl: \(failure.message)")
-        return 1
+        return 0
     }
     guard let out = text(answer) else {
-        warn("farectl: the gate answered '\(answer.tag)' to '\(request.command.name)'")
-        return 1
+        throw CLIError.failed("the gate answered '\(answer.tag)' to '\(request.command.name)'")
     }
     print(out)
     return 0
@@ -62,7 +68,8 @@ let controlCommands: [Command] = [
     },
     Command(
         ["tap"],
-        usage: "tap --card MEDIUM:NUMBER [--reader N] [--fault removed|malformed|unknown-app|remove-after:N|…] [--socket PATH] [--json]",
+        usage:
+            "tap --card MEDIUM:NUMBER [--reader N] [--fault removed|malformed|unknown-app|remove-after:N|…] [--socket PATH] [--json]",
         "present a card on a running gate's simulated reader and print the decision"
     ) { args in
         let card = try cardArgument(&args)

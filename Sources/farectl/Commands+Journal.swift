@@ -4,24 +4,25 @@ import Foundation
 
 let journalCommands: [Command] = [
     Command(
-        ["journal", "tail"], usage: "journal tail (--dir DIR | --socket PATH) [-n N] [--json]",
-        "print the last N entries of a gate's journal (its directory, or a running gate)"
+        ["journal", "tail"], usage: "journal tail [--dir DIR | --socket PATH] [-n N] [--json]",
+        "print the last N entries of a gate's journal: from its directory, or from the running gate (the default)"
     ) { args in
         let n = try args.int("-n", default: 20, in: 1...1_000_000)
-        if let socket = try args.value("--socket") {
-            var forward = Arguments(["--socket", socket] + (args.flag("--json") ? ["--json"] : []))
-            try args.finish()
+        guard let dir = try args.value("--dir") else {
+            // The running gate, found like every other control command's (`controlSocket`).
             let count = min(n, ControlRequest.journalCounts.upperBound)
-            return try control(&forward, .journal(count: count)) { a in
+            return try control(&args, .journal(count: count)) { a in
                 guard case .journal(let entries) = a else { return nil }
                 return entries.map(\.textLine).joined(separator: "\n")
             }
         }
         let json = args.flag("--json")
-        guard let dir = try args.value("--dir") else { throw CLIError("--dir DIR or --socket PATH is required") }
+        if try args.value("--socket") != nil { throw CLIError("give --dir DIR or --socket PATH, not both") }
         try args.finish()
         let path = dir + "/journal.log"
-        guard let data = FileManager.default.contents(atPath: path) else { throw CLIError("cannot read \(path)") }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw CLIError.failed("cannot read \(path)")
+        }
         let lines = String(decoding: data, as: UTF8.self).split(separator: "\n").suffix(n)
         var entries: [JournalEntry] = []
         var bad = 0
@@ -32,7 +33,12 @@ let journalCommands: [Command] = [
             }
             entries.append(e)
         }
-        try report(entries, json: json) {
+        // The same `entries` key as the running gate's answer, so `jq .entries` reads both.
+        struct Out: Encodable {
+            var entries: [JournalEntry]
+            var damagedLines: Int
+        }
+        try report(Out(entries: entries, damagedLines: bad), json: json) {
             entries.map(\.textLine).joined(separator: "\n") + (bad > 0 ? "\n(\(bad) damaged line(s) skipped)" : "")
         }
         return 0
@@ -46,6 +52,16 @@ let journalCommands: [Command] = [
             throw CLIError("--dir DIR (the gate's journal_dir) is required")
         }
         try args.finish()
+        // Only an existing journal: opening creates what is missing (as the daemon must), and a
+        // mistyped directory would then be reported as a healthy, empty journal.
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: dir, isDirectory: &isDirectory) else {
+            throw CLIError.failed("\(dir) does not exist; give the gate's journal_dir")
+        }
+        guard isDirectory.boolValue else { throw CLIError.failed("\(dir) is not a directory") }
+        guard FileManager.default.fileExists(atPath: dir + "/journal.log") else {
+            throw CLIError.failed("\(dir) holds no journal.log; give the gate's journal_dir")
+        }
         let journal = try FileJournal(directory: dir)
         struct State: Encodable {
             var last_sequence: UInt64, acknowledged: UInt64, recovery: [String]

@@ -122,7 +122,9 @@ let policyCommands: [Command] = [
         var entries: [JournalEntry] = []
         var damaged = 0
         for path in paths {
-            guard let data = FileManager.default.contents(atPath: path) else { throw CLIError("cannot read \(path)") }
+            guard let data = FileManager.default.contents(atPath: path) else {
+                throw CLIError.failed("cannot read \(path)")
+            }
             for line in String(decoding: data, as: UTF8.self).split(separator: "\n") {
                 if let e = try? JournalCodec.decode(line) { entries.append(e) } else { damaged += 1 }
             }
@@ -140,7 +142,7 @@ func loadPolicyBook(_ paths: [String]) throws -> PolicyBook {
     for p in paths {
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: p, isDirectory: &isDir) else {
-            throw CLIError("no such file \(p)")
+            throw CLIError.failed("no such file \(p)")
         }
         if isDir.boolValue {
             let names = (try? FileManager.default.contentsOfDirectory(atPath: p)) ?? []

@@ -48,9 +48,9 @@ func listReaders(_ args: inout Arguments) throws -> Int32 {
     try args.finish()
     var out = ReadersOutput(pcscReaders: [], pcscError: nil, usbReaders: [], usbError: nil, table: nil)
     do {
-        out.pcscReaders = try PCSCContext().readers()
+        out.pcscReaders = try pcscReaders(withinMillis: pcscdAnswerMillis)
     } catch {
-        out.pcscError = "\(error)"
+        out.pcscError = error.description
     }
     // USB devices through libusb; the kernel driver bound to each (the pn533 conflict) from sysfs,
     // which names devices the way `USBDevice.sysfsName` does.

@@ -78,13 +78,13 @@ func createDemoStore(at path: String, cards: Int, seed: UInt64, mix: DemoPopulat
 func loadMix(_ path: String?) throws -> DemoPopulation.Mix {
     guard let path else { return .beijing2022 }
     guard let data = FileManager.default.contents(atPath: path) else {
-        throw CLIError("cannot read population mix \(path)")
+        throw CLIError.failed("cannot read population mix \(path)")
     }
     let mix: DemoPopulation.Mix
     do { mix = try JSONDecoder().decode(DemoPopulation.Mix.self, from: data) } catch {
-        throw CLIError("population mix \(path) is not valid: \(error)")
+        throw CLIError.failed("population mix \(path) is not valid: \(error)")
     }
-    do { try mix.validate() } catch { throw CLIError("population mix \(path): \(error)") }
+    do { try mix.validate() } catch { throw CLIError.failed("population mix \(path): \(error)") }
     return mix
 }
 

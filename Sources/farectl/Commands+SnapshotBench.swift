@@ -51,7 +51,7 @@ let snapshotBenchCommands: [Command] = [
 
         // The gate's side: fetch, verify against the pinned key, decode, build the table.
         let gateStore = try SQLiteCentralStore(path: db)
-        guard let fetched = try gateStore.latestSnapshot() else { throw CLIError("no snapshot stored") }
+        guard let fetched = try gateStore.latestSnapshot() else { throw CLIError.failed("no snapshot stored") }
         let fetch = t.lap()
         let verifier = try SyncVerifier(pinnedPublicKey: keys.publicKey)
         let manifest = try verifier.verify(

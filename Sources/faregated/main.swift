@@ -21,21 +21,11 @@ func fail(_ status: Int32, _ message: String) -> Never {
 /// their own threads, and nothing here needs main-actor isolation.
 nonisolated func runDaemon() -> Int32 {
 
-    var configPath: String?
-    var exitAfterScript = false
-    var argv = CommandLine.arguments.dropFirst()
-    while let a = argv.popFirst() {
-        switch a {
-        case "--config": configPath = argv.popFirst()
-        case "--exit-after-script": exitAfterScript = true
-        case "--verbose": Log.minimumLevel = .debug
-        case "-h", "--help":
-            print("usage: faregated --config FILE [--exit-after-script] [--verbose]")
-            return 0
-        default: fail(2, "unknown argument '\(a)' (usage: faregated --config FILE)")
-        }
-    }
-    guard let configPath else { fail(2, "--config FILE is required") }
+    // --help, --version and --check-config are answered (and exit) in DaemonArguments.parse.
+    let arguments = DaemonArguments.parse(CommandLine.arguments)
+    let configPath = arguments.configPath
+    let exitAfterScript = arguments.exitAfterScript
+    if arguments.verbose { Log.minimumLevel = .debug }
 
     let config: GateConfig
     do { config = try GateConfig.load(path: configPath) } catch { fail(2, error.description) }
