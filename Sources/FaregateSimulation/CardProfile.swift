@@ -65,8 +65,9 @@ public struct CardProfile: Codable, Hashable, Sendable {
         self.files = files
     }
 
-    /// A typical contactless ISO 14443-4 ATR as PC/SC readers synthesise it.
-    public static let defaultATR = "3B 8A 80 01 80 31 80 65 B0 84 41 3D 47 5A"
+    /// A typical contactless ISO 14443-4 ATR as PC/SC readers synthesise it. It announces T=1, so
+    /// it ends in its check byte TCK (0A: the XOR of T0 … the last historical byte, ISO/IEC 7816-3).
+    public static let defaultATR = "3B 8A 80 01 80 31 80 65 B0 84 41 3D 47 5A 0A"
 }
 
 /// A profile that does not describe a card: names the file and the field.

@@ -58,7 +58,8 @@ func topLevelHelp() -> String {
     for c in commands {
         let first = c.words[0]
         if c.words.count == 1 {
-            rows.append((first, c.summary))
+            let more = members(of: c.words).map(\.name)
+            rows.append((first, c.summary + (more.isEmpty ? "" : " (also: \(more.joined(separator: ", ")))")))
         } else if !shown.contains(first) && !commands.contains(where: { $0.words == [first] }) {
             rows.append((first + " …", groupSummary([first])))
         }
