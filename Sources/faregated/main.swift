@@ -23,12 +23,13 @@ nonisolated func runDaemon() -> Int32 {
 
     var configPath: String?
     var exitAfterScript = false
+    var verbose = false
     var argv = CommandLine.arguments.dropFirst()
     while let a = argv.popFirst() {
         switch a {
         case "--config": configPath = argv.popFirst()
         case "--exit-after-script": exitAfterScript = true
-        case "--verbose": Log.minimumLevel = .debug
+        case "--verbose": verbose = true
         case "-h", "--help":
             print("usage: faregated --config FILE [--exit-after-script] [--verbose]")
             return 0
@@ -39,6 +40,8 @@ nonisolated func runDaemon() -> Int32 {
 
     let config: GateConfig
     do { config = try GateConfig.load(path: configPath) } catch { fail(2, error.description) }
+    // The config's log_level, or debug with --verbose; set before any other thread runs.
+    Log.minimumLevel = verbose ? .debug : config.logLevel
 
     // The journal must be writable before the gate serves anyone: refuse to start otherwise.
     let journal: FileJournal
@@ -162,12 +165,14 @@ nonisolated func runDaemon() -> Int32 {
     options.readerEnds = readerEnds
     let runtime = GateRuntime(
         options: options, journal: journal, readers: readers, barrier: barrier, clock: clock,
-        storeFactory: storeFactory,
-        // `tap seq=` and then the entry as `farectl journal tail` prints it (which starts with the
-        // sequence number): what operators and the daemon tests look for in the log.
-        observer: { r in Log.info("tap seq=\(r.entry.textLine)") })
+        // The decision loop logs each tap at debug level (`tap seq=…`, DecisionLoop).
+        storeFactory: storeFactory)
+    // The era in force today, not the book's first one.
+    @Sendable func rulesInForce(_ engine: DecisionEngine) -> String {
+        engine.inForce(on: CalendarDate(wallMillis: clock.wallMillis(), utcOffsetSeconds: config.utcOffsetHours * 3600))
+    }
     Log.info(
-        "gate \(config.gateID) starting: \(readers.count) \(config.readers.backend) reader(s), journal \(journal.path) next seq \(journal.nextSequence)"
+        "gate \(config.gateID) starting: \(readers.count) \(config.readers.backend) reader(s), journal \(journal.path) next seq \(journal.nextSequence), rules \(rulesInForce(engine)) in force, log level \(Log.minimumLevel.name)"
     )
     runtime.start()
     if runtime.currentCounters.syncs == 0, storeFactory != nil {
@@ -180,11 +185,12 @@ nonisolated func runDaemon() -> Int32 {
     let reload: @Sendable (String?) -> Result<String, PolicyError> = { era in
         loadEngine(era: era ?? config.era).map { engine in
             runtime.replaceEngine(engine)
-            return engine.label.isEmpty ? "inline" : engine.label
+            return rulesInForce(engine)
         }
     }
     let gateControl = GateControl(
-        runtime: runtime, presenter: simulatedReaders.isEmpty ? nil : SimulatedTapPresenter(readers: simulatedReaders), clock: clock,
+        runtime: runtime, presenter: simulatedReaders.isEmpty ? nil : SimulatedTapPresenter(readers: simulatedReaders),
+        clock: clock,
         reloadPolicy: config.policyDirectory == nil ? nil : reload, barrier: barrier)
     do {
         control = try ControlServer(path: config.controlSocket) { gateControl.handle($0) }
