@@ -71,6 +71,14 @@ public struct DecisionEngine: Sendable {
         return found
     }
 
+    /// The name of the rules in force on `today`, for logs and answers: the id of the scheduled
+    /// era in force, else the engine's `label` (a pinned era, or the first era before its start
+    /// day), else `inline` (rules from the configuration file).
+    public func inForce(on today: CalendarDate) -> String {
+        if let i = scheduleIndex(onDay: today.daysSinceEpoch) { return schedule[i].era }
+        return label.isEmpty ? "inline" : label
+    }
+
     /// The enforced and shadow rules in force on `today`.
     @inlinable public func rules(on today: CalendarDate) -> (enforced: GatePolicy, shadow: GatePolicy?) {
         guard let i = scheduleIndex(onDay: today.daysSinceEpoch) else { return (policy, shadowPolicy) }

@@ -3,8 +3,9 @@
 /// `handle` turns a tap taken off the ring into the journal entry to write and the end of the
 /// passage its decision is for; `settle` then says, once the batch's append to the journal
 /// succeeded or failed, what the lane shows for each entry (the journal-before-open rule). The
-/// caller performs the two side effects in that order. The only state is the next journal
-/// sequence number. Not thread-safe: owned by the decision thread.
+/// caller performs the two side effects in that order. State: the next journal sequence number,
+/// the passage ledger (recorded only once a let-through entry is durable) and the lane's mode as
+/// the caller last read it. Not thread-safe: owned by the decision thread.
 public struct GateCore: Sendable {
     public private(set) var nextSequence: UInt64
     public var engine: DecisionEngine
@@ -16,6 +17,16 @@ public struct GateCore: Sendable {
     public var readerEnds: [GateEnd] = []
     /// Offset of the gate's time zone east of UTC, for card validity dates (Beijing: +8 h).
     public var utcOffsetSeconds: Int = 8 * 3600
+    /// The mode the lane acts in now (`Barrier.effectiveMode`), set by the caller before each
+    /// batch. Outside `normal` no card opens the barrier and the journal says so: a closed station
+    /// denies `station_closed`, an out-of-service gate `gate_out_of_service`, and in emergency
+    /// free-open every tap is journalled `open(emergency_open)` (the flaps are open for everyone;
+    /// the card is not what let the rider through, so no passage is recorded for it).
+    public var lane: GateMode = .normal
+    /// Passages let through by entries handed out since the last `settle` (oldest first): the
+    /// ledger records them only once they are durable, but a second tap of the same card in the
+    /// same batch must already see the first.
+    private var unsettled: [(key: CardKey, direction: PassageDirection, wallMillis: Int64)] = []
 
     /// What to do with one tap.
     public struct Output: Hashable, Sendable {
@@ -76,13 +87,23 @@ public struct GateCore: Sendable {
             today: CalendarDate(wallMillis: wall, utcOffsetSeconds: utcOffsetSeconds), dataAgeSeconds: dataAgeSeconds)
         let pair = engine.decideWithShadow(tap.result, status: status, context: context)
         var decision = pair.enforced
-        if ledger != nil, case .card = tap.result {
+        if let ledger, lane == .normal, case .card = tap.result {
             // Passage rules come after the card's own: an open decision can still be a passback
-            // or an exit without entry. A let-through entry or exit is recorded at decision time.
+            // or an exit without entry. The ledger as it will be once this batch is durable: a
+            // passage of the same card earlier in the batch counts already.
             let direction = PassageDirection(from: end(of: tap.reader))
-            decision = ledger?.apply(decision, key: key, direction, nowMillis: wall) ?? decision
-            if case .open = decision { ledger?.record(key, direction, nowMillis: wall) }
+            let entered: Int64?
+            if let earlier = unsettled.last(where: { $0.key == key }) {
+                entered = earlier.direction == .entry ? earlier.wallMillis : nil
+            } else {
+                entered = ledger.entryTime(of: key, nowMillis: wall)
+            }
+            if case .open = decision, let refusal = ledger.check(direction, enteredAt: entered, nowMillis: wall) {
+                decision = refusal
+            }
+            if case .open = decision { unsettled.append((key, direction, wall)) }
         }
+        if let refusal = Self.refusal(in: lane) { decision = refusal }
         let decidedAt = clock.monotonicNanos()
 
         let kind: JournalEntry.Kind
@@ -125,6 +146,26 @@ public struct GateCore: Sendable {
             decision: .deny(.tapAgain), balanceFen: nil, dataVersion: dataVersion, timings: StageTimings())
     }
 
+    /// What a tap is told in `mode` instead of its card's decision; nil in `normal`.
+    public static func refusal(in mode: GateMode) -> Decision? {
+        switch mode {
+        case .normal: nil
+        case .closed: .deny(.stationClosed)
+        case .outOfService: .deny(.gateOutOfService)
+        case .emergencyOpen: .open(.emergencyOpen)
+        }
+    }
+
+    /// The entry recording a staff command the gate carried out (mode, directions, enforcement,
+    /// alarm reset), in the journal's sequence like a tap.
+    public mutating func staffCommand(_ command: StaffCommand, wallMillis: Int64, dataVersion: UInt64) -> JournalEntry {
+        defer { nextSequence += 1 }
+        return JournalEntry(
+            sequence: nextSequence, wallMillis: wallMillis, reader: 0, key: CardKey(rawValue: 0), kind: .staffCommand,
+            decision: .staff(.staffCommand), balanceFen: nil, dataVersion: dataVersion, timings: StageTimings(),
+            command: command)
+    }
+
     /// What became of a batch's append to the journal.
     public enum Append: Hashable, Sendable {
         /// Every entry of the batch is durable.
@@ -133,23 +174,72 @@ public struct GateCore: Sendable {
         case failed(nextSequence: UInt64)
     }
 
-    /// The journal-before-open rule, applied to one batch after its append: calls `show` with
-    /// each entry in order and what the lane must show for it, nil where the lane was told
-    /// already (a tap refused on a full ring hears "tap again" at once, from its reader).
+    /// One entry of a settled batch: what became of it. Everything downstream of the journal —
+    /// the lane, the `farectl tap` answer, the log, the metrics — reports this, not the entry
+    /// `handle` proposed, so they all agree with the journal.
+    public struct Settlement: Hashable, Sendable {
+        /// The entry as `handle` proposed it; in the journal only when `durable`.
+        public var entry: JournalEntry
+        /// Whether the entry is in the journal. When it is not, its sequence was handed out again.
+        public var durable: Bool
+        /// What the rider was told: the entry's decision when durable; `gate_out_of_service` for a
+        /// tap whose entry could not be journalled; `tap_again` for a tap refused on a full ring
+        /// (its reader said so at once). Nil for a staff command (no rider).
+        public var told: Decision?
+        /// What the lane must be shown now; nil when it was told already (a tap refused on a full
+        /// ring) or there is no rider (a staff command).
+        public var show: Decision?
+
+        public init(entry: JournalEntry, durable: Bool, told: Decision?, show: Decision?) {
+            self.entry = entry
+            self.durable = durable
+            self.told = told
+            self.show = show
+        }
+
+        /// The journalled sequence; nil when the entry is not in the journal.
+        public var sequence: UInt64? { durable ? entry.sequence : nil }
+
+        /// The entry as `farectl journal tail` prints it when durable. Otherwise the same columns
+        /// with `-` for the sequence (it was handed out again) and what the rider was told,
+        /// ending with `not journalled (rules: DECISION)`.
+        public var textLine: String {
+            if durable { return entry.textLine }
+            var shown = entry
+            shown.decision = told ?? entry.decision
+            shown.shadowDecision = nil
+            return shown.textLine(sequence: "-") + "\tnot journalled (rules: \(entry.decision))"
+        }
+    }
+
+    /// The journal-before-open rule, applied to one batch after its append: calls `settled` with
+    /// each entry's `Settlement`, in order.
     ///
     /// An entry that is not durable never opens the barrier: after a failed append every tap of
     /// the batch is denied `gateOutOfService`, and the sequence numbers handed out are taken back
-    /// so the journal stays contiguous.
+    /// so the journal stays contiguous. Passages are recorded in the ledger here, once durable:
+    /// a tap denied for durability leaves no entry record behind.
     public mutating func settle(
-        _ batch: some Collection<JournalEntry>, after append: Append, _ show: (JournalEntry, Decision?) -> Void
+        _ batch: some Collection<JournalEntry>, after append: Append, _ settled: (Settlement) -> Void
     ) {
+        defer { unsettled.removeAll(keepingCapacity: true) }
         if case .failed(let next) = append { rewind(to: next) }
+        let durable = append == .durable
         for entry in batch {
-            switch (entry.kind, append) {
-            case (.rejected, _): show(entry, nil)
-            case (_, .durable): show(entry, entry.decision)
-            case (_, .failed): show(entry, .deny(.gateOutOfService))
+            let told: Decision?
+            let show: Decision?
+            switch entry.kind {
+            case .staffCommand: (told, show) = (nil, nil)
+            case .rejected: (told, show) = (entry.decision, nil)
+            case .decision, .readFailed, .aborted:
+                told = durable ? entry.decision : .deny(.gateOutOfService)
+                show = told
             }
+            if durable, entry.kind == .decision, case .open(let reason) = entry.decision, reason != .emergencyOpen {
+                let direction = PassageDirection(from: end(of: entry.reader))
+                ledger?.record(entry.key, direction, nowMillis: entry.wallMillis)
+            }
+            settled(Settlement(entry: entry, durable: durable, told: told, show: show))
         }
     }
 }

@@ -42,6 +42,12 @@ public protocol Barrier: AnyObject, Sendable {
     /// closed, or stay closed and call staff, with the reason's message. Called after the tap's
     /// journal entry is durable (or, for an entry that is not, with the deny that replaces it).
     func decided(_ decision: Decision, at end: GateEnd)
+
+    /// The mode the lane acts in now: the staff mode once it applies (a passage in progress ends
+    /// first), `emergencyOpen` while a fire alarm or power loss holds the flaps open. The decision
+    /// loop reads it before each batch so that the journal says what the lane does with the tap
+    /// (`GateCore.lane`). Safe from any thread.
+    var effectiveMode: GateMode { get }
 }
 
 /// Lookup side of the binding and health-status table, as the decision loop sees it.

@@ -4,7 +4,9 @@
 /// `J1 seq wall_ms reader key_hex kind outcome reason balance|- data_version t_select t_read t_queue
 /// t_lookup t_decide [shadow_outcome shadow_reason] crc32_hex`; the two shadow fields are present
 /// only when the entry carries a shadow decision, so lines of gates without shadow rules are
-/// unchanged. The CRC covers every byte before the last tab, so a torn or
+/// unchanged. A `staff_command` entry (never shadowed) has one field there instead, the command's
+/// token (`mode=closed`, `StaffCommand.token`); the lines of taps are the same as before staff
+/// commands were journalled, so every older journal still decodes. The CRC covers every byte before the last tab, so a torn or
 /// edited line is detected. Text so an operator can `tail` it; fixed fields so it parses fast.
 public enum JournalCodec {
     public static let magic = "J1"
@@ -17,7 +19,7 @@ public enum JournalCodec {
 
         public var description: String {
             switch self {
-            case .wrongFieldCount(let n): "expected 16 or 18 fields, found \(n)"
+            case .wrongFieldCount(let n): "expected 16, 17 or 18 fields, found \(n)"
             case .badMagic: "line does not start with \(JournalCodec.magic)"
             case .badChecksum: "checksum mismatch (torn or altered line)"
             case .badField(let f): "field \(f) is not valid"
@@ -34,7 +36,9 @@ public enum JournalCodec {
             e.balanceFen.map { String($0) } ?? "-", String(e.dataVersion), String(t.select), String(t.read),
             String(t.queue), String(t.lookup), String(t.decide),
         ]
-        if let shadow = e.shadowDecision {
+        if let command = e.command {
+            fields.append(command.token)
+        } else if let shadow = e.shadowDecision {
             fields.append(shadow.outcome.description)
             fields.append(shadow.reason.code)
         }
@@ -49,13 +53,21 @@ public enum JournalCodec {
         guard let crc = UInt32(line[line.index(after: lastTab)...], radix: 16) else { throw .badField("crc32") }
         guard CRC32.checksum(body.utf8) == crc else { throw .badChecksum }
         let f = body.split(separator: "\t", omittingEmptySubsequences: false)
-        guard f.count == 15 || f.count == 17 else { throw .wrongFieldCount(f.count + 1) }
+        guard f.count >= 15 && f.count <= 17 else { throw .wrongFieldCount(f.count + 1) }
         guard f[0] == magic else { throw .badMagic }
         func num<T: FixedWidthInteger>(_ i: Int, _ name: String, radix: Int = 10) throws(DecodeError) -> T {
             guard let v = T(f[i], radix: radix) else { throw .badField(name) }
             return v
         }
         guard let kind = JournalEntry.Kind(name: String(f[5])) else { throw .badField("kind") }
+        // A staff command has its command and nothing else there; a tap never has one.
+        var command: StaffCommand?
+        if kind == .staffCommand {
+            guard f.count == 16, let c = StaffCommand(token: f[15]) else { throw .badField("command") }
+            command = c
+        } else if f.count == 16 {
+            throw .wrongFieldCount(17)
+        }
         guard let outcome = Decision.Outcome(name: String(f[6])) else { throw .badField("outcome") }
         guard let reason = Reason(code: String(f[7])) else { throw .badField("reason") }
         let balance: Int32? = f[8] == "-" ? nil : try num(8, "balance")
@@ -68,7 +80,8 @@ public enum JournalCodec {
             sequence: sequence, wallMillis: try num(2, "wall_ms"), reader: try num(3, "reader"),
             key: CardKey(rawValue: try num(4, "key", radix: 16)), kind: kind,
             decision: Decision(outcome: outcome, reason: reason), balanceFen: balance,
-            dataVersion: try num(9, "data_version"), timings: timings, shadowDecision: try shadowDecision(f))
+            dataVersion: try num(9, "data_version"), timings: timings, shadowDecision: try shadowDecision(f),
+            command: command)
     }
 
     static func shadowDecision(_ f: [Substring]) throws(DecodeError) -> Decision? {

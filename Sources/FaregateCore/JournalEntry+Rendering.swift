@@ -5,13 +5,20 @@
 extension JournalEntry {
     /// Tab-separated: sequence, wall-clock milliseconds, reader, card, outcome, reason, the
     /// rider's message in Chinese and English; then, for an entry with a shadow decision,
-    /// `shadow OUTCOME(REASON)`.
-    public var textLine: String {
+    /// `shadow OUTCOME(REASON)`. A staff command has `-` for reader and card and ends with
+    /// `command TOKEN` (`command mode=closed`).
+    public var textLine: String { textLine(sequence: String(sequence)) }
+
+    /// The line with `sequence` in the first column: `-` for an entry that never became durable
+    /// (`GateCore.Settlement.textLine`).
+    func textLine(sequence: String) -> String {
         let reason = decision.reason
+        let who = kind == .staffCommand ? "-\t-" : "r\(reader)\t\(key.text)"
         var line =
-            "\(sequence)\t\(wallMillis)\tr\(reader)\t\(key.text)\t\(decision.outcome)\t\(reason.code)\t"
+            "\(sequence)\t\(wallMillis)\t\(who)\t\(decision.outcome)\t\(reason.code)\t"
             + "\(reason.messageZH) / \(reason.messageEN)"
         if let shadowDecision { line += "\tshadow \(shadowDecision)" }
+        if let command { line += "\tcommand \(command.token)" }
         return line
     }
 }
@@ -24,6 +31,7 @@ extension JournalEntry: Codable {
         case messageZH = "message_zh", messageEN = "message_en", balanceFen = "balance_fen"
         case dataVersion = "data_version", timings = "timings_us"
         case shadowOutcome = "shadow_outcome", shadowReason = "shadow_reason"
+        case command
 
         var key: ControlKey { ControlKey(stringValue: rawValue) }
     }
@@ -45,6 +53,17 @@ extension JournalEntry: Codable {
         guard let enforced = try decision(.outcome, .reason) else {
             throw ControlFailure(.badRequest, "the journal entry needs field 'outcome'")
         }
+        var command: StaffCommand?
+        if let token = try f.string(Field.command.rawValue) {
+            guard let c = StaffCommand(token: token) else {
+                throw ControlFailure(.badRequest, "the journal entry's command '\(token)' is not one this build knows")
+            }
+            command = c
+        }
+        guard (kind == .staffCommand) == (command != nil) else {
+            throw ControlFailure(
+                .badRequest, "a journal entry has field 'command' exactly when its kind is staff_command")
+        }
         let t: [String: UInt32] = try f.optional(Field.timings.rawValue, "an object of microseconds") ?? [:]
         self.init(
             sequence: try f.unsigned(Field.sequence.rawValue),
@@ -56,7 +75,7 @@ extension JournalEntry: Codable {
             timings: StageTimings(
                 select: t["select"] ?? 0, read: t["read"] ?? 0, queue: t["queue"] ?? 0, lookup: t["lookup"] ?? 0,
                 decide: t["decide"] ?? 0),
-            shadowDecision: try decision(.shadowOutcome, .shadowReason))
+            shadowDecision: try decision(.shadowOutcome, .shadowReason), command: command)
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -78,5 +97,6 @@ extension JournalEntry: Codable {
             forKey: Field.timings.key)
         try c.encodeIfPresent(shadowDecision?.outcome.description, forKey: Field.shadowOutcome.key)
         try c.encodeIfPresent(shadowDecision?.reason.code, forKey: Field.shadowReason.key)
+        try c.encodeIfPresent(command?.token, forKey: Field.command.key)
     }
 }

@@ -1,7 +1,9 @@
 /// One record of the gate's append-only journal.
 ///
 /// Every tap the decision loop handles becomes exactly one entry with the next per-gate sequence
-/// number, written (and made durable) before the barrier is commanded.
+/// number, written (and made durable) before the barrier is commanded. A staff command to the
+/// gate (mode, directions, enforcement, alarm reset) is an entry too, of kind `staffCommand`, in
+/// the same sequence: the journal says what the lane was told to do and when.
 public struct JournalEntry: Hashable, Sendable {
     public enum Kind: UInt8, Sendable, CaseIterable, CustomStringConvertible {
         /// A medium was read and decided.
@@ -12,6 +14,8 @@ public struct JournalEntry: Hashable, Sendable {
         case aborted = 2
         /// The ring was full: the tap was refused and the rider asked to tap again.
         case rejected = 3
+        /// Not a tap: a staff command the gate carried out (`command` says which).
+        case staffCommand = 4
 
         public var description: String {
             switch self {
@@ -19,8 +23,12 @@ public struct JournalEntry: Hashable, Sendable {
             case .readFailed: "read_failed"
             case .aborted: "aborted"
             case .rejected: "rejected"
+            case .staffCommand: "staff_command"
             }
         }
+
+        /// Whether the entry is for a tap (every kind but `staffCommand`).
+        public var isTap: Bool { self != .staffCommand }
 
         public init?(name: String) {
             guard let k = Self.allCases.first(where: { $0.description == name }) else { return nil }
@@ -43,6 +51,8 @@ public struct JournalEntry: Hashable, Sendable {
     /// In shadow mode, what the shadow (new) rules would have decided; the barrier followed
     /// `decision`. Nil when the gate runs no shadow rules.
     public var shadowDecision: Decision?
+    /// For a `staffCommand` entry, the command; nil for every tap.
+    public var command: StaffCommand?
 
     /// The highest sequence a journal holds: `Int64.max`. The central stores keep sequences as
     /// signed 64-bit integers, and with this ceiling `sequence + 1` can never overflow: a journal
@@ -52,9 +62,11 @@ public struct JournalEntry: Hashable, Sendable {
 
     public init(
         sequence: UInt64, wallMillis: Int64, reader: UInt16, key: CardKey, kind: Kind, decision: Decision,
-        balanceFen: Int32?, dataVersion: UInt64, timings: StageTimings, shadowDecision: Decision? = nil
+        balanceFen: Int32?, dataVersion: UInt64, timings: StageTimings, shadowDecision: Decision? = nil,
+        command: StaffCommand? = nil
     ) {
         self.shadowDecision = shadowDecision
+        self.command = command
         self.sequence = sequence
         self.wallMillis = wallMillis
         self.reader = reader
@@ -64,6 +76,36 @@ public struct JournalEntry: Hashable, Sendable {
         self.balanceFen = balanceFen
         self.dataVersion = dataVersion
         self.timings = timings
+    }
+}
+
+extension StaffCommand {
+    /// The command's one spelling in the journal and its JSON: `mode=closed`,
+    /// `directions=bidirectional`, `enforcement=shadow`, `reset-alarm` (the values are the names
+    /// `farectl mode` takes).
+    public var token: String {
+        switch self {
+        case .setMode(let m): "mode=\(m.name)"
+        case .setDirections(let d): "directions=\(d.name)"
+        case .setEnforcement(let e): "enforcement=\(e.name)"
+        case .resetAlarm: "reset-alarm"
+        }
+    }
+
+    /// The command spelt `token`, or nil.
+    public init?(token: some StringProtocol) {
+        if token == "reset-alarm" {
+            self = .resetAlarm
+            return
+        }
+        guard let eq = token.firstIndex(of: "=") else { return nil }
+        let value = String(token[token.index(after: eq)...])
+        switch token[..<eq] {
+        case "mode": guard let m = GateMode(name: value) else { return nil }; self = .setMode(m)
+        case "directions": guard let d = DirectionMode(name: value) else { return nil }; self = .setDirections(d)
+        case "enforcement": guard let e = Enforcement(name: value) else { return nil }; self = .setEnforcement(e)
+        default: return nil
+        }
     }
 }
 

@@ -52,7 +52,13 @@ public struct PassageLedger: Sendable {
 
     /// The refusal for a tap of `key` travelling in `direction`, or nil when the rules allow it.
     public func check(_ key: CardKey, _ direction: PassageDirection, nowMillis: Int64) -> Decision? {
-        let entered = entryTime(of: key, nowMillis: nowMillis)
+        check(direction, enteredAt: entryTime(of: key, nowMillis: nowMillis), nowMillis: nowMillis)
+    }
+
+    /// The refusal for a tap travelling in `direction` by a card whose live entry record is
+    /// `entered` (nil: none), or nil when the rules allow it. `GateCore` passes the record as it
+    /// will be once the passages of its batch are durable.
+    public func check(_ direction: PassageDirection, enteredAt entered: Int64?, nowMillis: Int64) -> Decision? {
         switch direction {
         case .entry:
             guard let t = entered, rules.passback != .open, nowMillis - t < rules.antiPassbackSeconds * 1000 else {
@@ -73,6 +79,7 @@ public struct PassageLedger: Sendable {
     }
 
     /// Records a passage that was let through: an entry stores the time, an exit clears the record.
+    /// `GateCore.settle` calls it once the passage's journal entry is durable.
     public mutating func record(_ key: CardKey, _ direction: PassageDirection, nowMillis: Int64) {
         switch direction {
         case .exit:

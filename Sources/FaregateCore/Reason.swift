@@ -36,6 +36,15 @@ public enum Reason: UInt16, Sendable, CaseIterable, Codable, CustomStringConvert
     case gateOutOfService = 51
     case passback = 52
     case noEntryRecord = 53
+    /// The station is closed (`closed` mode): every tap is refused, whatever the card.
+    case stationClosed = 54
+    /// Emergency free-open (staff, fire alarm or power loss): the flaps are held open for everyone;
+    /// the tap is not what lets the rider through.
+    case emergencyOpen = 55
+    // Not a tap
+    /// A staff command to the gate (mode, directions, enforcement, alarm reset): the reason of a
+    /// `staff_command` journal entry, never of a tap.
+    case staffCommand = 60
 
     public var description: String { code }
 
@@ -69,6 +78,9 @@ public enum Reason: UInt16, Sendable, CaseIterable, Codable, CustomStringConvert
         case .gateOutOfService: "gate_out_of_service"
         case .passback: "passback"
         case .noEntryRecord: "no_entry_record"
+        case .stationClosed: "station_closed"
+        case .emergencyOpen: "emergency_open"
+        case .staffCommand: "staff_command"
         }
     }
 
@@ -104,6 +116,9 @@ public enum Reason: UInt16, Sendable, CaseIterable, Codable, CustomStringConvert
         case .gateOutOfService: "暂停服务"
         case .passback: "重复进站"
         case .noEntryRecord: "无进站记录，请联系工作人员"
+        case .stationClosed: "本站已关闭"
+        case .emergencyOpen: "紧急疏散，闸机已打开"
+        case .staffCommand: "工作人员操作"
         }
     }
 
@@ -136,6 +151,9 @@ public enum Reason: UInt16, Sendable, CaseIterable, Codable, CustomStringConvert
         case .gateOutOfService: "Out of service"
         case .passback: "Already entered"
         case .noEntryRecord: "No entry record: please see staff"
+        case .stationClosed: "Station closed"
+        case .emergencyOpen: "Emergency: gates open"
+        case .staffCommand: "Staff command"
         }
     }
 }

@@ -109,6 +109,20 @@ public final class BarrierDriver: Barrier, @unchecked Sendable {
 
     public var snapshot: Status { status.withLock { $0 } }
 
+    /// The mode the controller acts in, from its state and mode as last published (see
+    /// `Barrier`). Held open (fire alarm, power loss, staff) is `emergencyOpen`; otherwise a staff
+    /// mode other than `normal` counts at once, even while a passage or alarm it waits for is still
+    /// in progress: the decisions are then refusals, which the controller follows in any state.
+    public var effectiveMode: GateMode {
+        let (state, mode) = status.withLock { ($0.state, $0.mode) }
+        switch state {
+        case .freeOpen: return .emergencyOpen
+        case .outOfService: return .outOfService
+        case .stationClosed: return .closed
+        default: return mode == .emergencyOpen ? .normal : mode
+        }
+    }
+
     /// Blocks until the controller thread has handled every event posted before the call, ticked
     /// at the clock's current time and performed the resulting actions (a staff tool that shows
     /// what its command did; tests). Returns at once when the driver has stopped. Call after

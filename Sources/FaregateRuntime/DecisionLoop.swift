@@ -5,8 +5,14 @@ import Synchronization
 /// `GateCore`, appends the batch to the journal with one `fdatasync`, and only then shows the
 /// decisions on the lane (`GateCore.settle`: an entry that is not durable never opens).
 ///
-/// Work that does not come through a ring — a tap refused on a full ring, new rules, a liveness
-/// probe, the stop — arrives through the methods below, each of which wakes the thread.
+/// Work that does not come through a ring — a tap refused on a full ring, a staff command to
+/// journal, new rules, a liveness probe, the stop — arrives through the methods below, each of
+/// which wakes the thread.
+///
+/// What it says downstream of the journal — the lane, the tap reports behind `farectl tap` and
+/// the metrics, the log — is each entry's `GateCore.Settlement`: what became of it, not what the
+/// rules proposed. One log line per tap, at debug level only (`tap seq=…`, or `tap seq=-` for a
+/// tap whose entry could not be journalled); a failed append is one error line per batch.
 ///
 /// Threads: `run()` is the decision thread's body and the only user of `core`. The other
 /// methods are safe from any thread.
@@ -35,6 +41,8 @@ final class DecisionLoop: @unchecked Sendable {
     private let stopping = Atomic<Bool>(false)
     /// Readers whose taps were refused on a full ring, to journal (one entry each).
     private let refusedTaps = Mutex<[UInt16]>([])
+    /// Staff commands carried out, to journal (one entry each).
+    private let staffCommands = Mutex<[StaffCommand]>([])
     /// New rules waiting to be taken over between two batches.
     private let pendingEngine = Mutex<DecisionEngine?>(nil)
     /// Outer iterations of the loop, for the liveness probe.
@@ -71,6 +79,13 @@ final class DecisionLoop: @unchecked Sendable {
     /// A reader's ring was full: the rider was told to tap again; the refusal is journalled.
     func tapRefused(reader: UInt16) {
         refusedTaps.withLock { $0.append(reader) }
+        poke()
+    }
+
+    /// Journals a staff command the barrier was given (mode, directions, enforcement, alarm
+    /// reset): an entry in the next batch, logged once durable.
+    func journalStaffCommand(_ command: StaffCommand) {
+        staffCommands.withLock { $0.append(command) }
         poke()
     }
 
@@ -125,6 +140,8 @@ final class DecisionLoop: @unchecked Sendable {
         while true {
             loops.wrappingAdd(1, ordering: .relaxed)
             takeNewEngine()
+            // What the lane does with taps now (a closed station refuses them): the journal says so.
+            core.lane = barrier.effectiveMode
             // Take a batch: one fdatasync covers every tap that arrived while the last one ran.
             let (table, verifiedAt) = self.table.current()
             let dataAge = dataAgeSeconds(verifiedAt: verifiedAt)
@@ -132,6 +149,19 @@ final class DecisionLoop: @unchecked Sendable {
                 let dequeuedAt = clock.monotonicNanos()
                 let out = core.handle(tap, dequeuedAt: dequeuedAt, table: table, dataAgeSeconds: dataAge, clock: clock)
                 batch.append(Handled(output: out, tap: tap, dequeuedAt: dequeuedAt))
+            }
+            // Staff commands first: the taps taken next are decided in the mode they set.
+            for command in staffCommands.withLock({ c -> [StaffCommand] in
+                defer { c.removeAll(keepingCapacity: true) }
+                return c
+            }) {
+                let entry = core.staffCommand(
+                    command, wallMillis: clock.wallMillis(), dataVersion: table?.dataVersion ?? 0)
+                let now = clock.monotonicNanos()
+                batch.append(
+                    Handled(
+                        output: GateCore.Output(entry: entry, end: .unpaid, lookedUpAt: now, decidedAt: now), tap: nil,
+                        dequeuedAt: now))
             }
             takeRoundRobin(take)
             let refused = refusedTaps.withLock { r -> [UInt16] in
@@ -158,12 +188,12 @@ final class DecisionLoop: @unchecked Sendable {
                 }
                 guard let tap = rings.lazy.compactMap({ $0.tryPop() }).first else {
                     // A tap refused just before the last reader was joined is journalled too.
-                    if refusedTaps.withLock({ $0.isEmpty }) { return }
+                    if refusedTaps.withLock({ $0.isEmpty }) && staffCommands.withLock({ $0.isEmpty }) { return }
                     continue
                 }
                 take(tap)
             }
-            commit(batch, refused: refused.count, into: &reports)
+            commit(batch, into: &reports)
             batch.removeAll(keepingCapacity: true)
         }
     }
@@ -176,40 +206,68 @@ final class DecisionLoop: @unchecked Sendable {
             })
         else { return }
         core.engine = engine
-        Log.info("gate \(gateID): rules \(engine.label.isEmpty ? "(inline)" : engine.label) in force")
+        let today = CalendarDate(wallMillis: clock.wallMillis(), utcOffsetSeconds: core.utcOffsetSeconds)
+        Log.info("gate \(gateID): rules \(engine.inForce(on: today)) in force")
     }
 
     /// Journals the batch, then shows each decision on the lane as `GateCore.settle` says.
-    private func commit(_ batch: [Handled], refused: Int, into reports: inout [GateTelemetry.TapReport]) {
+    private func commit(_ batch: [Handled], into reports: inout [GateTelemetry.TapReport]) {
         entries.removeAll(keepingCapacity: true)
         for h in batch { entries.append(h.output.entry) }
         let append: GateCore.Append
+        var failure: String?
         do {
             try journal.append(entries)
             append = .durable
         } catch {
-            Log.error("gate \(gateID): \(error); \(batch.count) tap(s) refused, barrier kept closed")
             append = .failed(nextSequence: journal.nextSequence)
+            failure = "\(error)"
         }
         let journaledAt = clock.monotonicNanos()
         var i = 0
+        var taps: UInt64 = 0
+        var rejected: UInt64 = 0
+        var commands: UInt64 = 0
         reports.removeAll(keepingCapacity: true)
-        core.settle(entries, after: append) { _, shown in
+        core.settle(entries, after: append) { settled in
             let h = batch[i]
             i += 1
-            if let shown { barrier.decided(shown, at: h.output.end) }
+            if let show = settled.show { barrier.decided(show, at: h.output.end) }
+            guard let told = settled.told else {
+                if settled.durable {
+                    commands += 1
+                    Log.info(
+                        "gate \(gateID): staff command \(settled.entry.command?.token ?? "-") journalled, seq \(settled.entry.sequence)"
+                    )
+                } else {
+                    Log.error(
+                        "gate \(gateID): staff command \(settled.entry.command?.token ?? "-") carried out but not journalled"
+                    )
+                }
+                return
+            }
+            if settled.entry.kind == .rejected { rejected += 1 } else { taps += 1 }
             let report = GateTelemetry.TapReport(
-                entry: h.output.entry, tap: h.tap, dequeuedAt: h.dequeuedAt, lookedUpAt: h.output.lookedUpAt,
-                decidedAt: h.output.decidedAt, journaledAt: journaledAt, commandedAt: clock.monotonicNanos(),
-                journalFailed: append != .durable)
-            observer?(report)
+                entry: settled.entry, durable: settled.durable, told: told, tap: h.tap, dequeuedAt: h.dequeuedAt,
+                lookedUpAt: h.output.lookedUpAt, decidedAt: h.output.decidedAt, journaledAt: journaledAt,
+                commandedAt: clock.monotonicNanos())
+            Log.debug("tap seq=\(report.textLine)")
             reports.append(report)
         }
-        telemetry.record(reports, now: clock.monotonicNanos)
+        if let failure {
+            Log.error(
+                "gate \(gateID): journal append failed: \(failure); \(taps) tap(s) told gate_out_of_service, "
+                    + "barrier kept closed; nothing of the batch (\(batch.count) entries) journalled, "
+                    + "next seq stays \(core.nextSequence)")
+        }
+        telemetry.record(&reports, now: clock.monotonicNanos)
+        // After `record`: an observer sees its report numbered and already in the metrics.
+        if let observer { for r in reports { observer(r) } }
         telemetry.count {
-            $0.taps += UInt64(batch.count - refused)
-            $0.rejected += UInt64(refused)
-            if append != .durable { $0.journalFailures += UInt64(batch.count) }
+            $0.taps += taps
+            $0.rejected += rejected
+            $0.staffCommands += commands
+            if append != .durable { $0.journalFailures += taps }
         }
     }
 

@@ -47,7 +47,7 @@ extension GateConfig: JSONSettings {
                 }, encode: { c, k, root in try c.encode(root.ringCapacity, forKey: k) }),
             .value("utc_offset_hours", \.utcOffsetHours, in: -12...14), .optional("snapshot_file", \.snapshotFile),
             .value("control_socket", \.controlSocket), .optional("metrics_file", \.metricsFile),
-            .value("metrics_interval_seconds", \.metricsIntervalSeconds, in: 1...3600),
+            .value("metrics_interval_seconds", \.metricsIntervalSeconds, in: 1...3600), .name("log_level", \.logLevel),
             JSONField(
                 "central",
                 decode: { c, k, root, _ in

@@ -36,6 +36,9 @@ public struct GateConfig: Sendable, Equatable {
     /// Prometheus text file for node_exporter's textfile collector; nil writes none.
     public var metricsFile: String?
     public var metricsIntervalSeconds: Double
+    /// The least severe messages the daemon logs (`log_level`: debug, info, warning or error).
+    /// Only `debug` logs one line per tap.
+    public var logLevel: Log.Level = .info
 
     /// The passage's barrier: I/O board, directions, enforcement, which end each reader serves.
     public struct BarrierSettings: Sendable, Equatable {

@@ -45,11 +45,7 @@ public struct GateControl: Sendable {
             } catch {
                 return failure(.failed, error.description)
             }
-        case .mode(let change):
-            guard let barrier else { return failure(.unsupported, "this gate has no barrier controller") }
-            let commands = change.staffCommands
-            for c in commands { barrier.staff(c) }
-            return .mode(commandsSent: commands.count, status: status())
+        case .mode(let change): return mode(change)
         case .loadSnapshot(let path):
             switch runtime.loadSnapshot(path) {
             case .success(let v): return .snapshotLoaded(tableVersion: v)
@@ -97,17 +93,73 @@ public struct GateControl: Sendable {
             return failure(
                 .unsupported, "tap works on simulated readers only; this gate has \(readers) (reader \(reader) asked)")
         }
-        let before = runtime.journal.lastSequence
+        // By report serial, not journal sequence: a tap that was not journalled gave its sequence
+        // back, and the next tap's report must not be mistaken for it (or it for the next).
+        let before = runtime.telemetry.lastReportSerial
         presenter.present(key, fault: fault, at: index)
-        guard let report = runtime.waitForReport(reader: reader, after: before, timeout: 2) else {
+        guard let report = runtime.waitForReport(reader: reader, afterSerial: before, timeout: 2) else {
             return failure(.failed, "the gate did not answer within 2 s")
         }
         // The entry was not journalled: the lane showed gate_out_of_service, whatever the rules
-        // decided, and its sequence was handed out again.
-        guard !report.journalFailed else {
-            return failure(.failed, "the tap was refused (gate_out_of_service): the journal could not be written")
+        // decided, and its sequence was handed out again. The answer is a refusal saying so.
+        guard report.durable else {
+            let told = report.told
+            return failure(
+                .failed,
+                "not journalled: the rider was told \(told) \(told.reason.messageZH) / \(told.reason.messageEN) "
+                    + "(the journal could not be written; the rules said \(report.entry.decision))")
         }
         return .tap(report.entry)
+    }
+
+    /// Gives the barrier the staff commands, waits until it has handled them (so the answer shows
+    /// the state after the change), then logs and journals each one it carried out. A command the
+    /// barrier refused (a mode other than emergency-open while the fire-alarm input is active) is
+    /// answered as a failure, with the state that stays.
+    func mode(_ change: ControlRequest.ModeChange) -> ControlResponse {
+        guard let barrier else { return failure(.unsupported, "this gate has no barrier controller") }
+        let before = barrier.snapshot
+        let commands = change.staffCommands
+        for c in commands { barrier.staff(c) }
+        barrier.flush()
+        let after = barrier.snapshot
+        var refused: [StaffCommand] = []
+        for c in commands {
+            let was: String
+            switch c {
+            case .setMode(let m):
+                guard after.mode == m else {
+                    refused.append(c)
+                    continue
+                }
+                was = before.mode.name
+            case .setDirections(let d):
+                guard after.directions == d else {
+                    refused.append(c)
+                    continue
+                }
+                was = before.directions.name
+            case .setEnforcement(let e):
+                guard after.enforcement == e else {
+                    refused.append(c)
+                    continue
+                }
+                was = before.enforcement.name
+            case .resetAlarm:
+                was = before.activeAlarm.map { "alarm \($0)" } ?? "no alarm"
+            }
+            Log.info("gate \(runtime.options.gateID): staff command \(c.token) (was \(was)) from the control socket")
+            runtime.journalStaffCommand(c)
+        }
+        guard refused.isEmpty else {
+            let list = refused.map(\.token).joined(separator: ", ")
+            Log.warning("gate \(runtime.options.gateID): staff command \(list) refused by the barrier")
+            return failure(
+                .failed,
+                "refused now: \(list) (the fire-alarm input is active); barrier \(after.state.name), "
+                    + "mode \(after.mode.name), \(after.directions.name), \(after.enforcement.name)")
+        }
+        return .mode(commandsSent: commands.count, status: status())
     }
 
     func lookup(_ key: CardKey) -> ControlResponse {

@@ -1,54 +1,83 @@
 import FaregateCore
 import Foundation
 
-/// The gate's metrics in the Prometheus text exposition format, for the control socket and for
-/// node_exporter's textfile collector (written atomically: temp file + rename).
+/// The gate's metrics in the Prometheus text exposition format (version 0.0.4), for the control
+/// socket and for node_exporter's textfile collector (written atomically: temp file + rename).
+///
+/// Every metric has one `# HELP` and one `# TYPE` line before its samples, and every sample
+/// carries the `gate` label. Taps are counted by what the rider was told (`GateCore.Settlement`),
+/// so the counters agree with the journal and with `farectl tap`.
 public enum GateMetrics {
     public static func prometheus(_ runtime: GateRuntime, clock: any GateClock) -> String {
         let c = runtime.currentCounters
-        let (reasons, total) = runtime.currentTallies
+        let (told, total, totalSumNanos) = runtime.currentTallies
         let (table, verifiedAt) = runtime.table.current()
-        let gate = "gate=\"\(runtime.options.gateID)\""
-        var out = ""
-        func metric(_ name: String, _ type: String, _ help: String, _ samples: [(String, String)]) {
-            out += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n"
-            for (labels, value) in samples { out += "\(name){\(gate)\(labels.isEmpty ? "" : "," + labels)} \(value)\n" }
-        }
-        metric(
-            "faregate_taps_total", "counter", "Taps answered (decided, aborted or failed reads).", [("", "\(c.taps)")])
-        metric(
+        var out = Exposition(labels: [("gate", runtime.options.gateID)])
+        out.metric(
+            "faregate_build_info", "gauge", "The running build: version and git commit (1).",
+            [([("version", BuildInfo.version), ("commit", BuildInfo.commit)], "1")])
+        out.metric(
+            "faregate_taps_total", "counter", "Taps answered (decided, aborted or failed reads).", [([], "\(c.taps)")])
+        out.metric(
             "faregate_taps_rejected_total", "counter", "Taps refused because the ring was full.",
-            [("", "\(c.rejected)")])
-        metric(
-            "faregate_decisions_total", "counter", "Journal entries by reason.",
-            reasons.sorted { $0.key.rawValue < $1.key.rawValue }.map { ("reason=\"\($0.key.code)\"", "\($0.value)") })
-        metric(
+            [([], "\(c.rejected)")])
+        let decisions = told.sorted {
+            ($0.key.outcome.rawValue, $0.key.reason.rawValue) < ($1.key.outcome.rawValue, $1.key.reason.rawValue)
+        }
+        out.metric(
+            "faregate_decisions_total", "counter",
+            "Taps by the outcome and reason the rider was told (a tap not journalled counts as the "
+                + "deny(gate_out_of_service) it was told).",
+            decisions.map { ([("outcome", $0.key.outcome.name), ("reason", $0.key.reason.code)], "\($0.value)") })
+        out.metric(
             "faregate_journal_failures_total", "counter", "Taps refused because the journal could not be written.",
-            [("", "\(c.journalFailures)")])
-        metric(
+            [([], "\(c.journalFailures)")])
+        out.metric(
+            "faregate_staff_commands_total", "counter", "Staff commands journalled (mode, directions, enforcement).",
+            [([], "\(c.staffCommands)")])
+        out.metric(
             "faregate_journal_last_sequence", "gauge", "Highest journal sequence written.",
-            [("", "\(runtime.journal.lastSequence)")])
-        metric(
+            [([], "\(runtime.journal.lastSequence)")])
+        out.metric(
             "faregate_journal_acknowledged_sequence", "gauge", "Highest sequence the central store holds contiguously.",
-            [("", "\(runtime.journal.acknowledged)")])
-        metric("faregate_syncs_total", "counter", "Successful syncs.", [("", "\(c.syncs)")])
-        metric("faregate_sync_failures_total", "counter", "Failed syncs.", [("", "\(c.syncFailures)")])
-        metric("faregate_reader_losses_total", "counter", "Times a reader went away.", [("", "\(c.readerLosses)")])
-        metric("faregate_table_cards", "gauge", "Cards in the table in service.", [("", "\(table?.count ?? 0)")])
-        metric(
+            [([], "\(runtime.journal.acknowledged)")])
+        out.metric("faregate_syncs_total", "counter", "Successful syncs.", [([], "\(c.syncs)")])
+        out.metric("faregate_sync_failures_total", "counter", "Failed syncs.", [([], "\(c.syncFailures)")])
+        out.metric(
+            "faregate_last_sync_success_timestamp_seconds", "gauge",
+            "Unix time of the last successful sync (0: none since start).",
+            [([], c.lastSyncSuccessWallMillis.map { String(format: "%.3f", Double($0) / 1000) } ?? "0")])
+        out.metric("faregate_reader_losses_total", "counter", "Times a reader went away.", [([], "\(c.readerLosses)")])
+        out.metric(
+            "faregate_reader_up", "gauge", "Whether the reader is present (1) or lost (0).",
+            runtime.telemetry.currentReaders.enumerated().map { i, r in
+                ([("reader", r.name), ("index", "\(i)")], r.up ? "1" : "0")
+            })
+        let mode = runtime.barrier.effectiveMode
+        out.metric(
+            "faregate_barrier_mode", "gauge",
+            "The mode the lane acts in (1 for the current one): emergency-open also while a fire alarm or power "
+                + "loss holds the flaps open.",
+            GateMode.allCases.map { ([("mode", $0.name)], $0 == mode ? "1" : "0") })
+        out.metric("faregate_table_cards", "gauge", "Cards in the table in service.", [([], "\(table?.count ?? 0)")])
+        out.metric(
             "faregate_table_version", "gauge", "Central data version of the table in service.",
-            [("", "\(table?.dataVersion ?? 0)")])
+            [([], "\(table?.dataVersion ?? 0)")])
         if let verifiedAt {
             let age = Double(clock.monotonicNanos() &- verifiedAt) / 1e9
-            metric(
+            out.metric(
                 "faregate_data_age_seconds", "gauge", "Seconds since the last verified sync.",
-                [("", String(format: "%.3f", age))])
+                [([], String(format: "%.3f", age))])
         }
-        metric(
+        out.metric(
             "faregate_tap_latency_seconds", "summary", "Card detected to barrier commanded.",
-            [0.5, 0.9, 0.99].map { ("quantile=\"\($0)\"", String(format: "%.6f", Double(total.quantile($0)) / 1e9)) })
-        out += "faregate_tap_latency_seconds_count{\(gate)} \(total.total)\n"
-        return out
+            [0.5, 0.9, 0.99].map {
+                ([("quantile", "\($0)")], String(format: "%.6f", Double(total.quantile($0)) / 1e9))
+            },
+            extra: [
+                ("_sum", String(format: "%.6f", Double(totalSumNanos) / 1e9)), ("_count", "\(total.total)"),
+            ])
+        return out.text
     }
 
     /// Writes the metrics to `path` atomically.
@@ -57,6 +86,47 @@ public enum GateMetrics {
         try Data(prometheus(runtime, clock: clock).utf8).write(to: URL(fileURLWithPath: tmp))
         guard rename(tmp, path) == 0 else {
             throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path])
+        }
+    }
+
+    /// The text being built: metrics with their HELP and TYPE lines, and labels common to every
+    /// sample.
+    struct Exposition {
+        var labels: [(String, String)]
+        var text = ""
+
+        /// A metric's HELP and TYPE lines, its samples, then `extra` series of the same family
+        /// (`_sum`, `_count`) with the common labels only.
+        mutating func metric(
+            _ name: String, _ type: String, _ help: String, _ samples: [([(String, String)], String)],
+            extra: [(String, String)] = []
+        ) {
+            text += "# HELP \(name) \(Self.escapeHelp(help))\n# TYPE \(name) \(type)\n"
+            for (own, value) in samples { text += "\(name)\(Self.labelSet(labels + own)) \(value)\n" }
+            for (suffix, value) in extra { text += "\(name)\(suffix)\(Self.labelSet(labels)) \(value)\n" }
+        }
+
+        static func labelSet(_ labels: [(String, String)]) -> String {
+            labels.isEmpty ? "" : "{" + labels.map { "\($0.0)=\"\(escapeLabel($0.1))\"" }.joined(separator: ",") + "}"
+        }
+
+        /// A label value: backslash, double quote and newline escaped (the exposition format's rule).
+        static func escapeLabel(_ value: String) -> String {
+            var out = ""
+            for ch in value {
+                switch ch {
+                case "\\": out += "\\\\"
+                case "\"": out += "\\\""
+                case "\n": out += "\\n"
+                default: out.append(ch)
+                }
+            }
+            return out
+        }
+
+        /// A HELP text: backslash and newline escaped.
+        static func escapeHelp(_ value: String) -> String {
+            value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\n", with: "\\n")
         }
     }
 }

@@ -57,6 +57,8 @@ public final class GateRuntime: @unchecked Sendable {
     public let table = TableSlot()
     public let telemetry = GateTelemetry()
     public let startedAt: UInt64
+    /// The lane the gate's decisions are shown on (its mode is in the metrics).
+    public let barrier: any Barrier
     private let readers: [any CardReader]
     private let pumps: [ReaderPump]
     private let loop: DecisionLoop
@@ -76,6 +78,8 @@ public final class GateRuntime: @unchecked Sendable {
         self.options = options
         self.journal = journal
         self.readers = readers
+        self.barrier = barrier
+        telemetry.setReaders(readers.map(\.name))
         startedAt = clock.monotonicNanos()
         var core = GateCore(nextSequence: journal.nextSequence, policy: options.policy)
         if let engine = options.engine { core.engine = engine }
@@ -89,7 +93,7 @@ public final class GateRuntime: @unchecked Sendable {
         pumps = readers.indices.map { [loop, telemetry] i in
             ReaderPump(
                 gateID: options.gateID, reader: readers[i], ring: rings[i], end: core.end(of: UInt16(i)), clock: clock,
-                barrier: barrier, loop: loop, telemetry: telemetry)
+                barrier: barrier, loop: loop, telemetry: telemetry, index: i)
         }
         snapshots = SnapshotStore(gateID: options.gateID, path: options.snapshotPath, table: table, clock: clock)
         sync = storeFactory.map { [journal, table, snapshots, telemetry] open in
@@ -131,17 +135,24 @@ public final class GateRuntime: @unchecked Sendable {
 
     public var currentCounters: Counters { telemetry.currentCounters }
 
-    /// Journal entries by reason since start, and the detected → commanded latency histogram.
-    public var currentTallies: (reasons: [Reason: UInt64], total: LatencyHistogram) { telemetry.currentTallies }
+    /// Taps since start by the decision the rider was told, the detected → commanded latency
+    /// histogram and the sum of its samples in nanoseconds.
+    public var currentTallies: (told: [Decision: UInt64], total: LatencyHistogram, totalSumNanos: UInt64) {
+        telemetry.currentTallies
+    }
 
-    /// Waits up to `timeout` seconds for the first report from `reader` after `sequence`.
-    public func waitForReport(reader: UInt16, after sequence: UInt64, timeout: Double) -> TapReport? {
-        telemetry.waitForReport(reader: reader, after: sequence, timeout: timeout)
+    /// Waits up to `timeout` seconds for the first report from `reader` recorded after the one
+    /// numbered `serial` (`telemetry.lastReportSerial` before presenting the card).
+    public func waitForReport(reader: UInt16, afterSerial serial: UInt64, timeout: Double) -> TapReport? {
+        telemetry.waitForReport(reader: reader, afterSerial: serial, timeout: timeout)
     }
 
     /// Puts new rules in force from the next tap on, without a restart: the decision thread
     /// takes the engine over between two batches (the journal sequence goes on).
     public func replaceEngine(_ engine: DecisionEngine) { loop.replaceEngine(engine) }
+
+    /// Journals a staff command the barrier was given (`DecisionLoop.journalStaffCommand`).
+    public func journalStaffCommand(_ command: StaffCommand) { loop.journalStaffCommand(command) }
 
     /// Whether the decision thread went round its loop since the last probe (systemd's watchdog
     /// is fed only while it does; `DecisionLoop.answeredProbe`).

@@ -16,6 +16,8 @@ struct ReaderPump: Sendable {
     var barrier: any Barrier
     var loop: DecisionLoop
     var telemetry: GateTelemetry
+    /// The reader's index in the gate (its ring's and its `faregate_reader_up` series').
+    var index: Int
 
     /// The reader thread's body; returns when the reader is cancelled.
     func run() {
@@ -25,8 +27,10 @@ struct ReaderPump: Sendable {
                 return
             case .readerLost(let why):
                 telemetry.count { $0.readerLosses += 1 }
+                telemetry.readerChanged(index, up: false)
                 Log.warning("gate \(gateID): reader \(reader.name) lost: \(why)")
             case .readerRestored:
+                telemetry.readerChanged(index, up: true)
                 Log.info("gate \(gateID): reader \(reader.name) restored")
             case .tap(var tap):
                 tap.enqueuedAt = clock.monotonicNanos()

@@ -87,7 +87,11 @@ final class SyncService: @unchecked Sendable {
                 self.store = store
                 try update(from: store)
                 try upload(to: store)
-                telemetry.count { $0.syncs += 1 }
+                let wall = clock.wallMillis()
+                telemetry.count {
+                    $0.syncs += 1
+                    $0.lastSyncSuccessWallMillis = wall
+                }
                 lastError.withLock { $0 = nil }
                 return true
             } catch {

@@ -8,6 +8,7 @@ public final class SimulatedBarrier: Barrier, @unchecked Sendable {
     // @unchecked Sendable: `log` is a Mutex; `onDecision` is set once before the gate starts and
     // only read afterwards.
     private let log = Mutex<[Decision]>([])
+    private let mode = Mutex<GateMode>(.normal)
     private let keepLog: Bool
     public nonisolated(unsafe) var onDecision: (@Sendable (Decision, GateEnd) -> Void)?
 
@@ -17,6 +18,12 @@ public final class SimulatedBarrier: Barrier, @unchecked Sendable {
     public func decided(_ decision: Decision, at end: GateEnd) {
         if keepLog { log.withLock { $0.append(decision) } }
         onDecision?(decision, end)
+    }
+
+    /// The mode the lane acts in (`Barrier.effectiveMode`): `normal` until a test sets another.
+    public var effectiveMode: GateMode {
+        get { mode.withLock { $0 } }
+        set { mode.withLock { $0 = newValue } }
     }
 
     /// The decisions shown so far, oldest first; clears the log (`onDecision` sees their ends).

@@ -245,7 +245,7 @@ public struct StationSimulation {
             }
             answered += 1
             let last = gates[gi].recorder.state.withLock { $0.last }
-            let decision = last?.entry.decision ?? .deny(.readError)
+            let decision = last?.told ?? .deny(.readError)
             // The controller hears of the tap when the reader saw it and of the decision after the
             // gate's real, measured latency from detection to barrier command.
             let latency =

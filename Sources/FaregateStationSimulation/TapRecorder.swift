@@ -25,8 +25,8 @@ final class TapRecorder: Sendable {
         state.withLock { s in
             s.handled += 1
             s.last = r
-            s.reasons[r.entry.decision.reason.code, default: 0] += 1
-            s.outcomes[r.entry.decision.outcome.description, default: 0] += 1
+            s.reasons[r.told.reason.code, default: 0] += 1
+            s.outcomes[r.told.outcome.description, default: 0] += 1
             s.kinds[r.entry.kind.description, default: 0] += 1
             if let t = r.tap {
                 func add(_ name: String, _ a: UInt64, _ b: UInt64) {

@@ -70,7 +70,7 @@ let controlCommands: [Command] = [
         ["tap"],
         usage:
             "tap --card MEDIUM:NUMBER [--reader N] [--fault removed|malformed|unknown-app|remove-after:N|…] [--socket PATH] [--json]",
-        "present a card on a running gate's simulated reader and print the decision"
+        "present a card on a running gate's simulated reader and print the decision; a tap that could not be journalled exits 1 with what the rider was told"
     ) { args in
         let card = try cardArgument(&args)
         let reader = UInt16(try args.int("--reader", default: 0, in: 0...15))
@@ -132,7 +132,7 @@ let controlCommands: [Command] = [
         ["mode"],
         usage:
             "mode [--set normal|emergency-open|out-of-service|closed] [--directions entry-only|exit-only|bidirectional] [--enforcement enforced|shadow] [--reset-alarm] [--socket PATH] [--json]",
-        "staff commands to a running gate's barrier (a change during a passage waits for it to end)"
+        "staff commands to a running gate's barrier; prints the state after them; each is logged and journalled (a change during a passage waits for it to end)"
     ) { args in
         let change = ControlRequest.ModeChange(
             mode: try namedArgument(&args, "--set"), directions: try namedArgument(&args, "--directions"),

@@ -25,10 +25,11 @@ nonisolated func runDaemon() -> Int32 {
     let arguments = DaemonArguments.parse(CommandLine.arguments)
     let configPath = arguments.configPath
     let exitAfterScript = arguments.exitAfterScript
-    if arguments.verbose { Log.minimumLevel = .debug }
 
     let config: GateConfig
     do { config = try GateConfig.load(path: configPath) } catch { fail(2, error.description) }
+    // The config's log_level, or debug with --verbose; set before any other thread runs.
+    Log.minimumLevel = arguments.verbose ? .debug : config.logLevel
 
     // The journal must be writable before the gate serves anyone: refuse to start otherwise.
     let journal: FileJournal
@@ -152,12 +153,14 @@ nonisolated func runDaemon() -> Int32 {
     options.readerEnds = readerEnds
     let runtime = GateRuntime(
         options: options, journal: journal, readers: readers, barrier: barrier, clock: clock,
-        storeFactory: storeFactory,
-        // `tap seq=` and then the entry as `farectl journal tail` prints it (which starts with the
-        // sequence number): what operators and the daemon tests look for in the log.
-        observer: { r in Log.info("tap seq=\(r.entry.textLine)") })
+        // The decision loop logs each tap at debug level (`tap seq=…`, DecisionLoop).
+        storeFactory: storeFactory)
+    // The era in force today, not the book's first one.
+    @Sendable func rulesInForce(_ engine: DecisionEngine) -> String {
+        engine.inForce(on: CalendarDate(wallMillis: clock.wallMillis(), utcOffsetSeconds: config.utcOffsetHours * 3600))
+    }
     Log.info(
-        "gate \(config.gateID) starting: \(readers.count) \(config.readers.backend) reader(s), journal \(journal.path) next seq \(journal.nextSequence)"
+        "gate \(config.gateID) starting: \(readers.count) \(config.readers.backend) reader(s), journal \(journal.path) next seq \(journal.nextSequence), rules \(rulesInForce(engine)) in force, log level \(Log.minimumLevel.name)"
     )
     runtime.start()
     if runtime.currentCounters.syncs == 0, storeFactory != nil {
@@ -170,11 +173,12 @@ nonisolated func runDaemon() -> Int32 {
     let reload: @Sendable (String?) -> Result<String, PolicyError> = { era in
         loadEngine(era: era ?? config.era).map { engine in
             runtime.replaceEngine(engine)
-            return engine.label.isEmpty ? "inline" : engine.label
+            return rulesInForce(engine)
         }
     }
     let gateControl = GateControl(
-        runtime: runtime, presenter: simulatedReaders.isEmpty ? nil : SimulatedTapPresenter(readers: simulatedReaders), clock: clock,
+        runtime: runtime, presenter: simulatedReaders.isEmpty ? nil : SimulatedTapPresenter(readers: simulatedReaders),
+        clock: clock,
         reloadPolicy: config.policyDirectory == nil ? nil : reload, barrier: barrier)
     do {
         control = try ControlServer(path: config.controlSocket) { gateControl.handle($0) }

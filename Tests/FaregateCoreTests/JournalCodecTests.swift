@@ -1,4 +1,5 @@
 import FaregateCore
+import Foundation
 import XCTest
 
 final class JournalCodecTests: XCTestCase {
@@ -17,6 +18,7 @@ final class JournalCodecTests: XCTestCase {
                     var e = entry(
                         seq, decision: Decision(outcome: outcome, reason: reason), balance: seq % 2 == 0 ? nil : -5)
                     e.kind = kind
+                    if kind == .staffCommand { e.command = .setMode(GateMode.allCases[Int(seq) % 4]) }
                     XCTAssertEqual(try JournalCodec.decode(Substring(JournalCodec.encode(e))), e)
                     seq += 1
                 }
@@ -39,6 +41,64 @@ final class JournalCodecTests: XCTestCase {
         for n in 0..<line.count {
             XCTAssertThrowsError(try JournalCodec.decode(Substring(line.prefix(n))), "prefix \(n)")
         }
+    }
+
+    /// Lines as builds before staff commands were journalled wrote them (checked in as text, so
+    /// a change to the codec cannot rewrite them too) still decode; a staff command's line has
+    /// its command in place of the shadow fields.
+    func testOlderLinesStillDecodeAndStaffCommandsHaveTheirOwnLine() throws {
+        let old = try JournalCodec.decode(
+            "J1\t41\t1654041600123\t0\t1\tdecision\topen\tok\t1234\t17\t1\t2\t3\t4\t5\ta3ab96e5")
+        XCTAssertEqual(old.sequence, 41)
+        XCTAssertEqual(old.decision, .open(.ok))
+        XCTAssertNil(old.command)
+        let shadowed = try JournalCodec.decode(
+            "J1\t42\t1654041600200\t1\t2\tdecision\topen\tok_shadow\t-\t17\t0\t0\t0\t0\t0\tdeny\thealth_red\tb0d8eeba")
+        XCTAssertEqual(shadowed.shadowDecision, .deny(.healthRed))
+        let staff =
+            "J1\t43\t1654041600300\t0\t0\tstaff_command\tstaff\tstaff_command\t-\t17\t0\t0\t0\t0\t0\tmode=closed\t893c776f"
+        let command = try JournalCodec.decode(Substring(staff))
+        XCTAssertEqual(command.kind, .staffCommand)
+        XCTAssertEqual(command.command, .setMode(.closed))
+        XCTAssertEqual(JournalCodec.encode(command), staff)
+
+        let commands: [StaffCommand] =
+            [.resetAlarm] + GateMode.allCases.map(StaffCommand.setMode)
+            + DirectionMode.allCases.map(StaffCommand.setDirections)
+            + Enforcement.allCases.map(StaffCommand.setEnforcement)
+        for c in commands {
+            var e = command
+            e.command = c
+            XCTAssertEqual(try JournalCodec.decode(Substring(JournalCodec.encode(e))), e, c.token)
+            XCTAssertEqual(StaffCommand(token: c.token), c)
+            let json = try JSONEncoder().encode(e)
+            XCTAssertEqual(try JSONDecoder().decode(JournalEntry.self, from: json), e, c.token)
+            XCTAssertTrue(e.textLine.hasSuffix("\tcommand \(c.token)"), e.textLine)
+        }
+    }
+
+    /// A command on a tap's line, or a staff command without one (or with one this build does not
+    /// know), is damage, not a line to guess at.
+    func testACommandBelongsToAStaffCommandLineOnly() {
+        func sealed(_ fields: [String]) -> Substring {
+            let body = fields.joined(separator: "\t")
+            return Substring(body + "\t" + String(CRC32.checksum(body.utf8), radix: 16))
+        }
+        let head = ["J1", "5", "1", "0", "0"]
+        let tail = ["-", "1", "0", "0", "0", "0", "0"]
+        let bad: [[String]] = [
+            head + ["decision", "open", "ok"] + tail + ["mode=closed"],
+            head + ["staff_command", "staff", "staff_command"] + tail,
+            head + ["staff_command", "staff", "staff_command"] + tail + ["mode=sideways"],
+            head + ["staff_command", "staff", "staff_command"] + tail + ["mode", "closed"],
+            head + ["staff_command", "staff", "staff_command"] + tail + ["volume=11"],
+        ]
+        for fields in bad {
+            XCTAssertThrowsError(try JournalCodec.decode(sealed(fields)), fields.joined(separator: " "))
+        }
+        XCTAssertNoThrow(
+            try JournalCodec.decode(
+                sealed(head + ["staff_command", "staff", "staff_command"] + tail + ["reset-alarm"])))
     }
 
     func testCRC32MatchesTheStandardCheckValue() {

@@ -88,7 +88,8 @@ final class GateOnPCSCContentionTests: XCTestCase {
             barrier.takeDecisions(), [.open(.ok), .deny(.readerBusy), .open(.ok)], "the busy tap never opens")
         let metrics = GateMetrics.prometheus(gate, clock: clock)
         XCTAssertTrue(
-            metrics.contains("faregate_decisions_total{gate=\"PCSC-BUSY\",reason=\"reader_busy\"} 1"), metrics)
+            metrics.contains("faregate_decisions_total{gate=\"PCSC-BUSY\",outcome=\"deny\",reason=\"reader_busy\"} 1"),
+            metrics)
         XCTAssertTrue(
             reports.logs.withLock { $0.contains { $0.contains("reader '\(Self.reader)' busy") } },
             "a log line names the reader")

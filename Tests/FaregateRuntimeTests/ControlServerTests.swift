@@ -66,7 +66,8 @@ final class ControlServerTests: XCTestCase {
 
         let metrics = try XCTUnwrap(try ControlClient.send(.metrics, to: server.path).metricsText)
         XCTAssertTrue(metrics.contains("faregate_taps_total{gate=\"CTL-1\"} 2"), metrics)
-        XCTAssertTrue(metrics.contains("faregate_decisions_total{gate=\"CTL-1\",reason=\"ok\"} 1"), metrics)
+        XCTAssertTrue(
+            metrics.contains("faregate_decisions_total{gate=\"CTL-1\",outcome=\"open\",reason=\"ok\"} 1"), metrics)
 
         let bad = try ControlClient.exchange(Data("{\"command\":\"explode\"}\n".utf8), with: server.path)
         let refusal = try XCTUnwrap(ControlWire.response(bad).get().failure)

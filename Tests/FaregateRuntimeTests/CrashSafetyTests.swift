@@ -37,7 +37,7 @@ final class CrashSafetyTests: XCTestCase {
         try script.write(toFile: dir + "/taps.txt", atomically: true, encoding: .utf8)
         let config = dir + "/gate.json"
         try """
-        {"gate_id": "CRASH-1", "journal_dir": "journal", "control_socket": "gate.sock",
+        {"gate_id": "CRASH-1", "journal_dir": "journal", "control_socket": "gate.sock", "log_level": "debug",
          "central": {"sqlite": "central.sqlite"}, "sync": {"interval_seconds": 0.02, "jitter_seconds": 0.01},
          "readers": {"backend": "simulated", "count": 2, "script": "taps.txt"}}
         """.write(toFile: config, atomically: true, encoding: .utf8)

@@ -33,13 +33,19 @@ enum DaemonProcess {
 
     /// Starts the daemon and returns it with a reader of its log lines. The daemon is killed if it
     /// still runs after `watchdogSeconds` (see `watchdog`).
-    static func start(_ daemon: URL, config: String, extra: [String] = [], watchdogSeconds: Double = 120) throws
-        -> (Process, FileHandle)
-    {
+    /// `environment` adds variables to the test's own; `stderr` is the pipe the log goes to (a test
+    /// that needs its identity, e.g. for `JOURNAL_STREAM`, makes it first).
+    static func start(
+        _ daemon: URL, config: String, extra: [String] = [], watchdogSeconds: Double = 120,
+        environment: [String: String] = [:], stderr: Pipe = Pipe()
+    ) throws -> (Process, FileHandle) {
         let p = Process()
         p.executableURL = daemon
         p.arguments = ["--config", config] + extra
-        let err = Pipe()
+        if !environment.isEmpty {
+            p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        }
+        let err = stderr
         p.standardError = err
         p.standardOutput = FileHandle.nullDevice
         try p.run()

@@ -47,7 +47,7 @@ enum FuzzSeeds {
     }
 
     /// A journal as the gate writes it: decisions, a failed read, an aborted read, a refused
-    /// tap, shadow decisions.
+    /// tap, shadow decisions, staff commands, taps at a closed and at a held-open gate.
     static func journalFile() throws -> [UInt8] {
         let dir = NSTemporaryDirectory() + "faregate-seeds-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: dir) }
@@ -57,14 +57,19 @@ enum FuzzSeeds {
             (.decision, .open(.ok), 1250, nil), (.decision, .deny(.blacklisted), 80, nil),
             (.readFailed, .deny(.readError), nil, nil), (.aborted, .deny(.cardRemoved), nil, nil),
             (.rejected, .deny(.tapAgain), nil, nil), (.decision, .open(.ok), 300, .deny(.healthRed)),
+            (.staffCommand, .staff(.staffCommand), nil, nil), (.decision, .deny(.stationClosed), 300, nil),
+            (.staffCommand, .staff(.staffCommand), nil, nil), (.decision, .open(.emergencyOpen), 300, nil),
         ]
+        let commands: [Int: StaffCommand] = [6: .setMode(.closed), 8: .setMode(.emergencyOpen)]
         try journal.append(
             entries.enumerated().map { i, e in
                 JournalEntry(
                     sequence: UInt64(i + 1), wallMillis: 1_654_041_600_000 + Int64(i) * 1500, reader: UInt16(i % 2),
-                    key: e.0 == .rejected ? CardKey(rawValue: 0) : key, kind: e.0, decision: e.1, balanceFen: e.2,
-                    dataVersion: 17, timings: StageTimings(select: 900, read: 21_000, queue: 4, lookup: 1, decide: 2),
-                    shadowDecision: e.3)
+                    key: e.0 == .rejected || e.0 == .staffCommand ? CardKey(rawValue: 0) : key, kind: e.0,
+                    decision: e.1, balanceFen: e.2, dataVersion: 17,
+                    timings: e.0 == .staffCommand
+                        ? StageTimings() : StageTimings(select: 900, read: 21_000, queue: 4, lookup: 1, decide: 2),
+                    shadowDecision: e.3, command: commands[i])
             })
         return [UInt8](try Data(contentsOf: URL(fileURLWithPath: journal.path)))
     }

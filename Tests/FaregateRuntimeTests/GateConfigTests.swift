@@ -23,6 +23,8 @@ final class GateConfigTests: XCTestCase {
             c.central, .sqlite(path: "/etc/faregate/central.sqlite"), "relative paths resolve against the file")
         XCTAssertEqual(c.readers.script, "/etc/faregate/taps.txt")
         XCTAssertEqual(c.readers.busyBudgetMillis, 80)
+        XCTAssertEqual(c.logLevel, .info, "the default log level")
+        XCTAssertEqual(try parse(#"{"gate_id": "G", "journal_dir": "j", "log_level": "debug"}"#).logLevel, .debug)
         XCTAssertEqual(c.ringCapacity, 256)
         XCTAssertEqual(c.sync.intervalSeconds, 30)
         XCTAssertEqual(c.policy.healthYellow, .deny)
@@ -43,6 +45,8 @@ final class GateConfigTests: XCTestCase {
             (#"{"gate_id": "G", "journal_dir": "j", "sync": {"interval": 5}}"#, "sync.interval is not a known setting"),
             (#"{"gate_id": "G", "journal_dir": "j", "policy": {"health_red": "maybe"}}"#, "policy.health_red must be"),
             (#"{"gate_id": "bad id!", "journal_dir": "j"}"#, "gate_id must be"),
+            (#"{"gate_id": "G", "journal_dir": "j", "log_level": "loud"}"#, "log_level must be"),
+            (#"{"gate_id": "G", "journal_dir": "j", "log_level": 3}"#, "log_level must be"),
             (#"[1, 2]"#, "top level must be an object"),
             (#"{"gate_id": "G", "#, "not valid JSON"),
         ]
@@ -104,6 +108,7 @@ final class GateConfigTests: XCTestCase {
         c.controlSocket = "/run/gate.sock"
         c.metricsFile = "/var/lib/node_exporter/faregate.prom"
         c.metricsIntervalSeconds = 2.5
+        c.logLevel = .warning
         c.central = .postgres(conninfo: "host=db1,db2 dbname=faregate")
         c.centralPublicKeyFile = "/etc/faregate/central.pub"
         c.sync.intervalSeconds = 0.25

@@ -237,7 +237,15 @@ final class GateRuntimeTests: XCTestCase {
             try SQLiteCentralStore(path: central).journal(gate: "T-GATE-1").map(\.sequence), [1, 2],
             "no gap after the failure")
         XCTAssertEqual(
-            gate.currentTallies.reasons, [.ok: 2, .gateOutOfService: 1],
+            gate.currentTallies.told, [.open(.ok): 2, .deny(.gateOutOfService): 1],
             "the refused tap counts as what the lane showed, not as the open it never became")
+        let reports = collector.reports.withLock { $0 }
+        XCTAssertEqual(reports.map(\.durable), [true, false, true])
+        XCTAssertEqual(reports.map(\.told), [.open(.ok), .deny(.gateOutOfService), .open(.ok)])
+        XCTAssertEqual(reports.map(\.serial), [1, 2, 3], "reports are told apart by serial")
+        XCTAssertEqual(reports.map(\.entry.sequence), [1, 2, 2], "the refused tap's sequence went to the next one")
+        XCTAssertTrue(reports[1].textLine.hasPrefix("-\t"), reports[1].textLine)
+        XCTAssertTrue(reports[1].textLine.contains("deny\tgate_out_of_service"), reports[1].textLine)
+        XCTAssertTrue(reports[1].textLine.hasSuffix("not journalled (rules: open(ok))"), reports[1].textLine)
     }
 }
