@@ -7,6 +7,7 @@ import FaregateSQLite
 import FaregateSimulation
 import FaregateSodium
 import Foundation
+import Synchronization
 
 // faregated: the gate daemon. This file is the composition root: the only place that chooses
 // real or simulated backends. Exit status: 0 after a clean stop, 1 when it cannot run (journal
@@ -39,6 +40,12 @@ nonisolated func runDaemon() -> Int32 {
 
     let config: GateConfig
     do { config = try GateConfig.load(path: configPath) } catch { fail(2, error.description) }
+
+    // One daemon per journal directory (two would hand out the same sequence numbers): the lock
+    // is taken before the journal is opened and held until the process ends (`instanceLock` is
+    // kept alive by the `withExtendedLifetime` around the wait below).
+    let instanceLock: InstanceLock
+    do { instanceLock = try InstanceLock(directory: config.journalDirectory) } catch { fail(1, error.description) }
 
     // The journal must be writable before the gate serves anyone: refuse to start otherwise.
     let journal: FileJournal
@@ -143,6 +150,9 @@ nonisolated func runDaemon() -> Int32 {
     options.policy = config.policy
     options.utcOffsetSeconds = config.utcOffsetHours * 3600
     options.sync = config.sync
+    // Serve from the local table (the snapshot) at once; the first sync runs beside the readers,
+    // so a locked or unreachable central never delays the first tap or the control socket.
+    options.firstSync = .besideServing
     // The passage barrier: a BarrierController driven through the I/O board. This build has the
     // simulated board only (hardware/io-board.md lists what a real board adapter provides).
     var readerEnds = config.barrier.readerEnds
@@ -169,13 +179,11 @@ nonisolated func runDaemon() -> Int32 {
     Log.info(
         "gate \(config.gateID) starting: \(readers.count) \(config.readers.backend) reader(s), journal \(journal.path) next seq \(journal.nextSequence)"
     )
-    runtime.start()
-    if runtime.currentCounters.syncs == 0, storeFactory != nil {
-        Log.warning("gate \(config.gateID): no central data yet; taps go to staff until a sync succeeds")
-    }
 
     // The control socket is for staff and bench tools; a gate whose socket cannot be created still
-    // serves riders, so this is logged, not fatal.
+    // serves riders, so that is logged, not fatal. A socket a running daemon answers on is never
+    // taken over: that refuses the start. It is bound before the readers start, so that it
+    // answers from the first moment the gate serves.
     var control: ControlServer?
     let reload: @Sendable (String?) -> Result<String, PolicyError> = { era in
         loadEngine(era: era ?? config.era).map { engine in
@@ -184,13 +192,20 @@ nonisolated func runDaemon() -> Int32 {
         }
     }
     let gateControl = GateControl(
-        runtime: runtime, presenter: simulatedReaders.isEmpty ? nil : SimulatedTapPresenter(readers: simulatedReaders), clock: clock,
+        runtime: runtime, presenter: simulatedReaders.isEmpty ? nil : SimulatedTapPresenter(readers: simulatedReaders),
+        clock: clock,
         reloadPolicy: config.policyDirectory == nil ? nil : reload, barrier: barrier)
     do {
         control = try ControlServer(path: config.controlSocket) { gateControl.handle($0) }
         Log.info("control socket \(config.controlSocket)")
+    } catch  where error.inUse {
+        fail(1, "\(error)")
     } catch {
         Log.error("\(error); running without a control socket")
+    }
+    runtime.start()
+    if storeFactory != nil, runtime.table.current().table == nil {
+        Log.warning("gate \(config.gateID): no local table yet; taps go to staff until the first sync succeeds")
     }
 
     var metricsTimer: DispatchSourceTimer?
@@ -237,11 +252,22 @@ nonisolated func runDaemon() -> Int32 {
     }
 
     let stopSignal = DispatchSemaphore(value: 0)
+    let stopReason = Mutex<String?>(nil)
     signal(SIGTERM, SIG_IGN)
     signal(SIGINT, SIG_IGN)
-    let signalSources = [SIGTERM, SIGINT].map { sig -> DispatchSourceSignal in
+    let signalSources = [(SIGTERM, "SIGTERM"), (SIGINT, "SIGINT")].map { sig, name -> DispatchSourceSignal in
         let s = DispatchSource.makeSignalSource(signal: sig)
-        s.setEventHandler { stopSignal.signal() }
+        s.setEventHandler {
+            // The first signal stops; a second one while stopping changes nothing.
+            if stopReason.withLock({ r in
+                r == nil
+                    ? {
+                        r = name; return true
+                    }() : false
+            }) {
+                stopSignal.signal()
+            }
+        }
         s.resume()
         return s
     }
@@ -262,29 +288,46 @@ nonisolated func runDaemon() -> Int32 {
             if exitAfterScript {
                 // Let the last taps through the decision loop before stopping.
                 while simulatedReaders.contains(where: { $0.backlog > 0 }) { usleep(10_000) }
-                stopSignal.signal()
+                if stopReason.withLock({ r in
+                    r == nil
+                        ? {
+                            r = "end of tap script"; return true
+                        }() : false
+                }) {
+                    stopSignal.signal()
+                }
             }
         }.start()
     }
 
-    // The signal sources must outlive the wait: `_ = signalSources` after it kept nothing alive in
-    // an optimised build, where the array was released at once and the release daemon then
-    // ignored SIGTERM (the debug build, which the subprocess tests ran, kept it).
-    withExtendedLifetime(signalSources) { stopSignal.wait() }
-    Log.info("gate \(config.gateID) stopping")
-    systemd.notify("STOPPING=1")
-    watchdog?.cancel()
-    metricsTimer?.cancel()
-    control?.stop()
-    runtime.stop()
-    barrier.stop()
-    if let metricsFile = config.metricsFile { try? GateMetrics.write(runtime, clock: clock, to: metricsFile) }
-    let c = runtime.currentCounters
-    Log.info(
-        "gate \(config.gateID) stopped: \(c.taps) taps, \(c.rejected) rejected, journal last seq \(journal.lastSequence), acknowledged \(journal.acknowledged)"
-    )
-    for s in signalSources { s.cancel() }
-    hangup.cancel()
+    // The signal sources and the instance lock must outlive the wait: `_ = signalSources` after
+    // it kept nothing alive in an optimised build, where the array was released at once and the
+    // release daemon then ignored SIGTERM (the debug build, which the subprocess tests ran, kept it).
+    withExtendedLifetime((signalSources, hangup, instanceLock)) {
+        stopSignal.wait()
+        // Stop (SIGTERM from systemd, Ctrl-C on a bench): tell systemd at once (sd_notify(3):
+        // STOPPING=1 says the service is beginning its shutdown), stop taking control requests,
+        // drain the taps in flight (decided and journalled), make one last upload within a
+        // bounded time, write the metrics one last time, exit 0.
+        Log.info("gate \(config.gateID) stopping (\(stopReason.withLock { $0 } ?? "stop"))")
+        systemd.notify("STOPPING=1")
+        watchdog?.cancel()
+        metricsTimer?.cancel()
+        control?.stop()
+        let uploaded = runtime.stop(uploadWithin: .seconds(5))
+        barrier.stop()
+        if let metricsFile = config.metricsFile {
+            do { try GateMetrics.write(runtime, clock: clock, to: metricsFile) } catch {
+                Log.warning("metrics file \(metricsFile): \(error)")
+            }
+        }
+        let c = runtime.currentCounters
+        Log.info(
+            "gate \(config.gateID) stopped: \(c.taps) taps, \(c.rejected) rejected, journal last seq \(journal.lastSequence), acknowledged \(journal.acknowledged)\(uploaded ? "" : " (last upload abandoned)")"
+        )
+        for s in signalSources { s.cancel() }
+        hangup.cancel()
+    }
     return 0
 }
 
