@@ -16,7 +16,7 @@ public final class SQLiteConnection {
         var db: OpaquePointer?
         var flags = readOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE
         if create && !readOnly {
-            flags |= SQLITE_OPEN_CREATE
+            flags |= SQLITE_OPEN_CREATE | SQLITE_OPEN_NOFOLLOW
             // Central state (identity hashes, the card table) is the owner's alone: a new file is
             // created 0600 here, before SQLite opens it (SQLite would create it 0644 less the
             // umask; its -wal and -shm files take the database file's mode). O_EXCL: an existing

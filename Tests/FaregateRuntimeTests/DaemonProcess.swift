@@ -33,12 +33,16 @@ enum DaemonProcess {
 
     /// Starts the daemon and returns it with a reader of its log lines. The daemon is killed if it
     /// still runs after `watchdogSeconds` (see `watchdog`).
-    static func start(_ daemon: URL, config: String, extra: [String] = [], watchdogSeconds: Double = 120) throws
-        -> (Process, FileHandle)
-    {
+    static func start(
+        _ daemon: URL, config: String, extra: [String] = [], environment: [String: String] = [:],
+        watchdogSeconds: Double = 120
+    ) throws -> (Process, FileHandle) {
         let p = Process()
         p.executableURL = daemon
         p.arguments = ["--config", config] + extra
+        if !environment.isEmpty {
+            p.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
+        }
         let err = Pipe()
         p.standardError = err
         p.standardOutput = FileHandle.nullDevice
