@@ -21,6 +21,15 @@ func fail(_ status: Int32, _ message: String) -> Never {
 /// The daemon's whole life, outside the main actor: its threads and Dispatch handlers run on
 /// their own threads, and nothing here needs main-actor isolation.
 nonisolated func runDaemon() -> Int32 {
+    // SIGTERM, SIGINT and SIGHUP are blocked in this thread before any other thread exists, so
+    // every thread inherits the mask and the signals wait, pending, for the Dispatch signal
+    // sources below (signalfd on Linux, which sees a signal only while it is blocked in every
+    // thread). Without this a SIGHUP sent just after READY=1 killed the release daemon: it
+    // reached a thread where it was not blocked before the source had taken it over.
+    var stopSignals = sigset_t()
+    sigemptyset(&stopSignals)
+    for sig in [SIGTERM, SIGINT, SIGHUP] { sigaddset(&stopSignals, sig) }
+    pthread_sigmask(SIG_BLOCK, &stopSignals, nil)
 
     var configPath: String?
     var exitAfterScript = false
