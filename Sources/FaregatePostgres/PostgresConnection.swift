@@ -50,12 +50,12 @@ public final class PostgresConnection {
     deinit { PQfinish(handle) }
 
     /// Calls `body` with `strings` as a NULL-terminated array of C strings (valid only inside).
-    static func withCStrings<R>(_ strings: [String], _ body: (UnsafePointer<UnsafePointer<CChar>?>) -> R) -> R {
+    static func withCStrings<R>(_ strings: [String], _ body: (UnsafePointer<UnsafePointer<CChar>?>?) -> R) -> R {
         let copies = strings.map { strdup($0) }
         defer { for c in copies { free(c) } }
         var pointers: [UnsafePointer<CChar>?] = copies.map { $0.map { UnsafePointer($0) } }
         pointers.append(nil)
-        return pointers.withUnsafeBufferPointer { body($0.baseAddress!) }
+        return pointers.withUnsafeBufferPointer { body($0.baseAddress) }
     }
 
     /// Reconnects with the same parameters (after a server restart or failover); wraps `PQreset`.

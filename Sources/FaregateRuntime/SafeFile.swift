@@ -59,7 +59,9 @@ public enum SafeFile {
         var written = 0
         var failure: Int32 = 0
         while written < data.count {
-            let n = data.withUnsafeBytes { write(fd, $0.baseAddress! + written, $0.count - written) }
+            let n = data.withUnsafeBytes { raw in
+                raw.baseAddress.map { write(fd, $0 + written, raw.count - written) } ?? 0
+            }
             if n < 0 {
                 if errno == EINTR { continue }
                 failure = errno

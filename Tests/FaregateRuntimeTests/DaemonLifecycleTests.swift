@@ -116,7 +116,8 @@ final class DaemonLifecycleTests: XCTestCase {
 
         kill(p.processIdentifier, SIGHUP)
         let reloaded = DaemonProcess.waitForLines(log, containing: "SIGHUP:", count: 1)
-        XCTAssertTrue(reloaded.last?.contains("loaded") ?? false, "\(reloaded)")
+        // (The line read may be followed by others from the same read: look for it by its marker.)
+        XCTAssertTrue(reloaded.last { $0.contains("SIGHUP:") }?.contains("loaded") ?? false, "\(reloaded)")
         XCTAssertTrue(p.isRunning)
         XCTAssertEqual(try ControlClient.send(.status, to: socket).statusReport?.gateID, "HUP-1")
         XCTAssertEqual(try ControlClient.send(.tap(card: green), to: socket).entry?.sequence, 1)
@@ -126,8 +127,9 @@ final class DaemonLifecycleTests: XCTestCase {
         try "{ not json".write(toFile: policies + "/" + victim, atomically: true, encoding: .utf8)
         kill(p.processIdentifier, SIGHUP)
         let refused = DaemonProcess.waitForLines(log, containing: "SIGHUP:", count: 1)
-        XCTAssertTrue(refused.last?.contains("previous rules stay in force") ?? false, "\(refused)")
-        XCTAssertTrue(refused.last?.contains(victim) ?? false, "\(refused)")
+        let refusal = refused.last { $0.contains("SIGHUP:") } ?? ""
+        XCTAssertTrue(refusal.contains("previous rules stay in force"), "\(refused)")
+        XCTAssertTrue(refusal.contains(victim), "\(refused)")
         XCTAssertEqual(try ControlClient.send(.tap(card: green), to: socket).entry?.sequence, 2)
 
         DaemonProcess.drain(log)
