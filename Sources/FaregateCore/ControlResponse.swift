@@ -64,6 +64,8 @@ public struct ControlFailure: Error, Sendable, Hashable, CustomStringConvertible
         case timeout
         /// The peer's uid may not control this gate.
         case permissionDenied = "permission_denied"
+        /// The gate is serving as many control connections as it takes at once; try again.
+        case busy
         /// This gate cannot do that (no simulated reader, no barrier, inline rules, no table).
         case unsupported
         /// The operation was tried and failed; the message says what stays in force.

@@ -14,9 +14,27 @@ import CLibPQ
 public final class PostgresConnection {
     let handle: OpaquePointer
 
-    /// Connects; wraps `PQconnectdb` and checks `PQstatus`.
+    /// libpq's `connect_timeout` (seconds) when neither the connection string nor
+    /// `PGCONNECT_TIMEOUT` sets one: without it libpq waits for the kernel's TCP timeout (minutes)
+    /// on a black-holed address, and the gate's sync thread (and its stop) with it.
+    public static let defaultConnectTimeoutSeconds = 5
+
+    /// Connects; wraps `PQconnectdbParams` (`expand_dbname`: `conninfo` is a connection string
+    /// or URI as `PQconnectdb` takes it) and checks `PQstatus`. `connect_timeout` comes before
+    /// the expanded string in the parameter arrays, so a value the string sets wins (libpq: "array
+    /// entries appearing before an expanded dbname entry can be overridden by fields of the
+    /// connection string").
     public init(_ conninfo: String) throws(PostgresError) {
-        guard let conn = PQconnectdb(conninfo) else {
+        var keywords = ["dbname"]
+        var values = [conninfo]
+        if getenv("PGCONNECT_TIMEOUT") == nil {
+            keywords.insert("connect_timeout", at: 0)
+            values.insert(String(Self.defaultConnectTimeoutSeconds), at: 0)
+        }
+        let connection = Self.withCStrings(keywords) { k in
+            Self.withCStrings(values) { v in PQconnectdbParams(k, v, 1) }
+        }
+        guard let conn = connection else {
             throw PostgresError(sqlstate: nil, message: "out of memory", connectionLost: true)
         }
         guard PQstatus(conn) == CONNECTION_OK else {
@@ -30,6 +48,15 @@ public final class PostgresConnection {
     }
 
     deinit { PQfinish(handle) }
+
+    /// Calls `body` with `strings` as a NULL-terminated array of C strings (valid only inside).
+    static func withCStrings<R>(_ strings: [String], _ body: (UnsafePointer<UnsafePointer<CChar>?>?) -> R) -> R {
+        let copies = strings.map { strdup($0) }
+        defer { for c in copies { free(c) } }
+        var pointers: [UnsafePointer<CChar>?] = copies.map { $0.map { UnsafePointer($0) } }
+        pointers.append(nil)
+        return pointers.withUnsafeBufferPointer { body($0.baseAddress) }
+    }
 
     /// Reconnects with the same parameters (after a server restart or failover); wraps `PQreset`.
     public func reset() throws(PostgresError) {

@@ -92,6 +92,15 @@ enum ControlSocketIO {
         }
     }
 
+    /// Sends what fits of `data` without waiting (a short answer always fits an empty socket
+    /// buffer): for refusals the accept thread makes before handing nothing to anyone.
+    static func sendNow(_ data: Data, to fd: Int32) -> Bool {
+        data.withUnsafeBytes { raw -> Bool in
+            guard let base = raw.baseAddress else { return true }
+            return send(fd, base, raw.count, Int32(MSG_NOSIGNAL | MSG_DONTWAIT)) == raw.count
+        }
+    }
+
     /// After answering a request that was cut off unread: stops sending and discards what the
     /// peer still sends (at most 1 MiB, for at most 200 ms), so closing does not reset the
     /// connection before the peer has read the answer.

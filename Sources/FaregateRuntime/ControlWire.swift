@@ -26,8 +26,23 @@ public enum ControlWire {
 
     /// Decodes one request line (without or with its newline); every way it can be wrong is a
     /// `ControlFailure` with a message for the person who sent it.
+    ///
+    /// The line is read by the project's strict reader first (`StrictJSONReader`: duplicate keys,
+    /// trailing commas, lone surrogates and the like are refused with their position, issue 14:
+    /// with duplicate keys which one counts differs between readers, so a request could mean one
+    /// thing to a proxy or a log and another to the gate), then decoded into its type.
     public static func request(_ bytes: some Collection<UInt8>) -> Result<ControlRequest, ControlFailure> {
-        decode(ControlRequest.self, bytes, what: "request")
+        var line = Array(bytes)
+        while let last = line.last, last == UInt8(ascii: "\n") || last == UInt8(ascii: "\r") { line.removeLast() }
+        var limits = StrictJSONReader.Limits()
+        limits.maxBytes = maxRequestBytes
+        limits.maxDepth = 8  // a request is one flat object
+        do {
+            _ = try StrictJSONReader.read(line, limits: limits)
+        } catch {
+            return .failure(ControlFailure(.badRequest, "request must be one JSON object on one line (\(error))"))
+        }
+        return decode(ControlRequest.self, line, what: "request")
     }
 
     /// Decodes one answer line.

@@ -57,7 +57,9 @@ public final class FileJournal: @unchecked Sendable {
         fsyncEnabled = fsync
         self.rotateBytes = rotateBytes
         do {
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            // 0700: the gate's state (journal, snapshot, acknowledgements) is the daemon's alone.
+            try FileManager.default.createDirectory(
+                atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         } catch {
             throw JournalError(
                 path: directory, message: "cannot create journal directory: \(error.localizedDescription)")

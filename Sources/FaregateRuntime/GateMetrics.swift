@@ -82,11 +82,8 @@ public enum GateMetrics {
 
     /// Writes the metrics to `path` atomically.
     public static func write(_ runtime: GateRuntime, clock: any GateClock, to path: String) throws {
-        let tmp = path + ".tmp"
-        try Data(prometheus(runtime, clock: clock).utf8).write(to: URL(fileURLWithPath: tmp))
-        guard rename(tmp, path) == 0 else {
-            throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path])
-        }
+        // An unpredictable temp name, O_EXCL | O_NOFOLLOW (SafeFile); 0644: node_exporter reads it.
+        try SafeFile.replace(path, with: Array(prometheus(runtime, clock: clock).utf8), mode: 0o644)
     }
 
     /// The text being built: metrics with their HELP and TYPE lines, and labels common to every

@@ -46,7 +46,20 @@ public final class GateRuntime: @unchecked Sendable {
         public var snapshotPath: String?
         /// Largest number of taps decided and journalled as one batch (one fdatasync).
         public var maxBatch: Int = 64
+        /// When the first sync runs (`FirstSync`).
+        public var firstSync: FirstSync = .beforeServing
         public init(gateID: String) { self.gateID = gateID }
+    }
+
+    /// When the first sync with central state runs.
+    public enum FirstSync: Sendable {
+        /// In `start()`, before the readers start: the first taps are decided on central data
+        /// when it is reachable (tests that want a known table at once use this).
+        case beforeServing
+        /// On the sync thread, beside the readers: the gate serves from its local table (the
+        /// snapshot) at once, whatever central does. What `faregated` uses (issue 14: with
+        /// central locked the first tap waited 5 s for the start-time sync).
+        case besideServing
     }
 
     public typealias TapReport = GateTelemetry.TapReport
@@ -64,7 +77,7 @@ public final class GateRuntime: @unchecked Sendable {
     private let loop: DecisionLoop
     private let snapshots: SnapshotStore
     private let sync: SyncService?
-    private var threads: (readers: [WorkerThread], others: [WorkerThread]) = ([], [])
+    private var threads: (readers: [WorkerThread], decision: WorkerThread?, sync: WorkerThread?) = ([], nil, nil)
 
     /// - Parameters:
     ///   - storeFactory: opens a connection to central state, called on the sync thread (again
@@ -104,32 +117,58 @@ public final class GateRuntime: @unchecked Sendable {
         }
     }
 
-    /// Loads the local snapshot and syncs once (so the first taps are decided on data when
-    /// central state is up), then starts the reader, decision and sync threads.
+    /// Loads the local snapshot, then starts the reader, decision and sync threads; the first
+    /// sync runs before them or beside them (`Options.firstSync`).
     public func start() {
         if let path = options.snapshotPath, FileManager.default.fileExists(atPath: path),
             case .failure(let e) = loadSnapshot(path)
         {
             Log.error("gate \(options.gateID): \(e); starting without it")
         }
-        sync?.syncOnce()
+        let syncFirst = options.firstSync == .besideServing
+        if !syncFirst { sync?.syncOnce() }
         let name = "faregate-\(options.gateID)"
         threads.readers = pumps.enumerated().map { i, pump in WorkerThread(name: "\(name)-reader-\(i)") { pump.run() } }
-        threads.others.append(WorkerThread(name: "\(name)-decision") { [loop] in loop.run() })
-        if let sync { threads.others.append(WorkerThread(name: "\(name)-sync") { sync.run() }) }
+        threads.decision = WorkerThread(name: "\(name)-decision") { [loop] in loop.run() }
+        if let sync { threads.sync = WorkerThread(name: "\(name)-sync") { sync.run(syncFirst: syncFirst) } }
     }
 
     /// Stops readers, drains the rings, makes a last upload, joins every thread.
-    public func stop() {
+    ///
+    /// With `uploadWithin`, the wait for the sync thread (which may be in a sync against an
+    /// unreachable central) and the last upload together take at most that long: past it the
+    /// upload is abandoned (logged; the journal is durable and the upload idempotent, so the
+    /// next start uploads what is left) and false is returned. The drain of the taps in the rings
+    /// is local work (decide, journal) and is always waited for.
+    @discardableResult
+    public func stop(uploadWithin: Duration? = nil) -> Bool {
         for r in readers { r.cancel() }
         for t in threads.readers { t.join() }
         // Readers are joined: no tap arrives after this, so the loop drains what is queued.
         loop.stop()
         sync?.stop()
-        for t in threads.others { t.join() }
-        threads = ([], [])
-        sync?.syncOnce()  // upload what the last taps journalled
+        threads.decision?.join()
+        let syncThread = threads.sync
+        threads = ([], nil, nil)
+        guard let sync else { return true }
+        // Upload what the last taps journalled, after the sync thread is done.
+        let upload = WorkerThread(name: "faregate-\(options.gateID)-last-upload") {
+            syncThread?.join()
+            sync.syncOnce()
+        }
+        guard let uploadWithin else {
+            upload.join()
+            return true
+        }
+        if upload.join(timeout: uploadWithin) { return true }
+        Log.warning(
+            "gate \(options.gateID): the last upload did not finish within \(uploadWithin); journal entries after \(journal.acknowledged) are uploaded at the next start"
+        )
+        return false
     }
+
+    /// Whether a sync with central state has succeeded since start.
+    public var hasSynced: Bool { telemetry.currentCounters.syncs > 0 }
 
     // MARK: For the control socket, metrics and tests
 

@@ -18,9 +18,13 @@ import Glibc
 public enum SnapshotFile {
     /// Writes `table` to `path` atomically and durably.
     public static func write(_ table: CompactStatusTable, to path: String) throws(SnapshotFileError) {
-        let temp = path + ".tmp-\(getpid())"
-        let fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw SnapshotFileError(path: temp, problem: .system("open", errno)) }
+        // An unpredictable temp name created O_EXCL | O_NOFOLLOW (issue 14: `PATH.tmp-PID` opened
+        // without them followed a planted symlink, as root).
+        let fd: Int32
+        let temp: String
+        do { (fd, temp) = try SafeFile.createTemp(beside: path, mode: 0o644) } catch {
+            throw SnapshotFileError(path: error.path, problem: .system("open", error.errno))
+        }
         var ok = false
         defer {
             if !ok { unlink(temp) }
@@ -102,7 +106,8 @@ public enum SnapshotFile {
     static func openSnapshot(_ path: String) throws(SnapshotFileError) -> (fd: Int32, size: Int) {
         // O_NONBLOCK: opening a FIFO someone named as a snapshot returns at once (and is refused
         // below) instead of blocking the control thread; it changes nothing for regular files.
-        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
+        // O_NOFOLLOW: a symlink is refused (ELOOP) rather than followed to whatever it names.
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW)
         guard fd >= 0 else { throw SnapshotFileError(path: path, problem: .system("open", errno)) }
         var ok = false
         defer { if !ok { close(fd) } }

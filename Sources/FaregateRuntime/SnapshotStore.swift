@@ -20,7 +20,7 @@ struct SnapshotStore: Sendable {
         guard let path else { return }
         do {
             try SnapshotFile.write(table.holder.currentTable(), to: path)
-            try String(clock.wallMillis()).write(toFile: path + ".verified", atomically: true, encoding: .utf8)
+            try SafeFile.replace(path + ".verified", with: Array(String(clock.wallMillis()).utf8), mode: 0o644)
         } catch {
             Log.warning("gate \(gateID): cannot save the local snapshot: \(error)")
         }

@@ -65,9 +65,16 @@ final class SyncService: @unchecked Sendable {
     }
 
     /// The sync thread's body: sleeps until the schedule's next deadline (or a wake), syncs,
-    /// and reschedules from the outcome. Returns after `stop()`.
-    func run() {
-        var deadline = schedule.first(at: clock.monotonicNanos())
+    /// and reschedules from the outcome. Returns after `stop()`. With `syncFirst` it syncs at
+    /// once before the first wait (the gate's first sync, beside the readers).
+    func run(syncFirst: Bool = false) {
+        var deadline: UInt64
+        if syncFirst {
+            if stopping.load(ordering: .acquiring) { return }
+            deadline = schedule.next(after: syncOnce(), at: clock.monotonicNanos())
+        } else {
+            deadline = schedule.first(at: clock.monotonicNanos())
+        }
         while true {
             sleeper.sleep(until: deadline)
             if stopping.load(ordering: .acquiring) { return }

@@ -23,4 +23,12 @@ final class WorkerThread: Sendable {
 
     /// Blocks until the body has returned. Call once.
     func join() { done.wait() }
+
+    /// Blocks until the body has returned or `timeout` passed; true when it returned. Call once
+    /// (or until it returns true).
+    func join(timeout: Duration) -> Bool {
+        let (s, a) = timeout.components
+        return done.wait(timeout: .now() + .nanoseconds(Int(clamping: s * 1_000_000_000 + a / 1_000_000_000)))
+            == .success
+    }
 }

@@ -1,5 +1,9 @@
 import CSQLite
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// One SQLite connection (`sqlite3*`), closed when the object goes away.
 ///
 /// Not thread-safe: use from one thread at a time (the store's owner).
@@ -11,7 +15,19 @@ public final class SQLiteConnection {
     public init(path: String, create: Bool = false, readOnly: Bool = false) throws(SQLiteError) {
         var db: OpaquePointer?
         var flags = readOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE
-        if create && !readOnly { flags |= SQLITE_OPEN_CREATE }
+        if create && !readOnly {
+            flags |= SQLITE_OPEN_CREATE | SQLITE_OPEN_NOFOLLOW
+            // Central state (identity hashes, the card table) is the owner's alone: a new file is
+            // created 0600 here, before SQLite opens it (SQLite would create it 0644 less the
+            // umask; its -wal and -shm files take the database file's mode). O_EXCL: an existing
+            // file is left as it is; O_NOFOLLOW: a dangling symlink planted at the path is not
+            // followed to create a file elsewhere.
+            let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
+            if fd >= 0 {
+                _ = fchmod(fd, 0o600)
+                close(fd)
+            }
+        }
         flags |= SQLITE_OPEN_NOMUTEX
         let rc = sqlite3_open_v2(path, &db, flags, nil)
         guard rc == SQLITE_OK, let db else {

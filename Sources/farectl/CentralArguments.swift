@@ -139,14 +139,9 @@ func loadSigningKey(_ path: String) throws(CLIError) -> Ed25519KeyPair {
 func hexString(_ bytes: [UInt8]) -> String { KeyFile.hex(bytes) }
 
 /// Key files hold the key as one line of lowercase hex.
+/// Created O_EXCL with its final mode before a byte is written (`KeyFile.write`).
 func writeKeyFile(_ path: String, _ bytes: [UInt8], secret: Bool) throws {
-    guard !FileManager.default.fileExists(atPath: path) else {
-        throw CLIError.failed("\(path) exists; not overwriting a key")
-    }
-    let ok = FileManager.default.createFile(
-        atPath: path, contents: Data((hexString(bytes) + "\n").utf8),
-        attributes: [.posixPermissions: secret ? 0o600 : 0o644])
-    guard ok else { throw CLIError.failed("cannot write \(path)") }
+    do { try KeyFile.write(path, bytes, secret: secret) } catch { throw CLIError.failed(error.description) }
 }
 
 func readKeyFile(_ path: String, bytes: Int) throws(CLIError) -> [UInt8] {

@@ -7,6 +7,7 @@ import FaregateSQLite
 import FaregateSimulation
 import FaregateSodium
 import Foundation
+import Synchronization
 
 // faregated: the gate daemon. This file is the composition root: the only place that chooses
 // real or simulated backends. Exit status: 0 after a clean stop, 1 when it cannot run (journal
@@ -20,6 +21,15 @@ func fail(_ status: Int32, _ message: String) -> Never {
 /// The daemon's whole life, outside the main actor: its threads and Dispatch handlers run on
 /// their own threads, and nothing here needs main-actor isolation.
 nonisolated func runDaemon() -> Int32 {
+    // SIGTERM, SIGINT and SIGHUP are blocked in this thread before any other thread exists, so
+    // every thread inherits the mask and the signals wait, pending, for the Dispatch signal
+    // sources below (signalfd on Linux, which sees a signal only while it is blocked in every
+    // thread). Without this a SIGHUP sent just after READY=1 killed the release daemon: it
+    // reached a thread where it was not blocked before the source had taken it over.
+    var stopSignals = sigset_t()
+    sigemptyset(&stopSignals)
+    for sig in [SIGTERM, SIGINT, SIGHUP] { sigaddset(&stopSignals, sig) }
+    pthread_sigmask(SIG_BLOCK, &stopSignals, nil)
 
     // --help, --version and --check-config are answered (and exit) in DaemonArguments.parse.
     let arguments = DaemonArguments.parse(CommandLine.arguments)
@@ -30,6 +40,12 @@ nonisolated func runDaemon() -> Int32 {
     do { config = try GateConfig.load(path: configPath) } catch { fail(2, error.description) }
     // The config's log_level, or debug with --verbose; set before any other thread runs.
     Log.minimumLevel = arguments.verbose ? .debug : config.logLevel
+
+    // One daemon per journal directory (two would hand out the same sequence numbers): the lock
+    // is taken before the journal is opened and held until the process ends (`instanceLock` is
+    // kept alive by the `withExtendedLifetime` around the wait below).
+    let instanceLock: InstanceLock
+    do { instanceLock = try InstanceLock(directory: config.journalDirectory) } catch { fail(1, error.description) }
 
     // The journal must be writable before the gate serves anyone: refuse to start otherwise.
     let journal: FileJournal
@@ -134,6 +150,9 @@ nonisolated func runDaemon() -> Int32 {
     options.policy = config.policy
     options.utcOffsetSeconds = config.utcOffsetHours * 3600
     options.sync = config.sync
+    // Serve from the local table (the snapshot) at once; the first sync runs beside the readers,
+    // so a locked or unreachable central never delays the first tap or the control socket.
+    options.firstSync = .besideServing
     // The passage barrier: a BarrierController driven through the I/O board. This build has the
     // simulated board only (hardware/io-board.md lists what a real board adapter provides).
     var readerEnds = config.barrier.readerEnds
@@ -162,13 +181,11 @@ nonisolated func runDaemon() -> Int32 {
     Log.info(
         "gate \(config.gateID) starting: \(readers.count) \(config.readers.backend) reader(s), journal \(journal.path) next seq \(journal.nextSequence), rules \(rulesInForce(engine)) in force, log level \(Log.minimumLevel.name)"
     )
-    runtime.start()
-    if runtime.currentCounters.syncs == 0, storeFactory != nil {
-        Log.warning("gate \(config.gateID): no central data yet; taps go to staff until a sync succeeds")
-    }
 
     // The control socket is for staff and bench tools; a gate whose socket cannot be created still
-    // serves riders, so this is logged, not fatal.
+    // serves riders, so that is logged, not fatal. A socket a running daemon answers on is never
+    // taken over: that refuses the start. It is bound before the readers start, so that it
+    // answers from the first moment the gate serves.
     var control: ControlServer?
     let reload: @Sendable (String?) -> Result<String, PolicyError> = { era in
         loadEngine(era: era ?? config.era).map { engine in
@@ -183,8 +200,14 @@ nonisolated func runDaemon() -> Int32 {
     do {
         control = try ControlServer(path: config.controlSocket) { gateControl.handle($0) }
         Log.info("control socket \(config.controlSocket)")
+    } catch  where error.inUse {
+        fail(1, "\(error)")
     } catch {
         Log.error("\(error); running without a control socket")
+    }
+    runtime.start()
+    if storeFactory != nil, runtime.table.current().table == nil {
+        Log.warning("gate \(config.gateID): no local table yet; taps go to staff until the first sync succeeds")
     }
 
     var metricsTimer: DispatchSourceTimer?
@@ -231,11 +254,22 @@ nonisolated func runDaemon() -> Int32 {
     }
 
     let stopSignal = DispatchSemaphore(value: 0)
+    let stopReason = Mutex<String?>(nil)
     signal(SIGTERM, SIG_IGN)
     signal(SIGINT, SIG_IGN)
-    let signalSources = [SIGTERM, SIGINT].map { sig -> DispatchSourceSignal in
+    let signalSources = [(SIGTERM, "SIGTERM"), (SIGINT, "SIGINT")].map { sig, name -> DispatchSourceSignal in
         let s = DispatchSource.makeSignalSource(signal: sig)
-        s.setEventHandler { stopSignal.signal() }
+        s.setEventHandler {
+            // The first signal stops; a second one while stopping changes nothing.
+            if stopReason.withLock({ r in
+                r == nil
+                    ? {
+                        r = name; return true
+                    }() : false
+            }) {
+                stopSignal.signal()
+            }
+        }
         s.resume()
         return s
     }
@@ -256,29 +290,46 @@ nonisolated func runDaemon() -> Int32 {
             if exitAfterScript {
                 // Let the last taps through the decision loop before stopping.
                 while simulatedReaders.contains(where: { $0.backlog > 0 }) { usleep(10_000) }
-                stopSignal.signal()
+                if stopReason.withLock({ r in
+                    r == nil
+                        ? {
+                            r = "end of tap script"; return true
+                        }() : false
+                }) {
+                    stopSignal.signal()
+                }
             }
         }.start()
     }
 
-    // The signal sources must outlive the wait: `_ = signalSources` after it kept nothing alive in
-    // an optimised build, where the array was released at once and the release daemon then
-    // ignored SIGTERM (the debug build, which the subprocess tests ran, kept it).
-    withExtendedLifetime(signalSources) { stopSignal.wait() }
-    Log.info("gate \(config.gateID) stopping")
-    systemd.notify("STOPPING=1")
-    watchdog?.cancel()
-    metricsTimer?.cancel()
-    control?.stop()
-    runtime.stop()
-    barrier.stop()
-    if let metricsFile = config.metricsFile { try? GateMetrics.write(runtime, clock: clock, to: metricsFile) }
-    let c = runtime.currentCounters
-    Log.info(
-        "gate \(config.gateID) stopped: \(c.taps) taps, \(c.rejected) rejected, journal last seq \(journal.lastSequence), acknowledged \(journal.acknowledged)"
-    )
-    for s in signalSources { s.cancel() }
-    hangup.cancel()
+    // The signal sources and the instance lock must outlive the wait: `_ = signalSources` after
+    // it kept nothing alive in an optimised build, where the array was released at once and the
+    // release daemon then ignored SIGTERM (the debug build, which the subprocess tests ran, kept it).
+    withExtendedLifetime((signalSources, hangup, instanceLock)) {
+        stopSignal.wait()
+        // Stop (SIGTERM from systemd, Ctrl-C on a bench): tell systemd at once (sd_notify(3):
+        // STOPPING=1 says the service is beginning its shutdown), stop taking control requests,
+        // drain the taps in flight (decided and journalled), make one last upload within a
+        // bounded time, write the metrics one last time, exit 0.
+        Log.info("gate \(config.gateID) stopping (\(stopReason.withLock { $0 } ?? "stop"))")
+        systemd.notify("STOPPING=1")
+        watchdog?.cancel()
+        metricsTimer?.cancel()
+        control?.stop()
+        let uploaded = runtime.stop(uploadWithin: .seconds(5))
+        barrier.stop()
+        if let metricsFile = config.metricsFile {
+            do { try GateMetrics.write(runtime, clock: clock, to: metricsFile) } catch {
+                Log.warning("metrics file \(metricsFile): \(error)")
+            }
+        }
+        let c = runtime.currentCounters
+        Log.info(
+            "gate \(config.gateID) stopped: \(c.taps) taps, \(c.rejected) rejected, journal last seq \(journal.lastSequence), acknowledged \(journal.acknowledged)\(uploaded ? "" : " (last upload abandoned)")"
+        )
+        for s in signalSources { s.cancel() }
+        hangup.cancel()
+    }
     return 0
 }
 

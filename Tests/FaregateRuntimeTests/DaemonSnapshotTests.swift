@@ -50,8 +50,9 @@ final class DaemonSnapshotTests: XCTestCase {
             }
         }
         // Every wait below (log, socket, exit) ends when the daemon does: `start` armed a watchdog.
-        // The socket is bound after the first table is in service; its log line comes last.
-        let started = DaemonProcess.waitForLines(log, containing: "control socket", count: 1)
+        // The socket is bound before the readers start and the first sync runs beside them: the
+        // first table's line comes after the socket's.
+        let started = DaemonProcess.waitForLines(log, containing: "in service", count: 1)
         XCTAssertTrue(started.contains { $0.contains("in service") }, "\(started)")
         XCTAssertTrue(started.contains { $0.contains("control socket") }, "\(started)")
         DaemonProcess.drain(log)
