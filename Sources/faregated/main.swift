@@ -207,7 +207,9 @@ nonisolated func runDaemon() -> Int32 {
     }
     runtime.start()
     if storeFactory != nil, runtime.table.current().table == nil {
-        Log.warning("gate \(config.gateID): no local table yet; taps go to staff until the first sync succeeds")
+        // Info, not a warning: the first sync runs beside serving and normally succeeds within a
+        // moment; if it fails, the sync's own warning says so.
+        Log.info("gate \(config.gateID): no local table yet; taps follow the stale_data rule until the first sync succeeds")
     }
 
     var metricsTimer: DispatchSourceTimer?
