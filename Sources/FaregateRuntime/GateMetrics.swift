@@ -4,7 +4,10 @@ import Foundation
 /// The gate's metrics in the Prometheus text exposition format, for the control socket and for
 /// node_exporter's textfile collector (written atomically: temp file + rename).
 public enum GateMetrics {
-    public static func prometheus(_ runtime: GateRuntime, clock: any GateClock) -> String {
+    /// `board`: the I/O board adapter, when it reports its link (the Modbus board).
+    public static func prometheus(
+        _ runtime: GateRuntime, clock: any GateClock, board: (any IOBoardMonitor)? = nil
+    ) -> String {
         let c = runtime.currentCounters
         let (reasons, total) = runtime.currentTallies
         let (table, verifiedAt) = runtime.table.current()
@@ -48,13 +51,37 @@ public enum GateMetrics {
             "faregate_tap_latency_seconds", "summary", "Card detected to barrier commanded.",
             [0.5, 0.9, 0.99].map { ("quantile=\"\($0)\"", String(format: "%.6f", Double(total.quantile($0)) / 1e9)) })
         out += "faregate_tap_latency_seconds_count{\(gate)} \(total.total)\n"
+        if let board {
+            let b = board.boardCounters
+            metric(
+                "faregate_io_board_in_service", "gauge", "1 while the I/O board answers and the lane is in service.",
+                [("", board.boardInService ? "1" : "0")])
+            metric(
+                "faregate_io_board_losses_total", "counter", "Times the lane went out of service: I/O board lost.",
+                [("", "\(b.losses)")])
+            metric(
+                "faregate_io_board_transactions_total", "counter", "Modbus requests to the I/O board.",
+                [("", "\(b.polls)")])
+            metric(
+                "faregate_io_board_failures_total", "counter", "Failed Modbus requests to the I/O board, by kind.",
+                [
+                    ("kind=\"timeout\"", "\(b.timeouts)"), ("kind=\"crc\"", "\(b.crcErrors)"),
+                    ("kind=\"disconnect\"", "\(b.disconnects)"), ("kind=\"exception\"", "\(b.exceptions)"),
+                    ("kind=\"other\"", "\(b.otherErrors)"),
+                ])
+            metric(
+                "faregate_io_board_connects_total", "counter", "Connections opened to the I/O board.",
+                [("", "\(b.connects)")])
+        }
         return out
     }
 
     /// Writes the metrics to `path` atomically.
-    public static func write(_ runtime: GateRuntime, clock: any GateClock, to path: String) throws {
+    public static func write(
+        _ runtime: GateRuntime, clock: any GateClock, board: (any IOBoardMonitor)? = nil, to path: String
+    ) throws {
         let tmp = path + ".tmp"
-        try Data(prometheus(runtime, clock: clock).utf8).write(to: URL(fileURLWithPath: tmp))
+        try Data(prometheus(runtime, clock: clock, board: board).utf8).write(to: URL(fileURLWithPath: tmp))
         guard rename(tmp, path) == 0 else {
             throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path])
         }
