@@ -282,6 +282,7 @@ public final class ModbusBoardEmulator: @unchecked Sendable {
         {
             s.snapshot.watchdogTripped = false
             s.events.append(TimedEvent(at: now, event: .watchdog(tripped: false)))
+            sleeper.wake()  // the watchdog runs again from the last heartbeat
         }
         settle(&s, now: now)
     }

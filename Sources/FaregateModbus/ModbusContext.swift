@@ -109,6 +109,15 @@ public final class ModbusContext {
         }
     }
 
+    /// Wraps `modbus_read_registers` (function code 3) for one holding register.
+    public func readRegister(_ address: UInt16) throws(ModbusError) -> UInt16 {
+        var value: UInt16 = 0
+        guard modbus_read_registers(ctx, Int32(address), 1, &value) == 1 else {
+            throw .last("read holding register \(address) from \(endpoint)")
+        }
+        return value
+    }
+
     /// Wraps `modbus_write_register` (function code 6).
     public func writeRegister(_ address: UInt16, _ value: UInt16) throws(ModbusError) {
         guard modbus_write_register(ctx, Int32(address), value) == 1 else {

@@ -37,7 +37,10 @@ public final class ModbusGateIO: GateInputSource, FireAlarmInput, FlapDrive, Gat
     private struct Shared {
         var queue: [TimedGateInput] = []
         var head = 0
+        /// `cancel()`: `nextInput()` returns nil from now on.
         var cancelled = false
+        /// `stop()`: the I/O thread ends.
+        var stopping = false
         var outputs = IOBoardOutputs()
         var buzzer = BuzzerTimeline()
         /// Heartbeats the controller gave.
@@ -87,9 +90,11 @@ public final class ModbusGateIO: GateInputSource, FireAlarmInput, FlapDrive, Gat
     }
 
     /// Stops the I/O thread and waits for it (the board's watchdog then retracts the flaps, as
-    /// for any controller that stops). `cancel()` and then `stop()` are both fine.
+    /// for any controller that stops); `nextInput()` returns nil from then on.
     public func stop() {
         cancel()
+        shared.withLock { $0.stopping = true }
+        sleeper.wake()
         if started {
             ioDone.wait()
             started = false
@@ -128,10 +133,11 @@ public final class ModbusGateIO: GateInputSource, FireAlarmInput, FlapDrive, Gat
         }
     }
 
+    /// Makes `nextInput()` return nil (the barrier's input thread ends); the I/O thread goes on
+    /// polling and writing until `stop()`, so a barrier stopped alone stops only the heartbeat.
     public func cancel() {
         shared.withLock { $0.cancelled = true }
         inputReady.signal()
-        sleeper.wake()
     }
 
     public func command(_ command: FlapCommand) { change { $0.outputs.flaps = command } }
@@ -173,7 +179,7 @@ public final class ModbusGateIO: GateInputSource, FireAlarmInput, FlapDrive, Gat
         let map = settings.map
         let interval = UInt64(map.heartbeatIntervalMillis) * 1_000_000
         let span = map.inputSpan
-        while !shared.withLock({ $0.cancelled }) {
+        while !shared.withLock({ $0.stopping }) {
             var now = clock.monotonicNanos()
             if !board.link.connected {
                 if now < board.link.nextAttempt {
@@ -200,11 +206,20 @@ public final class ModbusGateIO: GateInputSource, FireAlarmInput, FlapDrive, Gat
             do {
                 // 1. The heartbeat, when the controller fed it since the last write.
                 if fed != board.fedWritten && now >= board.heartbeatAt &+ interval {
-                    board.heartbeatValue &+= 1
-                    switch map.heartbeat {
-                    case .coil(let a): try context.writeCoils(a, [board.heartbeatValue & 1 == 1])
-                    case .register(let a): try context.writeRegister(a, board.heartbeatValue)
+                    // On a new connection, start from what the board holds: a write that changes
+                    // nothing (a lost write left the same value) would not count as a heartbeat.
+                    if !board.heartbeatSent {
+                        switch map.heartbeat {
+                        case .coil(let a): board.heartbeatValue = try context.readCoils(a, count: 1)[0] ? 1 : 0
+                        case .register(let a): board.heartbeatValue = try context.readRegister(a)
+                        }
                     }
+                    let next = board.heartbeatValue &+ 1
+                    switch map.heartbeat {
+                    case .coil(let a): try context.writeCoils(a, [next & 1 == 1])
+                    case .register(let a): try context.writeRegister(a, next)
+                    }
+                    board.heartbeatValue = next
                     board.fedWritten = fed
                     board.heartbeatAt = now
                     board.heartbeatSent = true
