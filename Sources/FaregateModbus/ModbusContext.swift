@@ -65,6 +65,11 @@ public final class ModbusContext {
         guard modbus_connect(ctx) == 0 else { throw .last("connect to \(endpoint)") }
     }
 
+    /// Wraps `modbus_flush`: discards what the line holds unread (a late answer to a request that
+    /// timed out, bytes a previous owner of the serial line left), so the next answer read is the
+    /// answer to the next request. Errors are ignored: the next transaction reports the link.
+    public func flush() { _ = modbus_flush(ctx) }
+
     /// Wraps `modbus_close` (a closed context can `connect()` again).
     public func close() { modbus_close(ctx) }
 

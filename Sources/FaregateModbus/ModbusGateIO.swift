@@ -188,6 +188,7 @@ public final class ModbusGateIO: GateInputSource, FireAlarmInput, FlapDrive, Gat
                 }
                 do {
                     try context.connect()
+                    context.flush()
                     perform(board.link.connected(now: now), &board)
                     log("I/O board \(settings.endpoint): connected")
                 } catch {
@@ -253,7 +254,8 @@ public final class ModbusGateIO: GateInputSource, FireAlarmInput, FlapDrive, Gat
                     log("I/O board: \(error); disconnecting")
                 }
                 perform(actions, &board, stamp: now)
-                if !board.link.connected { context.close() }
+                // A late answer to the failed request must not be taken for the next one's.
+                if board.link.connected { context.flush() } else { context.close() }
                 board.nextPoll = now + settings.pollIntervalNanos
                 firstPassDone()
             }

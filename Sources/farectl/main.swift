@@ -5,7 +5,7 @@ import Foundation
 let commands: [Command] =
     simulateCommands + stationCommands + centralCommands + centralAdminCommands + centralBenchCommands
     + centralOperationCommands + journalCommands + controlCommands + policyCommands + policyBenchCommands
-    + cardCommands + snapshotBenchCommands
+    + cardCommands + snapshotBenchCommands + boardCommands
 
 func printUsage() {
     print("usage: farectl <command> [options]   (every command that reports takes --json)\n")

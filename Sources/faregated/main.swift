@@ -38,6 +38,18 @@ nonisolated func runDaemon() -> Int32 {
     }
     guard let configPath else { fail(2, "--config FILE is required") }
 
+    // SIGTERM and SIGINT are taken over first: one that arrives while the gate starts (opening its
+    // board, its journal, its socket) stops it cleanly once started, instead of killing it.
+    let stopSignal = DispatchSemaphore(value: 0)
+    signal(SIGTERM, SIG_IGN)
+    signal(SIGINT, SIG_IGN)
+    let signalSources = [SIGTERM, SIGINT].map { sig -> DispatchSourceSignal in
+        let s = DispatchSource.makeSignalSource(signal: sig)
+        s.setEventHandler { stopSignal.signal() }
+        s.resume()
+        return s
+    }
+
     let config: GateConfig
     do { config = try GateConfig.load(path: configPath) } catch { fail(2, error.description) }
 
@@ -273,16 +285,6 @@ nonisolated func runDaemon() -> Int32 {
         }
         timer.resume()
         watchdog = timer
-    }
-
-    let stopSignal = DispatchSemaphore(value: 0)
-    signal(SIGTERM, SIG_IGN)
-    signal(SIGINT, SIG_IGN)
-    let signalSources = [SIGTERM, SIGINT].map { sig -> DispatchSourceSignal in
-        let s = DispatchSource.makeSignalSource(signal: sig)
-        s.setEventHandler { stopSignal.signal() }
-        s.resume()
-        return s
     }
 
     if let script {
