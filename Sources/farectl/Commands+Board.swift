@@ -86,6 +86,8 @@ func emulateBoard(_ args: inout Arguments) throws -> Int32 {
     }
     withExtendedLifetime(sources) { done.wait() }
     board.stop()
+    // The process exits without running deinitialisers: remove the device link here.
+    if case .rtu(let link?, _) = transport { unlink(link) }
     return 0
 }
 
