@@ -46,6 +46,10 @@ let package = Package(
         .systemLibrary(
             name: "CUSB", path: "Sources/CUSB", pkgConfig: "libusb-1.0", providers: [.apt(["libusb-1.0-0-dev"])]),
 
+        // Modbus RTU and TCP, both ends (issue 15): the I/O board adapter and the board emulator.
+        .systemLibrary(
+            name: "CModbus", path: "Sources/CModbus", pkgConfig: "libmodbus", providers: [.apt(["libmodbus-dev"])]),
+
         // MARK: Pure core: domain, decisions, state machines, data structures. No I/O, no C.
         .target(name: "FaregateCore"),
 
@@ -56,6 +60,9 @@ let package = Package(
         .target(name: "FaregateSQLite", dependencies: ["FaregateCore", "CSQLite"]),
         .target(name: "FaregatePostgres", dependencies: ["FaregateCore", "CLibPQ"]),
         .target(name: "FaregateSodium", dependencies: ["FaregateCore", "CSodium"]),
+
+        // MARK: The I/O board over Modbus and its emulator (the only module importing CModbus).
+        .target(name: "FaregateModbus", dependencies: ["FaregateCore", "CModbus", "CFaregateLinux"]),
 
         // MARK: Virtual cards for the vsmartcard vpcd driver of a real pcscd (TCP; no C library).
         .target(name: "FaregateVirtualCard", dependencies: ["FaregateCore", "FaregateSimulation"]),
@@ -89,7 +96,7 @@ let package = Package(
             name: "faregated",
             dependencies: [
                 "FaregateCore", "FaregateRuntime", "FaregateSimulation", "FaregateSQLite", "FaregatePostgres",
-                "FaregateSodium", "FaregatePCSC",
+                "FaregateSodium", "FaregatePCSC", "FaregateModbus",
             ]
         ),
         .executableTarget(
@@ -97,6 +104,7 @@ let package = Package(
             dependencies: [
                 "FaregateCore", "FaregateRuntime", "FaregateSimulation", "FaregateStationSimulation", "FaregateSQLite",
                 "FaregatePostgres", "FaregateSodium", "FaregateVirtualCard", "FaregatePCSC", "FaregateUSB",
+                "FaregateModbus",
             ]
         ),
 
@@ -107,6 +115,10 @@ let package = Package(
                 "FaregateCore", "FaregatePCSC", "FaregateRuntime", "FaregateSimulation", "FaregateVirtualCard",
             ]
         ),
+
+        // Bench: sensor edge → controller and command → coil over real libmodbus (BENCHMARKS.md).
+        .executableTarget(
+            name: "faregate-modbus-bench", dependencies: ["FaregateCore", "FaregateModbus", "FaregateRuntime"]),
 
         // MARK: Benchmarks (release build via scripts/bench; not part of the product)
         .executableTarget(
@@ -139,6 +151,9 @@ let package = Package(
             dependencies: ["FaregateCore", "FaregatePostgres", "FaregateSodium", "FaregateCentralScenarios"]),
         .testTarget(name: "FaregateSodiumTests", dependencies: ["FaregateCore", "FaregateSodium"]),
         .testTarget(name: "FaregateUSBTests", dependencies: ["FaregateUSB"]),
+        .testTarget(
+            name: "FaregateModbusTests",
+            dependencies: ["FaregateCore", "FaregateModbus", "FaregateRuntime", "FaregateSimulation"]),
         .testTarget(
             name: "FaregatePCSCTests",
             dependencies: [

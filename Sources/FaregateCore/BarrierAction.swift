@@ -18,6 +18,9 @@ public enum BarrierAction: Hashable, Sendable {
     case modeChanged(GateMode)
     case emergencyOpen(EmergencySource)
     case emergencyEnded
+    /// The lane went out of service because its I/O board was lost (`online: false`), or came back
+    /// (`true`).
+    case ioBoardChanged(online: Bool)
     /// A staff command that the controller refused (setting a mode while the fire alarm is active).
     case staffCommandRefused(StaffCommand)
 }

@@ -42,6 +42,7 @@ public struct BarrierController: Sendable {
     var fireInput = false
     var fireLatched = false
     var powerLost = false
+    var boardLost = false
     var direction: PassageDirection?
     var openReason: Reason = .ok
     var crossed = false
@@ -108,6 +109,12 @@ public struct BarrierController: Sendable {
         case .powerFailure(let active):
             powerLost = active
             reconcileMode(now, &actions)
+        case .ioBoard(let online):
+            if boardLost == online {
+                boardLost = !online
+                actions.append(.ioBoardChanged(online: online))
+            }
+            reconcileMode(now, &actions)
         case .staff(let command): staff(command, now, &actions)
         }
         settleFlaps(now, &actions)
@@ -164,6 +171,12 @@ public struct BarrierController: Sendable {
             }
             return
         }
+        if boardLost {
+            // No sensors, no flaps: end whatever passage or alarm was in progress at once.
+            if case .freeOpen = state { a.append(.emergencyEnded) }
+            if state != .outOfService { restState(now, &a) }
+            return
+        }
         switch state {
         case .freeOpen:
             a.append(.emergencyEnded)
@@ -181,6 +194,10 @@ public struct BarrierController: Sendable {
         crossed = false
         blockTailgater = false
         lastBodyChild = false
+        if boardLost {
+            transition(.outOfService, deadline: nil)
+            return
+        }
         switch mode {
         case .normal: transition(.idle, deadline: nil)
         case .outOfService: transition(.outOfService, deadline: nil)

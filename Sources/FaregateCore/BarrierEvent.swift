@@ -12,6 +12,10 @@ public enum BarrierEvent: Hashable, Sendable {
     case fireAlarm(active: Bool)
     /// The UPS power-fail input changed.
     case powerFailure(active: Bool)
+    /// The I/O board was lost (`false`) or is back with the passage clear (`true`). While it is
+    /// lost the lane is out of service whatever the staff mode; the board's own watchdog
+    /// retracts the flaps meanwhile (io-board.md).
+    case ioBoard(online: Bool)
     /// A command from station staff (control socket, key switch).
     case staff(StaffCommand)
 }

@@ -3,6 +3,10 @@ public enum GateInput: Hashable, Sendable {
     case sensor(SensorZone, SensorReading)
     case fireAlarm(active: Bool)
     case powerFailure(active: Bool)
+    /// The board adapter lost the board (`online: false`: too many failed polls, unreachable) or
+    /// has it back with every zone clear (`online: true`). Not a wire of the board: the adapter's
+    /// own report (`IOBoardLink`).
+    case ioBoard(online: Bool)
 
     /// The event the barrier controller handles for this input.
     public var barrierEvent: BarrierEvent {
@@ -10,6 +14,7 @@ public enum GateInput: Hashable, Sendable {
         case .sensor(let z, let r): .sensor(z, r)
         case .fireAlarm(let a): .fireAlarm(active: a)
         case .powerFailure(let a): .powerFailure(active: a)
+        case .ioBoard(let online): .ioBoard(online: online)
         }
     }
 }

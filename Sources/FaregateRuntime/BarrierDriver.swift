@@ -27,6 +27,10 @@ public final class BarrierDriver: Barrier, @unchecked Sendable {
         public var alarms: [AlarmKind: Int]
         public var passages: Int
         public var refusedTaps: Int
+        /// False while the lane is out of service because its I/O board is lost.
+        public var boardOnline: Bool
+        /// Times the board was lost.
+        public var boardLosses: Int
     }
 
     /// The longest the controller thread sleeps between two heartbeats, in the clock's nanoseconds:
@@ -68,7 +72,8 @@ public final class BarrierDriver: Barrier, @unchecked Sendable {
         status = Locked(
             Status(
                 state: .idle, mode: .normal, directions: directions, enforcement: enforcement, activeAlarm: nil,
-                alarms: [:], passages: 0, refusedTaps: 0))
+                alarms: [:], passages: 0, refusedTaps: 0, boardOnline: true,
+                boardLosses: 0))
     }
 
     /// Starts the controller and input threads (the fire-alarm level is read first, so a gate
@@ -194,6 +199,7 @@ public final class BarrierDriver: Barrier, @unchecked Sendable {
         var alarms: [AlarmKind] = []
         var passages = 0
         var refused = 0
+        var board: Bool?
         for a in actions where !a.perform(on: io, io) {
             switch a {
             case .alarmRaised(let kind, let enforced):
@@ -205,6 +211,13 @@ public final class BarrierDriver: Barrier, @unchecked Sendable {
             case .modeChanged(let m): Log.info("barrier: mode \(m)")
             case .emergencyOpen(let source): Log.warning("barrier: emergency free-open (\(source))")
             case .emergencyEnded: Log.info("barrier: emergency ended")
+            case .ioBoardChanged(let online):
+                board = online
+                if online {
+                    Log.info("barrier: I/O board answers again and the passage is clear: back in service")
+                } else {
+                    Log.error("barrier: I/O board lost: lane out of service (the board's watchdog retracts the flaps)")
+                }
             case .staffCommandRefused(let c): Log.warning("barrier: staff command refused now: \(c)")
             default: break
             }
@@ -220,6 +233,10 @@ public final class BarrierDriver: Barrier, @unchecked Sendable {
             for k in alarms { s.alarms[k, default: 0] += 1 }
             s.passages += passages
             s.refusedTaps += refused
+            if let board {
+                s.boardOnline = board
+                if !board { s.boardLosses += 1 }
+            }
         }
     }
 }

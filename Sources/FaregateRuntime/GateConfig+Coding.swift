@@ -63,6 +63,23 @@ extension GateConfig: JSONSettings {
                     root.centralPublicKeyFile = central.publicKey
                 }, encode: { c, k, root in try c.encode(CentralSettings(root), forKey: k) }),
             .value("sync", \.sync), .value("readers", \.readers), .value("barrier", \.barrier),
+            JSONField(
+                "io",
+                decode: { c, k, root, _ in
+                    guard let io = try c.decodeIfPresent(IO.self, forKey: k) else { return }
+                    let missing: String? =
+                        switch io.backend {
+                        case .simulated: nil
+                        case .modbusRTU: io.map == nil ? "map" : io.device == nil ? "device" : nil
+                        case .modbusTCP: io.map == nil ? "map" : io.host == nil ? "host" : nil
+                        }
+                    if let missing {
+                        throw DecodingError.dataCorruptedError(
+                            forKey: k, in: c,
+                            debugDescription: "needs \(missing) for the \(io.backend.rawValue) backend")
+                    }
+                    root.io = io
+                }, encode: { c, k, root in try c.encode(root.io, forKey: k) }),
             .optional("access", \.access), .optional("policy_dir", \.policyDirectory),
             JSONField(
                 "era",
@@ -157,11 +174,38 @@ extension GateConfig.BarrierSettings: JSONSettings {
                 decode: { c, k, _, _ in
                     if let io = try c.decodeIfPresent(String.self, forKey: k), io != "simulated" {
                         throw DecodingError.dataCorruptedError(
-                            forKey: k, in: c, debugDescription: "must be simulated (no I/O board driver in this build)")
+                            forKey: k, in: c,
+                            debugDescription: "must be simulated (the board is chosen by the top-level io.backend)")
                     }
                 }, encode: { c, k, _ in try c.encode("simulated", forKey: k) }),
             .name("directions", \.directions), .name("enforcement", \.enforcement),
             .names("reader_ends", \.readerEnds), .value("unused_opening_seconds", \.unusedOpeningSeconds, in: 1...120),
+        ]
+    }
+}
+
+extension GateConfig.IO.Backend: NamedCase {
+    public var name: String { rawValue }
+}
+
+extension GateConfig.IO.Parity: NamedCase {
+    public var name: String { rawValue }
+}
+
+extension GateConfig.IO: JSONSettings {
+    public static var defaults: Self { Self() }
+
+    public static var fields: [JSONField<Self>] {
+        [
+            .name("backend", \.backend), .optional("map", \.map), .optional("device", \.device),
+            .value("baud", \.baud, in: 300...4_000_000), .name("parity", \.parity),
+            .value("data_bits", \.dataBits, in: 5...8),
+            .value("stop_bits", \.stopBits, in: 1...2), .value("slave_id", \.slaveID, in: 1...247),
+            .optional("host", \.host), .value("port", \.port, in: 1...65535), .value("unit_id", \.unitID, in: 0...255),
+            .value("poll_interval_ms", \.pollIntervalMillis, in: 1...1000),
+            .value("response_timeout_ms", \.responseTimeoutMillis, in: 5...5000),
+            .value("failed_polls_out_of_service", \.failedPollsOutOfService, in: 1...1000),
+            .value("reconnect_max_ms", \.reconnectMaxMillis, in: 100...600_000),
         ]
     }
 }

@@ -49,6 +49,41 @@ public struct GateConfig: Sendable, Equatable {
         public init() {}
     }
     public var barrier = BarrierSettings()
+
+    /// The passage's I/O board: simulated, or a board over Modbus RTU / TCP with its register map
+    /// (README "I/O board over Modbus", `hardware/io-board.md`).
+    public struct IO: Sendable, Equatable {
+        public enum Backend: String, Sendable, Equatable, CaseIterable {
+            case simulated
+            case modbusRTU = "modbus-rtu"
+            case modbusTCP = "modbus-tcp"
+        }
+        public enum Parity: String, Sendable, Equatable, CaseIterable { case none, even, odd }
+        public var backend: Backend = .simulated
+        /// The register map file (`hardware/modbus-8in8out.json`), relative to the config file.
+        public var map: String?
+        /// RTU: the serial device, its line settings and the board's slave id.
+        public var device: String?
+        public var baud = 115_200
+        public var parity: Parity = .none
+        public var dataBits = 8
+        public var stopBits = 1
+        public var slaveID = 1
+        /// TCP: the board's host, port and unit id.
+        public var host: String?
+        public var port = 502
+        public var unitID = 255
+        /// How often the discrete inputs are read.
+        public var pollIntervalMillis: Double = 5
+        /// How long one request waits for its answer.
+        public var responseTimeoutMillis = 50
+        /// Failed transactions in a row that take the lane out of service.
+        public var failedPollsOutOfService = 10
+        /// Longest delay between two reconnect attempts (the first is 100 ms, doubling).
+        public var reconnectMaxMillis = 5000
+        public init() {}
+    }
+    public var io = IO()
     /// Entry and exit control; nil: none (the default: a gate does not see the other gates'
     /// entries, so exit-without-entry needs a station-wide record to be meaningful).
     public var access: AccessRules?
@@ -155,5 +190,6 @@ extension GateConfig {
         centralPublicKeyFile = centralPublicKeyFile.map(resolve)
         readers.script = readers.script.map(resolve)
         policyDirectory = policyDirectory.map(resolve)
+        io.map = io.map.map(resolve)
     }
 }

@@ -17,12 +17,16 @@ public struct GateControl: Sendable {
     let reloadPolicy: (@Sendable (String?) -> Result<String, PolicyError>)?
     /// The passage's barrier driver, for `mode` and the barrier part of `status`.
     let barrier: BarrierDriver?
+    /// The I/O board adapter's link, for `metrics` (nil: a board that reports none).
+    let board: (any IOBoardMonitor)?
 
     public init(
         runtime: GateRuntime, presenter: (any TapPresenter)?, clock: any GateClock,
-        reloadPolicy: (@Sendable (String?) -> Result<String, PolicyError>)? = nil, barrier: BarrierDriver? = nil
+        reloadPolicy: (@Sendable (String?) -> Result<String, PolicyError>)? = nil, barrier: BarrierDriver? = nil,
+        board: (any IOBoardMonitor)? = nil
     ) {
         self.barrier = barrier
+        self.board = board
         self.runtime = runtime
         self.presenter = presenter
         self.clock = clock
@@ -59,7 +63,7 @@ public struct GateControl: Sendable {
             case .success(let label): return .policyReloaded(rules: label)
             case .failure(let e): return failure(.failed, "\(e); the previous rules stay in force")
             }
-        case .metrics: return .metrics(GateMetrics.prometheus(runtime, clock: clock))
+        case .metrics: return .metrics(GateMetrics.prometheus(runtime, clock: clock, board: board))
         }
     }
 

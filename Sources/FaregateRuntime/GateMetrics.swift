@@ -8,7 +8,10 @@ import Foundation
 /// carries the `gate` label. Taps are counted by what the rider was told (`GateCore.Settlement`),
 /// so the counters agree with the journal and with `farectl tap`.
 public enum GateMetrics {
-    public static func prometheus(_ runtime: GateRuntime, clock: any GateClock) -> String {
+    /// `board`: the I/O board adapter, when it reports its link (the Modbus board).
+    public static func prometheus(
+        _ runtime: GateRuntime, clock: any GateClock, board: (any IOBoardMonitor)? = nil
+    ) -> String {
         let c = runtime.currentCounters
         let (told, total, totalSumNanos) = runtime.currentTallies
         let (table, verifiedAt) = runtime.table.current()
@@ -77,13 +80,37 @@ public enum GateMetrics {
             extra: [
                 ("_sum", String(format: "%.6f", Double(totalSumNanos) / 1e9)), ("_count", "\(total.total)"),
             ])
+        if let board {
+            let b = board.boardCounters
+            out.metric(
+                "faregate_io_board_in_service", "gauge", "1 while the I/O board answers and the lane is in service.",
+                [([], board.boardInService ? "1" : "0")])
+            out.metric(
+                "faregate_io_board_losses_total", "counter", "Times the lane went out of service: I/O board lost.",
+                [([], "\(b.losses)")])
+            out.metric(
+                "faregate_io_board_transactions_total", "counter", "Modbus requests to the I/O board.",
+                [([], "\(b.polls)")])
+            out.metric(
+                "faregate_io_board_failures_total", "counter", "Failed Modbus requests to the I/O board, by kind.",
+                [
+                    ([("kind", "timeout")], "\(b.timeouts)"), ([("kind", "crc")], "\(b.crcErrors)"),
+                    ([("kind", "disconnect")], "\(b.disconnects)"), ([("kind", "exception")], "\(b.exceptions)"),
+                    ([("kind", "other")], "\(b.otherErrors)"),
+                ])
+            out.metric(
+                "faregate_io_board_connects_total", "counter", "Connections opened to the I/O board.",
+                [([], "\(b.connects)")])
+        }
         return out.text
     }
 
     /// Writes the metrics to `path` atomically.
-    public static func write(_ runtime: GateRuntime, clock: any GateClock, to path: String) throws {
+    public static func write(
+        _ runtime: GateRuntime, clock: any GateClock, board: (any IOBoardMonitor)? = nil, to path: String
+    ) throws {
         // An unpredictable temp name, O_EXCL | O_NOFOLLOW (SafeFile); 0644: node_exporter reads it.
-        try SafeFile.replace(path, with: Array(prometheus(runtime, clock: clock).utf8), mode: 0o644)
+        try SafeFile.replace(path, with: Array(prometheus(runtime, clock: clock, board: board).utf8), mode: 0o644)
     }
 
     /// The text being built: metrics with their HELP and TYPE lines, and labels common to every

@@ -12,7 +12,9 @@ import FaregateCore
 ///   are stamped with the clock, so `watchdogExpired(now:)` tells whether the runtime fed the board;
 /// - deterministically with `drive(_:until:)`, which feeds a `BarrierController` every pending
 ///   input and every deadline tick in time order, with no thread and no sleep.
-public final class SimulatedGateIO: GateInputSource, FireAlarmInput, FlapDrive, GateSignals, @unchecked Sendable {
+public final class SimulatedGateIO: GateInputSource, FireAlarmInput, FlapDrive, GateSignals, IOBoardMonitor,
+    @unchecked Sendable
+{
     // @unchecked Sendable: all mutable state is inside `state` (behind a lock); the clock, the
     // sleeper and the semaphore are thread-safe.
     /// What the board was told, in order.
@@ -27,6 +29,8 @@ public final class SimulatedGateIO: GateInputSource, FireAlarmInput, FlapDrive, 
         var pending: [TimedGateInput] = []
         var outputs: [Output] = []
         var fire = false
+        var boardOnline = true
+        var boardCounters = IOBoardCounters()
         var heartbeats: UInt64 = 0
         var cancelled = false
         var lastHeartbeat: UInt64 = 0
@@ -98,6 +102,19 @@ public final class SimulatedGateIO: GateInputSource, FireAlarmInput, FlapDrive, 
     public func powerFailure(_ active: Bool, at t: UInt64) {
         inject([TimedGateInput(at: t, .powerFailure(active: active))])
     }
+
+    /// The board link lost (`online: false`, as a real adapter reports after too many failed
+    /// polls) or back with the passage clear (`true`).
+    public func ioBoard(online: Bool, at t: UInt64) {
+        state.withLock { s in
+            if !online && s.boardOnline { s.boardCounters.losses += 1 }
+            s.boardOnline = online
+        }
+        inject([TimedGateInput(at: t, .ioBoard(online: online))])
+    }
+
+    public var boardInService: Bool { state.withLock { $0.boardOnline } }
+    public var boardCounters: IOBoardCounters { state.withLock { $0.boardCounters } }
 
     /// Outputs so far, oldest first; clears the record.
     public func takeOutputs() -> [Output] {

@@ -1,5 +1,6 @@
 import Dispatch
 import FaregateCore
+import FaregateModbus
 import FaregatePCSC
 import FaregatePostgres
 import FaregateRuntime
@@ -35,6 +36,30 @@ nonisolated func runDaemon() -> Int32 {
     let arguments = DaemonArguments.parse(CommandLine.arguments)
     let configPath = arguments.configPath
     let exitAfterScript = arguments.exitAfterScript
+
+    // SIGTERM and SIGINT are taken over first: one that arrives while the gate starts (opening its
+    // board, its journal, its socket) stays pending (blocked above) and stops it cleanly once
+    // started, instead of killing it.
+    let stopSignal = DispatchSemaphore(value: 0)
+    let stopReason = Mutex<String?>(nil)
+    signal(SIGTERM, SIG_IGN)
+    signal(SIGINT, SIG_IGN)
+    let signalSources = [(SIGTERM, "SIGTERM"), (SIGINT, "SIGINT")].map { sig, name -> DispatchSourceSignal in
+        let s = DispatchSource.makeSignalSource(signal: sig)
+        s.setEventHandler {
+            // The first signal stops; a second one while stopping changes nothing.
+            if stopReason.withLock({ r in
+                r == nil
+                    ? {
+                        r = name; return true
+                    }() : false
+            }) {
+                stopSignal.signal()
+            }
+        }
+        s.resume()
+        return s
+    }
 
     let config: GateConfig
     do { config = try GateConfig.load(path: configPath) } catch { fail(2, error.description) }
@@ -153,8 +178,45 @@ nonisolated func runDaemon() -> Int32 {
     // Serve from the local table (the snapshot) at once; the first sync runs beside the readers,
     // so a locked or unreachable central never delays the first tap or the control socket.
     options.firstSync = .besideServing
-    // The passage barrier: a BarrierController driven through the I/O board. This build has the
-    // simulated board only (hardware/io-board.md lists what a real board adapter provides).
+    // The passage's I/O board: simulated, or a board over Modbus RTU / TCP whose register map is
+    // read and checked now (a wrong map refuses the start, naming the setting). A board that does
+    // not answer does not: the lane starts out of service and the adapter keeps reconnecting.
+    let io: any GateIO
+    let modbusIO: ModbusGateIO?
+    switch config.io.backend {
+    case .simulated:
+        io = SimulatedGateIO()
+        modbusIO = nil
+    case .modbusRTU, .modbusTCP:
+        let mapPath = config.io.map ?? ""
+        guard let data = FileManager.default.contents(atPath: mapPath) else {
+            fail(2, "config \(configPath): io.map \(mapPath) cannot be read")
+        }
+        let map: IOBoardMap
+        do { map = try IOBoardMap.parse([UInt8](data)) } catch {
+            fail(2, "config \(configPath): io.map \(mapPath): \(error)")
+        }
+        let c = config.io
+        let endpoint: ModbusEndpoint =
+            c.backend == .modbusRTU
+            ? .rtu(
+                device: c.device ?? "", baud: c.baud,
+                parity: c.parity == .even ? .even : c.parity == .odd ? .odd : .none, dataBits: c.dataBits,
+                stopBits: c.stopBits, slave: c.slaveID)
+            : .tcp(host: c.host ?? "", port: c.port, unit: c.unitID)
+        var settings = ModbusGateIO.Settings(endpoint: endpoint, map: map)
+        settings.pollIntervalNanos = UInt64(c.pollIntervalMillis * 1e6)
+        settings.responseTimeoutNanos = UInt64(c.responseTimeoutMillis) * 1_000_000
+        settings.link.failedPollsOutOfService = c.failedPollsOutOfService
+        settings.link.backoffMax = UInt64(c.reconnectMaxMillis) * 1_000_000
+        let board = ModbusGateIO(settings: settings, clock: clock, log: { Log.info("io board: \($0)") })
+        do { try board.start() } catch { fail(2, "config \(configPath): io: \(error)") }
+        Log.info(
+            "io board \(endpoint), map \(mapPath)\(board.boardInService ? "" : ": not answering, lane out of service")")
+        io = board
+        modbusIO = board
+    }
+    // The passage barrier: a BarrierController driven through the I/O board.
     var readerEnds = config.barrier.readerEnds
     if readerEnds.isEmpty {
         // One reader serves the entry end; a second one, on a bidirectional gate, the exit end.
@@ -166,7 +228,7 @@ nonisolated func runDaemon() -> Int32 {
     var timings = BarrierTimings()
     timings.unusedOpening = UInt64(config.barrier.unusedOpeningSeconds * 1e9)
     let barrier = BarrierDriver(
-        io: SimulatedGateIO(), clock: clock, directions: config.barrier.directions,
+        io: io, clock: clock, directions: config.barrier.directions,
         enforcement: config.barrier.enforcement, timings: timings)
     barrier.start()
     options.readerEnds = readerEnds
@@ -196,7 +258,7 @@ nonisolated func runDaemon() -> Int32 {
     let gateControl = GateControl(
         runtime: runtime, presenter: simulatedReaders.isEmpty ? nil : SimulatedTapPresenter(readers: simulatedReaders),
         clock: clock,
-        reloadPolicy: config.policyDirectory == nil ? nil : reload, barrier: barrier)
+        reloadPolicy: config.policyDirectory == nil ? nil : reload, barrier: barrier, board: modbusIO)
     do {
         control = try ControlServer(path: config.controlSocket) { gateControl.handle($0) }
         Log.info("control socket \(config.controlSocket)")
@@ -209,7 +271,8 @@ nonisolated func runDaemon() -> Int32 {
     if storeFactory != nil, runtime.table.current().table == nil {
         // Info, not a warning: the first sync runs beside serving and normally succeeds within a
         // moment; if it fails, the sync's own warning says so.
-        Log.info("gate \(config.gateID): no local table yet; taps follow the stale_data rule until the first sync succeeds")
+        Log.info(
+            "gate \(config.gateID): no local table yet; taps follow the stale_data rule until the first sync succeeds")
     }
 
     var metricsTimer: DispatchSourceTimer?
@@ -217,7 +280,7 @@ nonisolated func runDaemon() -> Int32 {
         let timer = DispatchSource.makeTimerSource(queue: .global(qos: .utility))
         timer.schedule(deadline: .now(), repeating: config.metricsIntervalSeconds)
         timer.setEventHandler {
-            do { try GateMetrics.write(runtime, clock: clock, to: metricsFile) } catch {
+            do { try GateMetrics.write(runtime, clock: clock, board: modbusIO, to: metricsFile) } catch {
                 Log.warning("metrics file \(metricsFile): \(error)")
             }
         }
@@ -253,27 +316,6 @@ nonisolated func runDaemon() -> Int32 {
         }
         timer.resume()
         watchdog = timer
-    }
-
-    let stopSignal = DispatchSemaphore(value: 0)
-    let stopReason = Mutex<String?>(nil)
-    signal(SIGTERM, SIG_IGN)
-    signal(SIGINT, SIG_IGN)
-    let signalSources = [(SIGTERM, "SIGTERM"), (SIGINT, "SIGINT")].map { sig, name -> DispatchSourceSignal in
-        let s = DispatchSource.makeSignalSource(signal: sig)
-        s.setEventHandler {
-            // The first signal stops; a second one while stopping changes nothing.
-            if stopReason.withLock({ r in
-                r == nil
-                    ? {
-                        r = name; return true
-                    }() : false
-            }) {
-                stopSignal.signal()
-            }
-        }
-        s.resume()
-        return s
     }
 
     if let script {
@@ -320,8 +362,9 @@ nonisolated func runDaemon() -> Int32 {
         control?.stop()
         let uploaded = runtime.stop(uploadWithin: .seconds(5))
         barrier.stop()
+        modbusIO?.stop()
         if let metricsFile = config.metricsFile {
-            do { try GateMetrics.write(runtime, clock: clock, to: metricsFile) } catch {
+            do { try GateMetrics.write(runtime, clock: clock, board: modbusIO, to: metricsFile) } catch {
                 Log.warning("metrics file \(metricsFile): \(error)")
             }
         }

@@ -18,4 +18,12 @@ int CFaregateLinux_membarrier_register(void);
 /// `CFaregateLinux_membarrier_register`. Returns 0, or -1 with errno set.
 int CFaregateLinux_membarrier(void);
 
+/// Wraps posix_openpt(O_RDWR|O_NOCTTY|O_CLOEXEC), grantpt, unlockpt and ptsname_r: a new
+/// pseudo-terminal master in *master and its slave's path in slave_name (len bytes). Returns 0, or
+/// -1 with errno set (nothing left open).
+int CFaregateLinux_open_pty(int *master, char *slave_name, unsigned long len);
+
+/// Wraps pipe2(O_CLOEXEC|O_NONBLOCK). Returns 0, or -1 with errno set.
+int CFaregateLinux_pipe_nonblocking(int fds[2]);
+
 #endif

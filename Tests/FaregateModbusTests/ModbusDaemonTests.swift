@@ -1,0 +1,185 @@
+import FaregateCore
+import FaregateModbus
+import FaregateRuntime
+import Foundation
+import XCTest
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// `faregated` as it ships, as a subprocess, driving the board emulator over Modbus: killed with
+/// -9, the board's watchdog retracts the flaps and a restarted daemon closes them again; a wrong
+/// register map refuses the start, naming the setting.
+final class ModbusDaemonTests: XCTestCase {
+    var dir: String!
+
+    override func setUpWithError() throws {
+        dir = NSTemporaryDirectory() + "faregate-modbusd-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    }
+
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: dir) }
+
+    /// The built `faregated` (as `DaemonProcess.binary` in the runtime tests: next to the test
+    /// bundle, or in `FAREGATE_DAEMON_BIN_DIR`; skipped when missing, failed in CI).
+    func daemon() throws -> URL {
+        let bundleDir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        var candidates = [bundleDir, bundleDir.deletingLastPathComponent()]
+        if let d = ProcessInfo.processInfo.environment["FAREGATE_DAEMON_BIN_DIR"] {
+            candidates = [URL(fileURLWithPath: d)]
+        }
+        for c in candidates
+        where FileManager.default.isExecutableFile(atPath: c.appendingPathComponent("faregated").path) {
+            return c.appendingPathComponent("faregated")
+        }
+        let message = "faregated is not built next to the tests (run `swift build` first)"
+        if ProcessInfo.processInfo.environment["FAREGATE_REQUIRE_SERVICES"] == "1" {
+            XCTFail(message)
+            throw CocoaError(.fileNoSuchFile)
+        }
+        throw XCTSkip(message)
+    }
+
+    func start(_ daemon: URL, config: String) throws -> (Process, DaemonLog) {
+        let p = Process()
+        p.executableURL = daemon
+        p.arguments = ["--config", config, "--verbose"]
+        let err = Pipe()
+        p.standardError = err
+        p.standardOutput = FileHandle.nullDevice
+        try p.run()
+        let pid = p.processIdentifier
+        // A daemon still running after two minutes is killed: the test fails instead of hanging.
+        DispatchQueue.global().asyncAfter(deadline: .now() + 120) { if p.isRunning { kill(pid, SIGKILL) } }
+        return (p, DaemonLog(err.fileHandleForReading))
+    }
+
+    func writeConfig(_ io: String, map: String = "map.json") throws -> String {
+        try FileManager.default.copyItem(
+            atPath: ModbusLane.hardware.appendingPathComponent("modbus-8in8out.json").path, toPath: dir + "/map.json")
+        let config = dir + "/gate.json"
+        try """
+        {"gate_id": "MODBUS-1", "journal_dir": "journal", "control_socket": "gate.sock",
+         "readers": {"backend": "simulated", "count": 1},
+         "barrier": {"directions": "bidirectional"},
+         "io": \(io)}
+        """.write(toFile: config, atomically: true, encoding: .utf8)
+        return config
+    }
+
+    func killNine(_ link: ModbusLane.Link) throws {
+        let daemon = try daemon()
+        let map = try ModbusLane.map("modbus-8in8out.json")
+        let clock = SystemClock()
+        let board: ModbusBoardEmulator
+        let io: String
+        switch link {
+        case .rtu:
+            board = try ModbusBoardEmulator(map: map, transport: .rtu(link: dir + "/board-tty", slave: 3), clock: clock)
+            io =
+                "{\"backend\": \"modbus-rtu\", \"device\": \"\(dir!)/board-tty\", \"slave_id\": 3, \"map\": \"map.json\"}"
+        case .tcp:
+            board = try ModbusBoardEmulator(map: map, transport: .tcp(host: "127.0.0.1", port: 0), clock: clock)
+            io =
+                "{\"backend\": \"modbus-tcp\", \"host\": \"127.0.0.1\", \"port\": \(board.port), \"map\": \"map.json\"}"
+        }
+        board.start()
+        defer { board.stop() }
+        let config = try writeConfig(io)
+        // The board starts retracted (no controller yet); the daemon takes it over.
+        XCTAssertTrue(board.snapshot.watchdogTripped)
+        var (p, log) = try start(daemon, config: config)
+        XCTAssertTrue(board.wait { !$0.watchdogTripped && $0.flaps == .close && $0.commanded.unpaid == .greenArrow })
+        XCTAssertTrue(board.wait { $0.heartbeats >= 3 })
+        _ = board.takeEvents()
+        kill(p.processIdentifier, SIGKILL)
+        p.waitUntilExit()
+        XCTAssertEqual(p.terminationReason, .uncaughtSignal)
+        let killedAt = clock.monotonicNanos()
+        XCTAssertTrue(board.wait { $0.watchdogTripped && $0.flaps == .retract }, "\(board.snapshot)")
+        let trip = board.takeEvents().first { $0.event == .watchdog(tripped: true) }
+        XCTAssertNotNil(trip)
+        XCTAssertEqual(board.snapshot.commanded.flaps, .close, "the last command was close: the watchdog retracted")
+        // It did not trip before the daemon died, and it tripped the watchdog time after the last
+        // heartbeat, which came before the kill.
+        if let trip { XCTAssertGreaterThan(trip.at + UInt64(map.watchdogMillis) * 1_000_000, killedAt) }
+        // A restarted daemon sends a heartbeat and an explicit close.
+        (p, log) = try start(daemon, config: config)
+        XCTAssertTrue(board.wait { !$0.watchdogTripped && $0.flaps == .close }, "\(board.snapshot) \(log.text)")
+        XCTAssertTrue(log.wait(for: "control socket"), log.text)
+        kill(p.processIdentifier, SIGTERM)
+        p.waitUntilExit()
+        XCTAssertEqual(p.terminationStatus, 0)
+    }
+
+    func testKillNineLetsTheBoardWatchdogRetractTheFlapsOverTCP() throws { try killNine(.tcp) }
+    func testKillNineLetsTheBoardWatchdogRetractTheFlapsOverRTU() throws { try killNine(.rtu) }
+
+    func testAWrongMapIsRefusedAtStartNamingTheSetting() throws {
+        let daemon = try daemon()
+        let config = try writeConfig(
+            "{\"backend\": \"modbus-tcp\", \"host\": \"127.0.0.1\", \"port\": 1502, \"map\": \"map.json\"}")
+        let text = try String(contentsOfFile: dir + "/map.json", encoding: .utf8)
+        try text.replacingOccurrences(of: "\"flap_retract\": 2", with: "\"flap_retract\": 1")
+            .write(toFile: dir + "/map.json", atomically: true, encoding: .utf8)
+        let p = Process()
+        p.executableURL = daemon
+        p.arguments = ["--config", config]
+        let err = Pipe()
+        p.standardError = err
+        try p.run()
+        let message = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        XCTAssertEqual(p.terminationStatus, 2)
+        XCTAssertTrue(message.contains("io.map"), message)
+        XCTAssertTrue(
+            message.contains("coils.flap_retract is coil 1, which coils.flap_open_exit already uses"), message)
+        // And an io section that misses what its backend needs.
+        try """
+        {"gate_id": "MODBUS-1", "journal_dir": "journal", "io": {"backend": "modbus-rtu", "map": "map.json"}}
+        """.write(toFile: config, atomically: true, encoding: .utf8)
+        let q = Process()
+        q.executableURL = daemon
+        q.arguments = ["--config", config]
+        let qerr = Pipe()
+        q.standardError = qerr
+        try q.run()
+        let qmessage = String(decoding: qerr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        q.waitUntilExit()
+        XCTAssertEqual(q.terminationStatus, 2)
+        XCTAssertTrue(qmessage.contains("io needs device for the modbus-rtu backend"), qmessage)
+    }
+}
+
+/// A daemon's standard error, read on its own thread as it comes; `wait(for:)` blocks until a
+/// line contains a marker (or the daemon closed it, or the deadline passed).
+final class DaemonLog: @unchecked Sendable {
+    // @unchecked Sendable: `buffer` is behind its lock; the semaphore is thread-safe.
+    private let buffer = Locked((text: "", closed: false))
+    private let grew = DispatchSemaphore(value: 0)
+
+    init(_ handle: FileHandle) {
+        Thread.detachNewThread { [self] in
+            while true {
+                let chunk = handle.availableData
+                buffer.withLock {
+                    if chunk.isEmpty { $0.closed = true } else { $0.text += String(decoding: chunk, as: UTF8.self) }
+                }
+                grew.signal()
+                if chunk.isEmpty { return }
+            }
+        }
+    }
+
+    var text: String { buffer.withLock { $0.text } }
+
+    func wait(for marker: String, timeoutSeconds: Double = 10) -> Bool {
+        let deadline = DispatchTime.now() + timeoutSeconds
+        while true {
+            let (found, closed) = buffer.withLock { ($0.text.contains(marker), $0.closed) }
+            if found { return true }
+            if closed || grew.wait(timeout: deadline) == .timedOut { return text.contains(marker) }
+        }
+    }
+}
