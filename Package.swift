@@ -27,6 +27,14 @@ let package = Package(
         .systemLibrary(name: "CLibPQ", path: "Sources/CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
         .systemLibrary(
             name: "CSodium", path: "Sources/CSodium", pkgConfig: "libsodium", providers: [.apt(["libsodium-dev"])]),
+        // OpenSSL 3 libcrypto for SM2 with SM3 (ride code v1, issue 17).
+        .systemLibrary(
+            name: "COpenSSL", path: "Sources/COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+        // QR symbols for `farectl ride-code show` and reading them back for `decode` (bench tools).
+        .systemLibrary(
+            name: "CQREncode", path: "Sources/CQREncode", pkgConfig: "libqrencode",
+            providers: [.apt(["libqrencode-dev"])]),
+        .systemLibrary(name: "CZBar", path: "Sources/CZBar", pkgConfig: "zbar", providers: [.apt(["libzbar-dev"])]),
 
         // The build's commit as a C string macro (Swift's -D carries no values); see `buildCommit`.
         .target(
@@ -56,6 +64,9 @@ let package = Package(
         .target(name: "FaregateSQLite", dependencies: ["FaregateCore", "CSQLite"]),
         .target(name: "FaregatePostgres", dependencies: ["FaregateCore", "CLibPQ"]),
         .target(name: "FaregateSodium", dependencies: ["FaregateCore", "CSodium"]),
+        .target(name: "FaregateSM2", dependencies: ["COpenSSL"]),
+        .target(name: "FaregateQREncode", dependencies: ["CQREncode"]),
+        .target(name: "FaregateZBar", dependencies: ["CZBar"]),
 
         // MARK: Virtual cards for the vsmartcard vpcd driver of a real pcscd (TCP; no C library).
         .target(name: "FaregateVirtualCard", dependencies: ["FaregateCore", "FaregateSimulation"]),
@@ -97,6 +108,7 @@ let package = Package(
             dependencies: [
                 "FaregateCore", "FaregateRuntime", "FaregateSimulation", "FaregateStationSimulation", "FaregateSQLite",
                 "FaregatePostgres", "FaregateSodium", "FaregateVirtualCard", "FaregatePCSC", "FaregateUSB",
+                "FaregateSM2", "FaregateQREncode", "FaregateZBar",
             ]
         ),
 
@@ -138,6 +150,11 @@ let package = Package(
             name: "FaregatePostgresTests",
             dependencies: ["FaregateCore", "FaregatePostgres", "FaregateSodium", "FaregateCentralScenarios"]),
         .testTarget(name: "FaregateSodiumTests", dependencies: ["FaregateCore", "FaregateSodium"]),
+        // Ride code v1: format, checks, replay cache, issuer keys, both signature algorithms
+        // (openssl command line known answers), QR render → decode.
+        .testTarget(
+            name: "FaregateRideCodeTests",
+            dependencies: ["FaregateCore", "FaregateSodium", "FaregateSM2", "FaregateQREncode", "FaregateZBar"]),
         .testTarget(name: "FaregateUSBTests", dependencies: ["FaregateUSB"]),
         .testTarget(
             name: "FaregatePCSCTests",
