@@ -8,7 +8,7 @@ import Foundation
 let commands: [Command] =
     simulateCommands + stationCommands + centralCommands + centralAdminCommands + centralBenchCommands
     + centralOperationCommands + journalCommands + controlCommands + policyCommands + policyBenchCommands
-    + cardCommands + snapshotBenchCommands
+    + cardCommands + snapshotBenchCommands + rideCodeCommands
 
 /// One-line summaries of the command groups (`farectl central`, `farectl journal`, …).
 let commandGroups: [CommandGroup] = [
@@ -18,6 +18,7 @@ let commandGroups: [CommandGroup] = [
     CommandGroup(["journal"], "a gate's journal: print its last entries, check it"),
     CommandGroup(["policy"], "policy files: check, explain a decision, rehearse an office operation, reload a gate"),
     CommandGroup(["card"], "cards through PC/SC: emulate a virtual card for pcscd, read a card"),
+    CommandGroup(["ride-code"], "ride codes (QR) for the bench: issuer keys, certificates, show, decode, verify"),
 ]
 
 func out(_ text: String) { print(text) }
