@@ -27,6 +27,14 @@ let package = Package(
         .systemLibrary(name: "CLibPQ", path: "Sources/CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
         .systemLibrary(
             name: "CSodium", path: "Sources/CSodium", pkgConfig: "libsodium", providers: [.apt(["libsodium-dev"])]),
+        // OpenSSL 3 libcrypto for SM2 with SM3 (ride code v1, issue 17).
+        .systemLibrary(
+            name: "COpenSSL", path: "Sources/COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+        // QR symbols for `farectl ride-code show` and reading them back for `decode` (bench tools).
+        .systemLibrary(
+            name: "CQREncode", path: "Sources/CQREncode", pkgConfig: "libqrencode",
+            providers: [.apt(["libqrencode-dev"])]),
+        .systemLibrary(name: "CZBar", path: "Sources/CZBar", pkgConfig: "zbar", providers: [.apt(["libzbar-dev"])]),
 
         // The build's commit as a C string macro (Swift's -D carries no values); see `buildCommit`.
         .target(
@@ -60,6 +68,9 @@ let package = Package(
         .target(name: "FaregateSQLite", dependencies: ["FaregateCore", "CSQLite"]),
         .target(name: "FaregatePostgres", dependencies: ["FaregateCore", "CLibPQ"]),
         .target(name: "FaregateSodium", dependencies: ["FaregateCore", "CSodium"]),
+        .target(name: "FaregateSM2", dependencies: ["COpenSSL"]),
+        .target(name: "FaregateQREncode", dependencies: ["CQREncode"]),
+        .target(name: "FaregateZBar", dependencies: ["CZBar"]),
 
         // MARK: The I/O board over Modbus and its emulator (the only module importing CModbus).
         .target(name: "FaregateModbus", dependencies: ["FaregateCore", "CModbus", "CFaregateLinux"]),
@@ -105,6 +116,7 @@ let package = Package(
                 "FaregateCore", "FaregateRuntime", "FaregateSimulation", "FaregateStationSimulation", "FaregateSQLite",
                 "FaregatePostgres", "FaregateSodium", "FaregateVirtualCard", "FaregatePCSC", "FaregateUSB",
                 "FaregateModbus",
+                "FaregateSM2", "FaregateQREncode", "FaregateZBar",
             ]
         ),
 
@@ -150,6 +162,11 @@ let package = Package(
             name: "FaregatePostgresTests",
             dependencies: ["FaregateCore", "FaregatePostgres", "FaregateSodium", "FaregateCentralScenarios"]),
         .testTarget(name: "FaregateSodiumTests", dependencies: ["FaregateCore", "FaregateSodium"]),
+        // Ride code v1: format, checks, replay cache, issuer keys, both signature algorithms
+        // (openssl command line known answers), QR render → decode.
+        .testTarget(
+            name: "FaregateRideCodeTests",
+            dependencies: ["FaregateCore", "FaregateSodium", "FaregateSM2", "FaregateQREncode", "FaregateZBar"]),
         .testTarget(name: "FaregateUSBTests", dependencies: ["FaregateUSB"]),
         .testTarget(
             name: "FaregateModbusTests",

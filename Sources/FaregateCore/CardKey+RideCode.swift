@@ -44,6 +44,17 @@ extension CardKey {
         self.init(medium: .rideCode, identifier: UInt64(issuer.rawValue) << Self.rideCodeAccountBits | account)
     }
 
+    /// The key of ride-code account `account` under issuer number `issuer`, also for a number this
+    /// build does not name (a ride code's certificate carries the raw byte; the issuer rule decides
+    /// on it). Nil when the account does not fit (`>= 2^52`).
+    public init?(rideCodeIssuerNumber issuer: UInt8, account: UInt64) {
+        guard account < 1 << Self.rideCodeAccountBits else { return nil }
+        self.init(medium: .rideCode, identifier: UInt64(issuer) << Self.rideCodeAccountBits | account)
+    }
+
+    /// The account part of a ride-code key.
+    public var rideCodeAccount: UInt64 { identifier & ((1 << Self.rideCodeAccountBits) - 1) }
+
     /// The issuer of a ride-code key; nil for other media or an issuer this build does not know.
     public var rideCodeIssuer: RideCodeIssuer? {
         guard medium == .rideCode else { return nil }

@@ -25,6 +25,20 @@ public enum Reason: UInt16, Sendable, CaseIterable, Codable, CustomStringConvert
     case unsupportedMedium = 29
     /// A ride code from an app this era or line does not accept.
     case rideCodeIssuerNotAccepted = 30
+    // Ride code v1 (RIDECODE.md's checks 1, 3–8). New codes only: a journal written before them
+    // never holds them, and every older code keeps its spelling, so old journals still parse.
+    /// Check 1: not a ride code v1 (prefix, Base45, lengths, version, algorithms, trailing bytes).
+    case rideCodeMalformed = 31
+    /// Check 3: no issuer key of that number, or it is revoked or not valid when the code was made.
+    case rideCodeUnknownKey = 32
+    /// Checks 4 and 6: the issuer's or the phone's signature does not verify.
+    case rideCodeBadSignature = 33
+    /// Check 5: the account certificate is outside its validity (the app refreshes it online).
+    case rideCodeCertificateExpired = 34
+    /// Check 7: the code was made too long ago, or too far in the future.
+    case rideCodeExpired = 35
+    /// Check 8: this code (or a later one of the account) was already accepted here.
+    case rideCodeReused = 36
     // Reading
     case readError = 40
     case cardRemoved = 41
@@ -70,6 +84,12 @@ public enum Reason: UInt16, Sendable, CaseIterable, Codable, CustomStringConvert
         case .ticketSuspended: "ticket_suspended"
         case .unsupportedMedium: "unsupported_medium"
         case .rideCodeIssuerNotAccepted: "ride_code_issuer_not_accepted"
+        case .rideCodeMalformed: "ride_code_malformed"
+        case .rideCodeUnknownKey: "ride_code_unknown_key"
+        case .rideCodeBadSignature: "ride_code_bad_signature"
+        case .rideCodeCertificateExpired: "ride_code_certificate_expired"
+        case .rideCodeExpired: "ride_code_expired"
+        case .rideCodeReused: "ride_code_reused"
         case .readError: "read_error"
         case .cardRemoved: "card_removed"
         case .tapAgain: "tap_again"
@@ -108,6 +128,12 @@ public enum Reason: UInt16, Sendable, CaseIterable, Codable, CustomStringConvert
         case .ticketSuspended: "此票已停用"
         case .unsupportedMedium: "不支持此票卡"
         case .rideCodeIssuerNotAccepted: "暂不支持此APP乘车码"
+        case .rideCodeMalformed: "无法识别二维码，请刷新"
+        case .rideCodeUnknownKey: "乘车码无效，请联网刷新"
+        case .rideCodeBadSignature: "乘车码无效，请联系工作人员"
+        case .rideCodeCertificateExpired: "请联网刷新乘车码"
+        case .rideCodeExpired: "二维码已过期，请刷新"
+        case .rideCodeReused: "请勿重复使用二维码"
         case .readError: "读卡失败，请重新刷卡"
         case .cardRemoved: "读卡未完成，请重新刷卡"
         case .tapAgain: "请重新刷卡"
@@ -143,6 +169,12 @@ public enum Reason: UInt16, Sendable, CaseIterable, Codable, CustomStringConvert
         case .ticketSuspended: "Ticket suspended"
         case .unsupportedMedium: "Medium not accepted here"
         case .rideCodeIssuerNotAccepted: "Ride codes of this app are not accepted here"
+        case .rideCodeMalformed: "Code not recognised: please refresh"
+        case .rideCodeUnknownKey: "Ride code not valid: go online to refresh it"
+        case .rideCodeBadSignature: "Ride code not valid: please see staff"
+        case .rideCodeCertificateExpired: "Go online to refresh your ride code"
+        case .rideCodeExpired: "Code expired: please refresh"
+        case .rideCodeReused: "Code already used: please refresh"
         case .readError: "Read failed: please tap again"
         case .cardRemoved: "Card removed too early: please tap again"
         case .tapAgain: "Please tap again"

@@ -8,7 +8,7 @@ import Foundation
 let commands: [Command] =
     simulateCommands + stationCommands + centralCommands + centralAdminCommands + centralBenchCommands
     + centralOperationCommands + journalCommands + controlCommands + policyCommands + policyBenchCommands
-    + cardCommands + snapshotBenchCommands + boardCommands
+    + cardCommands + snapshotBenchCommands + boardCommands + rideCodeCommands
 
 /// One-line summaries of the command groups (`farectl central`, `farectl journal`, …).
 let commandGroups: [CommandGroup] = [
@@ -19,6 +19,7 @@ let commandGroups: [CommandGroup] = [
     CommandGroup(["policy"], "policy files: check, explain a decision, rehearse an office operation, reload a gate"),
     CommandGroup(["card"], "cards through PC/SC: emulate a virtual card for pcscd, read a card"),
     CommandGroup(["board"], "a lane's I/O board over Modbus: emulate one for the bench and the tests"),
+    CommandGroup(["ride-code"], "ride codes (QR) for the bench: issuer keys, certificates, show, decode, verify"),
 ]
 
 func out(_ text: String) { print(text) }
