@@ -238,4 +238,15 @@ public enum Hex {
         }
         return high == nil ? out : nil
     }
+
+    /// Lower-case hex, no separators: key files, issuer-key lists, `bytea` literals.
+    public static func lowercase(_ bytes: some Sequence<UInt8>) -> String {
+        string(bytes, separator: "").lowercased()
+    }
+
+    /// Hex digits only (either case), nothing between them; nil on anything else or an odd count.
+    public static func bytes(exact text: some StringProtocol) -> [UInt8]? {
+        guard text.unicodeScalars.allSatisfy({ $0.properties.isASCIIHexDigit }) else { return nil }
+        return bytes(text)
+    }
 }

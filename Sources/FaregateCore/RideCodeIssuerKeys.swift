@@ -48,7 +48,7 @@ extension RideCodeIssuerKey: Codable {
         keyID = try c.decode(UInt16.self, forKey: .keyID)
         algorithm = try c.decodeName(RideCodeAlgorithm.self, forKey: .alg)
         let hex = try c.decode(String.self, forKey: .publicKey)
-        guard let key = Self.bytes(hex: hex) else {
+        guard let key = Hex.bytes(exact: hex) else {
             throw DecodingError.dataCorruptedError(
                 forKey: .publicKey, in: c, debugDescription: "must be hex (pairs of 0-9 a-f), not '\(hex.prefix(16))…'")
         }
@@ -76,46 +76,10 @@ extension RideCodeIssuerKey: Codable {
         try c.encode(issuer.rawValue, forKey: .issuer)
         try c.encode(keyID, forKey: .keyID)
         try c.encodeName(algorithm, forKey: .alg)
-        try c.encode(Self.hex(publicKey), forKey: .publicKey)
+        try c.encode(Hex.lowercase(publicKey), forKey: .publicKey)
         try c.encode(validFrom, forKey: .validFrom)
         try c.encode(validUntil, forKey: .validUntil)
         try c.encode(revoked, forKey: .revoked)
-    }
-
-    /// Lower-case hex.
-    public static func hex(_ bytes: [UInt8]) -> String {
-        let digits = Array("0123456789abcdef".utf8)
-        var out: [UInt8] = []
-        out.reserveCapacity(bytes.count * 2)
-        for b in bytes {
-            out.append(digits[Int(b >> 4)])
-            out.append(digits[Int(b & 15)])
-        }
-        return String(decoding: out, as: UTF8.self)
-    }
-
-    /// The bytes of hex text (either case); nil for an odd length or a non-hex character.
-    public static func bytes(hex: some StringProtocol) -> [UInt8]? {
-        let t = Array(hex.utf8)
-        guard t.count % 2 == 0 else { return nil }
-        var out: [UInt8] = []
-        out.reserveCapacity(t.count / 2)
-        var i = 0
-        while i < t.count {
-            guard let hi = nibble(t[i]), let lo = nibble(t[i + 1]) else { return nil }
-            out.append(hi << 4 | lo)
-            i += 2
-        }
-        return out
-    }
-
-    static func nibble(_ c: UInt8) -> UInt8? {
-        switch c {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): c - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): c - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): c - UInt8(ascii: "A") + 10
-        default: nil
-        }
     }
 }
 

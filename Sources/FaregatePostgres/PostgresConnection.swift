@@ -1,4 +1,5 @@
 import CLibPQ
+import FaregateCore
 
 #if canImport(Glibc)
     import Glibc
@@ -179,25 +180,5 @@ public enum PostgresHex {
         return String(decoding: out, as: UTF8.self)
     }
 
-    static func decode(_ s: Substring) -> [UInt8]? {
-        let u = Array(s.utf8)
-        guard u.count % 2 == 0 else { return nil }
-        func nibble(_ c: UInt8) -> UInt8? {
-            switch c {
-            case UInt8(ascii: "0")...UInt8(ascii: "9"): c - UInt8(ascii: "0")
-            case UInt8(ascii: "a")...UInt8(ascii: "f"): c - UInt8(ascii: "a") + 10
-            case UInt8(ascii: "A")...UInt8(ascii: "F"): c - UInt8(ascii: "A") + 10
-            default: nil
-            }
-        }
-        var out: [UInt8] = []
-        out.reserveCapacity(u.count / 2)
-        var i = 0
-        while i < u.count {
-            guard let h = nibble(u[i]), let l = nibble(u[i + 1]) else { return nil }
-            out.append(h << 4 | l)
-            i += 2
-        }
-        return out
-    }
+    static func decode(_ s: Substring) -> [UInt8]? { Hex.bytes(exact: s) }
 }

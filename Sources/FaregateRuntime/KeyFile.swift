@@ -1,3 +1,4 @@
+import FaregateCore
 import Foundation
 
 #if canImport(Glibc)
@@ -10,47 +11,19 @@ public enum KeyFile {
         public var description: String
     }
 
-    public static func hex(_ bytes: [UInt8]) -> String {
-        let digits = Array("0123456789abcdef")
-        var out = ""
-        out.reserveCapacity(bytes.count * 2)
-        for b in bytes {
-            out.append(digits[Int(b >> 4)])
-            out.append(digits[Int(b & 15)])
-        }
-        return out
-    }
+    public static func hex(_ bytes: [UInt8]) -> String { Hex.lowercase(bytes) }
 
     /// Reads the key at `path`, which must hold exactly `bytes` bytes.
     public static func read(_ path: String, bytes: Int) throws(Error) -> [UInt8] {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw Error(description: "cannot read key file \(path)")
         }
-        let text = Array(String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines).utf8)
-        guard text.count % 2 == 0 else { throw Error(description: "key file \(path) is not hex") }
-        var out: [UInt8] = []
-        out.reserveCapacity(text.count / 2)
-        var i = 0
-        while i < text.count {
-            guard let hi = nibble(text[i]), let lo = nibble(text[i + 1]) else {
-                throw Error(description: "key file \(path) is not hex")
-            }
-            out.append(hi << 4 | lo)
-            i += 2
-        }
+        let text = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        guard let out = Hex.bytes(exact: text) else { throw Error(description: "key file \(path) is not hex") }
         guard out.count == bytes else {
             throw Error(description: "key file \(path) holds \(out.count) bytes, expected \(bytes)")
         }
         return out
-    }
-
-    static func nibble(_ c: UInt8) -> UInt8? {
-        switch c {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): c - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): c - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): c - UInt8(ascii: "A") + 10
-        default: nil
-        }
     }
 }
 

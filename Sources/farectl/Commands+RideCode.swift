@@ -62,7 +62,7 @@ func rideCodeIssuerKeygen(_ args: inout Arguments) throws -> Int32 {
     let key = try RideCodeSigningKey.generate(alg)
     let base = "\(dir)/issuer-\(issuer.rawValue)-key-\(keyID)"
     let secret = IssuerSecretFile(
-        issuer: issuer.rawValue, keyID: keyID, alg: Named(alg), secretKey: RideCodeIssuerKey.hex(key.secretKey))
+        issuer: issuer.rawValue, keyID: keyID, alg: Named(alg), secretKey: Hex.lowercase(key.secretKey))
     try writeSecretFile(base + ".secret.json", try jsonBytes(secret))
     let entry = RideCodeIssuerKey(
         issuer: issuer, keyID: keyID, algorithm: alg, publicKey: key.publicKey, validFrom: UInt32(from),
@@ -97,8 +97,8 @@ func rideCodeIssue(_ args: inout Arguments) throws -> Int32 {
         userKey: phone.publicKey
     ).signed(by: issuerKey.sign)
     let file = PhoneFile(
-        certificate: RideCodeIssuerKey.hex(certificate.bytes), userAlg: Named(phone.algorithm),
-        userSecretKey: RideCodeIssuerKey.hex(phone.secretKey), counter: 0)
+        certificate: Hex.lowercase(certificate.bytes), userAlg: Named(phone.algorithm),
+        userSecretKey: Hex.lowercase(phone.secretKey), counter: 0)
     try writeSecretFile(out, try jsonBytes(file, pretty: true))
     struct Out: Encodable {
         var phoneFile: String

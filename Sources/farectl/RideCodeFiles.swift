@@ -125,7 +125,7 @@ func readStrict<T: Decodable>(_ type: T.Type, _ path: String) throws -> T {
 }
 
 func hexField(_ text: String, _ what: String) throws -> [UInt8] {
-    guard let b = RideCodeIssuerKey.bytes(hex: text) else { throw CLIError.failed("\(what) is not hex") }
+    guard let b = Hex.bytes(exact: text) else { throw CLIError.failed("\(what) is not hex") }
     return b
 }
 

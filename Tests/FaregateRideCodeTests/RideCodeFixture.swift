@@ -69,4 +69,4 @@ struct RideCodeFixture {
     ]
 }
 
-func hexBytes(_ s: String) -> [UInt8] { RideCodeIssuerKey.bytes(hex: s.filter { !$0.isWhitespace }) ?? [] }
+func hexBytes(_ s: String) -> [UInt8] { Hex.bytes(exact: s.filter { !$0.isWhitespace }) ?? [] }
