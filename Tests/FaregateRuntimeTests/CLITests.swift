@@ -28,31 +28,8 @@ final class CLITests: XCTestCase {
     func run(
         _ tool: URL, _ arguments: [String], environment: [String: String] = [:], watchdogSeconds: Double = 60
     ) throws -> (status: Int32, out: String, err: String, reason: Process.TerminationReason) {
-        let p = Process()
-        p.executableURL = tool
-        p.arguments = arguments
-        p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        p.currentDirectoryURL = Self.repository
-        let out = Pipe()
-        let err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        p.standardInput = FileHandle.nullDevice
-        try p.run()
-        DaemonProcess.watchdog(p, seconds: watchdogSeconds)
-        let errRead = DispatchSemaphore(value: 0)
-        nonisolated(unsafe) var errData = Data()
-        Thread.detachNewThread {
-            errData = err.fileHandleForReading.readDataToEndOfFile()
-            errRead.signal()
-        }
-        let outData = out.fileHandleForReading.readDataToEndOfFile()
-        errRead.wait()
-        p.waitUntilExit()
-        return (
-            p.terminationStatus, String(decoding: outData, as: UTF8.self), String(decoding: errData, as: UTF8.self),
-            p.terminationReason
-        )
+        try DaemonProcess.run(
+            tool, arguments, environment: environment, directory: Self.repository, watchdogSeconds: watchdogSeconds)
     }
 
     /// The command words of every row of `farectl help --markdown` (the words before the first

@@ -91,14 +91,31 @@ enum DaemonProcess {
 
     /// Runs a tool to completion; returns its exit status, standard output and standard error.
     static func run(_ tool: URL, _ arguments: [String]) throws -> (status: Int32, out: String, err: String) {
+        let r = try run(tool, arguments, environment: [:])
+        return (r.status, r.out, r.err)
+    }
+
+    /// Runs a tool to completion with extra `environment`, in `directory`, standard input empty;
+    /// killed if still running after `watchdogSeconds` (see `watchdog`). Returns its exit status,
+    /// output, error output and how it ended.
+    static func run(
+        _ tool: URL, _ arguments: [String], environment: [String: String], directory: URL? = nil,
+        watchdogSeconds: Double? = nil
+    ) throws -> (status: Int32, out: String, err: String, reason: Process.TerminationReason) {
         let p = Process()
         p.executableURL = tool
         p.arguments = arguments
+        if !environment.isEmpty {
+            p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        }
+        if let directory { p.currentDirectoryURL = directory }
         let out = Pipe()
         let err = Pipe()
         p.standardOutput = out
         p.standardError = err
+        p.standardInput = FileHandle.nullDevice
         try p.run()
+        if let watchdogSeconds { watchdog(p, seconds: watchdogSeconds) }
         // stderr is read on another thread while this one reads stdout, so a tool that fills one
         // pipe while we wait on the other cannot deadlock with us.
         let errRead = DispatchSemaphore(value: 0)
@@ -110,6 +127,9 @@ enum DaemonProcess {
         let outData = out.fileHandleForReading.readDataToEndOfFile()
         errRead.wait()
         p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: outData, as: UTF8.self), String(decoding: errData, as: UTF8.self))
+        return (
+            p.terminationStatus, String(decoding: outData, as: UTF8.self), String(decoding: errData, as: UTF8.self),
+            p.terminationReason
+        )
     }
 }
