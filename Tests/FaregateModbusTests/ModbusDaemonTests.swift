@@ -123,6 +123,23 @@ final class ModbusDaemonTests: XCTestCase {
         let text = try String(contentsOfFile: dir + "/map.json", encoding: .utf8)
         try text.replacingOccurrences(of: "\"flap_retract\": 2", with: "\"flap_retract\": 1")
             .write(toFile: dir + "/map.json", atomically: true, encoding: .utf8)
+        let (status, message) = try refusedStart(daemon, config)
+        XCTAssertEqual(status, 2)
+        XCTAssertTrue(message.contains("io.map"), message)
+        XCTAssertTrue(
+            message.contains("coils.flap_retract is coil 1, which coils.flap_open_exit already uses"), message)
+        // And an io section that misses what its backend needs.
+        try """
+        {"gate_id": "MODBUS-1", "journal_dir": "journal", "io": {"backend": "modbus-rtu", "map": "map.json"}}
+        """.write(toFile: config, atomically: true, encoding: .utf8)
+        let (qstatus, qmessage) = try refusedStart(daemon, config)
+        XCTAssertEqual(qstatus, 2)
+        XCTAssertTrue(qmessage.contains("io needs device for the modbus-rtu backend"), qmessage)
+    }
+
+    /// Starts `faregated` on `config`, which it must refuse: waits for it to exit and returns its
+    /// status and standard error.
+    private func refusedStart(_ daemon: URL, _ config: String) throws -> (status: Int32, err: String) {
         let p = Process()
         p.executableURL = daemon
         p.arguments = ["--config", config]
@@ -131,24 +148,7 @@ final class ModbusDaemonTests: XCTestCase {
         try p.run()
         let message = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         p.waitUntilExit()
-        XCTAssertEqual(p.terminationStatus, 2)
-        XCTAssertTrue(message.contains("io.map"), message)
-        XCTAssertTrue(
-            message.contains("coils.flap_retract is coil 1, which coils.flap_open_exit already uses"), message)
-        // And an io section that misses what its backend needs.
-        try """
-        {"gate_id": "MODBUS-1", "journal_dir": "journal", "io": {"backend": "modbus-rtu", "map": "map.json"}}
-        """.write(toFile: config, atomically: true, encoding: .utf8)
-        let q = Process()
-        q.executableURL = daemon
-        q.arguments = ["--config", config]
-        let qerr = Pipe()
-        q.standardError = qerr
-        try q.run()
-        let qmessage = String(decoding: qerr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        q.waitUntilExit()
-        XCTAssertEqual(q.terminationStatus, 2)
-        XCTAssertTrue(qmessage.contains("io needs device for the modbus-rtu backend"), qmessage)
+        return (p.terminationStatus, message)
     }
 }
 
