@@ -126,8 +126,6 @@ public protocol CentralAdminStore: CentralStore {
     /// The changes after `version`, or nil when there are more than `maxChanges` rows (the gate
     /// is too far behind and should take a snapshot).
     func changes(after version: UInt64, maxChanges: Int) throws(CentralStoreError) -> ChangeSet?
-    /// Records that `gate` synced at `wallMillis` and has `dataVersion` in service.
-    func recordSync(gate: String, dataVersion: UInt64, wallMillis: Int64) throws(CentralStoreError)
     /// Every known gate's sync state.
     func gateStates() throws(CentralStoreError) -> [GateSyncState]
 }

@@ -47,4 +47,8 @@ public protocol CentralStore: AnyObject {
 
     /// The highest sequence of `gate` such that every entry 1...n is stored centrally.
     func acknowledgedSequence(gate: String) throws(CentralStoreError) -> UInt64
+
+    /// Records that `gate` synced at `wallMillis` and has `dataVersion` in service, so that
+    /// `farectl central gates` shows each gate's last sync and data lag.
+    func recordSync(gate: String, dataVersion: UInt64, wallMillis: Int64) throws(CentralStoreError)
 }

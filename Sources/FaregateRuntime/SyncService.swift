@@ -95,6 +95,8 @@ final class SyncService: @unchecked Sendable {
                 try update(from: store)
                 try upload(to: store)
                 let wall = clock.wallMillis()
+                try store.recordSync(
+                    gate: gateID, dataVersion: table.current().table?.dataVersion ?? 0, wallMillis: wall)
                 telemetry.count {
                     $0.syncs += 1
                     $0.lastSyncSuccessWallMillis = wall

@@ -44,4 +44,9 @@ public final class SimulatedOutageCentralStore: CentralStore {
         try check()
         return try inner.acknowledgedSequence(gate: gate)
     }
+
+    public func recordSync(gate: String, dataVersion: UInt64, wallMillis: Int64) throws(CentralStoreError) {
+        try check()
+        try inner.recordSync(gate: gate, dataVersion: dataVersion, wallMillis: wallMillis)
+    }
 }

@@ -27,7 +27,9 @@ let policyCommands: [Command] = [
                 gateRules: $0.gateRules.keys.sorted(), officeRules: $0.officeRules.keys.sorted(),
                 lines: $0.lines.keys.sorted(), stations: $0.stations.keys.sorted())
         }
-        try report(eras, json: json) {
+        // One object, as every --json report is (an array would be the one exception).
+        struct CheckReport: Encodable { var ok: Bool, eras: [EraSummary] }
+        try report(CheckReport(ok: true, eras: eras), json: json) {
             eras.map {
                 "\($0.era) from \($0.effectiveFrom) (\($0.file)): \($0.title)\n  gate rules: \($0.gateRules.joined(separator: ", "))"
                     + "\n  office rules: \($0.officeRules.joined(separator: ", "))"

@@ -205,6 +205,9 @@ final class CLITests: XCTestCase {
             // policy office answers 1 for a refused operation; its report is still JSON.
             XCTAssertTrue(r.status == 0 || (a[1] == "office" && r.status == 1), "\(a): \(r.out) \(r.err)")
             try assertSnakeCase(r.out, a.joined(separator: " "), dataKeys: ["cards_by_medium", "identities_by_health"])
+            XCTAssertTrue(
+                (try? JSONSerialization.jsonObject(with: Data(r.out.utf8))) is [String: Any],
+                "\(a): a --json report is one JSON object: \(r.out.prefix(200))")
         }
         // The simulated gate's journal, read from its directory.
         let gateDirs = try FileManager.default.contentsOfDirectory(atPath: journals)

@@ -139,6 +139,10 @@ final class GateRuntimeTests: XCTestCase {
         XCTAssertEqual(collector.decisions.last, .open(.ok))
         XCTAssertEqual(
             try SQLiteCentralStore(path: central).journal(gate: "T-GATE-1").count, 2, "the early tap was uploaded too")
+        let state = try XCTUnwrap(try SQLiteCentralStore(path: central).gateStates().first { $0.gate == "T-GATE-1" })
+        XCTAssertNotNil(state.lastSyncMillis, "central knows when the gate last synced")
+        XCTAssertEqual(
+            state.dataVersion, try SQLiteCentralStore(path: central).dataVersion(), "and the version it serves")
     }
 
     func testCorruptCentralFileIsReportedAndTheGateKeepsRunning() throws {
