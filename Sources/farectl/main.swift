@@ -8,7 +8,7 @@ import Foundation
 let commands: [Command] =
     simulateCommands + stationCommands + centralCommands + centralAdminCommands + centralBenchCommands
     + centralOperationCommands + journalCommands + controlCommands + policyCommands + policyBenchCommands
-    + cardCommands + snapshotBenchCommands + boardCommands + rideCodeCommands
+    + cardCommands + snapshotBenchCommands + boardCommands + rideCodeCommands + rideCodeBenchCommands
 
 /// One-line summaries of the command groups (`farectl central`, `farectl journal`, …).
 let commandGroups: [CommandGroup] = [

@@ -199,6 +199,8 @@ final class CLITests: XCTestCase {
             ["policy", "office", "bind", "--card", "1000751000000000001", "--at", "2024-05-01", "--json"],
             ["simulate", "--taps", "200", "--demo-cards", "100", "--journal-dir", journals, "--no-fsync", "--json"],
             ["--version", "--json"],
+            // Makes and verifies codes on all four algorithm pairs: exits 1 if one is refused.
+            ["ride-code", "bench", "--codes", "10", "--json"],
         ]
         for a in runs {
             let r = try run(farectl, a, watchdogSeconds: 120)
