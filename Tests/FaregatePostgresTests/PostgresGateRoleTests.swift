@@ -249,6 +249,42 @@ final class PostgresGateRoleTests: XCTestCase {
         XCTAssertEqual(try central.publish(wallMillis: 13).cards, 1)
     }
 
+    /// A person in `faregate_admin` (not the tables' owner, not a superuser) runs the whole admin
+    /// path: import, bind, health, publish and sign, change feed, gate state, journals, and (with
+    /// CREATEROLE) gate logins.
+    func testAdminLoginAdministersWithoutOwningTheTables() throws {
+        _ = try PostgresCentralStore.create(connecting: admin)
+        let login = loginName("admin")
+        try PostgresConnection(base).execute(
+            "CREATE ROLE \(login) LOGIN CREATEROLE PASSWORD 'admin-pw' IN ROLE faregate_admin")
+        let store = try PostgresCentralStore(connecting: try connection(login, password: "admin-pw"))
+        let keys = try Ed25519KeyPair()
+        try store.insertCards(
+            (0..<3).map {
+                CentralCardRecord(key: key($0), cardType: .normal, identityHash: [UInt8($0)], health: .green)
+            },
+            wallMillis: 1)
+        try store.insertCards(
+            [CentralCardRecord(key: key(9), cardType: .normal, identityHash: nil, health: .unknown)], wallMillis: 1)
+        try store.bind(key(9), identityHash: [9], wallMillis: 2)
+        XCTAssertEqual(try store.setHealth(of: key(0), to: .red, wallMillis: 2), 1)
+        XCTAssertEqual(try store.publish(wallMillis: 3), PublishResult(version: 1, cards: 4))
+        XCTAssertEqual(try SyncPublisher.signNewVersions(in: store, signer: keys, digest: SodiumSHA256()), [1])
+        XCTAssertEqual(try SyncPublisher.storeSnapshot(in: store, signer: keys, digest: SodiumSHA256()).toVersion, 1)
+        XCTAssertEqual(try XCTUnwrap(try store.changes(after: 0, maxChanges: 100)).changes.count, 4)
+        var n = 0
+        XCTAssertEqual(try store.forEachStatus { _, _ in n += 1 }, 1)
+        XCTAssertEqual(n, 4)
+        try store.uploadJournal(gate: "bench-1", entries: [1, 2].map(entry))
+        try store.recordSync(gate: "bench-1", dataVersion: 1, wallMillis: 4)
+        XCTAssertEqual(try store.gateStates().first?.acknowledgedSequence, 2)
+        XCTAssertEqual(try store.stats().journalRecords, 2)
+        let gate = loginName("gate_by_admin")
+        try store.addGateLogin(GateLogin(login: gate, gate: "gate-x"), password: "pw-x")
+        XCTAssertEqual(try store.gateLogins().map(\.login), [gate])
+        try store.removeGateLogin(gate)
+    }
+
     // MARK: managing gate logins
 
     func testGateRoleAddListRemove() throws {
