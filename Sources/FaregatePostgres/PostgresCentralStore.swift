@@ -90,7 +90,8 @@ public final class PostgresCentralStore: CentralAdminStore {
         }
         if e.sqlstate == .insufficientPrivilege {
             return CentralStoreError(
-                .refused, what + ": this database role may not do that (README \"PostgreSQL roles\")", cause: e.message)
+                .refused, what + ": this database role may not do that (README \"Central store on PostgreSQL\")",
+                cause: e.message)
         }
         return CentralStoreError(.queryFailed, what, cause: e.description)
     }

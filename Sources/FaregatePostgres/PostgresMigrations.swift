@@ -87,8 +87,8 @@ enum PostgresMigrations {
         CREATE INDEX operations_card ON operations(card_key);
         CREATE INDEX journal_card ON journal(card_key);
         """,
-        // 4: least privilege (README "PostgreSQL roles"). Three NOLOGIN group roles, cluster-wide and
-        //    so created only when missing (another database on the cluster may have made them):
+        // 4: least privilege (README "Central store on PostgreSQL"). Three NOLOGIN group roles,
+        //    cluster-wide and so created only when missing (another database may have made them):
         //    faregate_admin (everything), faregate_office (ticket-office and registration operations)
         //    and faregate_gate (read publications, insert its own journal records, read its own
         //    acknowledgement). A gate logs in as its own role, a member of faregate_gate, mapped to
@@ -103,8 +103,10 @@ enum PostgresMigrations {
                 IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = r) THEN
                     BEGIN
                         EXECUTE format('CREATE ROLE %I NOLOGIN', r);
-                    EXCEPTION WHEN duplicate_object THEN
-                        NULL;  -- made meanwhile by a migration of another database on the cluster
+                    EXCEPTION WHEN duplicate_object OR unique_violation THEN
+                        -- made meanwhile by a migration of another database on the cluster (one that
+                        -- had not committed yet when we looked ends as a unique violation here)
+                        NULL;
                     END;
                 END IF;
             END LOOP;

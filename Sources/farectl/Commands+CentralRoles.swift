@@ -2,9 +2,9 @@ import FaregateCore
 import FaregatePostgres
 import Foundation
 
-// `farectl central gate-role …`: a gate's own PostgreSQL login (README "PostgreSQL roles"). An
-// admin operation: run it with a role that has CREATEROLE. SQLite has no roles: its file is one
-// trust domain.
+// `farectl central gate-role …`: a gate's own PostgreSQL login (README "Central store on
+// PostgreSQL"). An admin operation: run it with a role that has CREATEROLE. SQLite has no roles:
+// its file is one trust domain.
 
 let centralRoleCommands: [Command] = [
     Command(

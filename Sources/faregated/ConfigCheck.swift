@@ -82,7 +82,7 @@ enum ConfigCheck {
             let sslmode = LibpqConnectionString.setting("sslmode", in: conninfo)
             summary.append(
                 "central: PostgreSQL, sslmode \(sslmode ?? "unset (libpq: prefer)") (not contacted by the check)")
-            // A remote server is authenticated only by verify-full (README "TLS for a gate").
+            // A remote server is authenticated only by verify-full (README "Central store on PostgreSQL").
             let hosts = (LibpqConnectionString.setting("host", in: conninfo) ?? "").split(separator: ",")
             let local: Set<Substring> = ["localhost", "127.0.0.1", "::1"]
             let remote = hosts.contains { !$0.hasPrefix("/") && !local.contains($0) }

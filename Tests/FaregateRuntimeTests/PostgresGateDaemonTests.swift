@@ -8,8 +8,8 @@ import XCTest
     import Glibc
 #endif
 
-/// `faregated` against a real PostgreSQL as a gate is deployed (README "PostgreSQL roles", "TLS
-/// for a gate"): its own login made by `farectl central gate-role add`, the password in a libpq
+/// `faregated` against a real PostgreSQL as a gate is deployed (README "Central store on
+/// PostgreSQL"): its own login made by `farectl central gate-role add`, the password in a libpq
 /// passfile, `sslmode=verify-full` against the CA the test server was made with. The gate takes
 /// the signed snapshot, decides, and its journal reaches central, all on that login.
 final class PostgresGateDaemonTests: XCTestCase {
@@ -101,6 +101,18 @@ final class PostgresGateDaemonTests: XCTestCase {
         XCTAssertEqual(check.status, 0, check.out + check.err)
         XCTAssertTrue(check.out.contains("central: PostgreSQL, sslmode verify-full"), check.out)
         XCTAssertFalse(check.out.contains("warning: central"), "TLS set up as the README says: \(check.out)")
+
+        // The same gate dialling a remote server without verify-full: the check warns.
+        let unverified = dir + "/unverified.json"
+        try String(contentsOfFile: config, encoding: .utf8).replacingOccurrences(
+            of: "host=\(setting("host"))", with: "host=central.example"
+        ).replacingOccurrences(of: "sslmode=verify-full", with: "sslmode=require").write(
+            toFile: unverified, atomically: true, encoding: .utf8)
+        let warned = try DaemonProcess.run(daemon, ["--check-config", unverified])
+        XCTAssertEqual(warned.status, 0, warned.out)
+        XCTAssertTrue(
+            warned.out.contains("warning: central.postgres: sslmode require does not authenticate the remote server"),
+            warned.out)
 
         let (p, log) = try DaemonProcess.start(daemon, config: config)
         defer {
