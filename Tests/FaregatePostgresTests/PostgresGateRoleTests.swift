@@ -150,6 +150,51 @@ final class PostgresGateRoleTests: XCTestCase {
         XCTAssertEqual(try central.acknowledgedSequence(gate: "gate-a"), 5)
     }
 
+    /// The acknowledgement is the trigger's (one gate's row lock serialises it): uploads of one gate
+    /// racing on several connections, each holding sequences the others lack, still end with every
+    /// record acknowledged — no run of stored records left unacknowledged by an interleaving.
+    func testConcurrentUploadsOfOneGateAcknowledgeEverything() throws {
+        let central = try PostgresCentralStore.create(connecting: admin)
+        let login = loginName("gate_c")
+        try central.addGateLogin(GateLogin(login: login, gate: "gate-c"), password: "pw-c")
+        let conninfo = try connection(login, password: "pw-c")
+        let uploaders = 4
+        let total: UInt64 = 400
+        let ready = DispatchSemaphore(value: 0)
+        let go = DispatchSemaphore(value: 0)
+        let failures = Failures()
+        let group = DispatchGroup()
+        let entries = (1...total).map(entry)
+        for u in 0..<uploaders {
+            spawn(group) {
+                var arrived = false
+                do {
+                    let gate = try PostgresCentralStore(connecting: conninfo)
+                    arrived = true
+                    ready.signal()
+                    go.wait()
+                    let mine = entries.filter { Int($0.sequence % UInt64(uploaders)) == u }
+                    for start in stride(from: 0, to: mine.count, by: 25) {
+                        try gate.uploadJournal(
+                            gate: "gate-c", entries: Array(mine[start..<min(start + 25, mine.count)]))
+                    }
+                } catch {
+                    failures.add("uploader \(u): \(error)")
+                    if !arrived {
+                        ready.signal()
+                        go.wait()
+                    }
+                }
+            }
+        }
+        for _ in 0..<uploaders { ready.wait() }
+        for _ in 0..<uploaders { go.signal() }
+        group.wait()
+        XCTAssertEqual(failures.all, [])
+        XCTAssertEqual(try central.acknowledgedSequence(gate: "gate-c"), total)
+        XCTAssertEqual(try central.journal(gate: "gate-c").count, Int(total))
+    }
+
     // MARK: and nothing else
 
     func testGateLoginIsRefusedCardsPublicationsAndOtherGates() throws {
