@@ -117,6 +117,17 @@ public final class PostgresConnection {
         }
     }
 
+    /// The SCRAM-SHA-256 verifier of `password` for role `user`, computed here so that the
+    /// password itself never reaches the server (nor its statement log). Wraps
+    /// `PQencryptPasswordConn`.
+    public func scramVerifier(password: String, user: String) throws(PostgresError) -> String {
+        guard let p = PQencryptPasswordConn(handle, password, user, "scram-sha-256") else {
+            throw PostgresError(sqlstate: nil, message: Self.trimmed(PQerrorMessage(handle)))
+        }
+        defer { PQfreemem(p) }
+        return String(cString: p)
+    }
+
     /// Runs `body` in a transaction, rolling back if it throws. `isolation` is an SQL isolation
     /// clause such as "ISOLATION LEVEL REPEATABLE READ, READ ONLY".
     public func transaction<T>(_ isolation: String = "", _ body: () throws(PostgresError) -> T) throws(PostgresError)

@@ -11,6 +11,8 @@ public struct PostgresError: Error, Hashable, Sendable, CustomStringConvertible 
         public static let serializationFailure = SQLState(rawValue: "40001")
         public static let deadlockDetected = SQLState(rawValue: "40P01")
         public static let undefinedTable = SQLState(rawValue: "42P01")
+        /// Permission denied, including a row refused by a row-level security policy.
+        public static let insufficientPrivilege = SQLState(rawValue: "42501")
         public static let raiseException = SQLState(rawValue: "P0001")
         public static let adminShutdown = SQLState(rawValue: "57P01")
 

@@ -87,5 +87,102 @@ enum PostgresMigrations {
         CREATE INDEX operations_card ON operations(card_key);
         CREATE INDEX journal_card ON journal(card_key);
         """,
+        // 4: least privilege (README "Central store on PostgreSQL"). Three NOLOGIN group roles,
+        //    cluster-wide and so created only when missing (another database may have made them):
+        //    faregate_admin (everything), faregate_office (ticket-office and registration operations)
+        //    and faregate_gate (read publications, insert its own journal records, read its own
+        //    acknowledgement). A gate logs in as its own role, a member of faregate_gate, mapped to
+        //    its gate id in gate_logins; row-level security on gate_id holds it to its own rows.
+        //    The acknowledgement is kept by a trigger that runs as the table owner, so a gate never
+        //    writes `gates`. Later migrations that add tables grant them to these roles themselves.
+        """
+        DO $roles$
+        DECLARE r text;
+        BEGIN
+            FOREACH r IN ARRAY ARRAY['faregate_admin', 'faregate_office', 'faregate_gate'] LOOP
+                IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = r) THEN
+                    BEGIN
+                        EXECUTE format('CREATE ROLE %I NOLOGIN', r);
+                    EXCEPTION WHEN duplicate_object OR unique_violation THEN
+                        -- made meanwhile by a migration of another database on the cluster (one that
+                        -- had not committed yet when we looked ends as a unique violation here)
+                        NULL;
+                    END;
+                END IF;
+            END LOOP;
+        END
+        $roles$;
+        CREATE TABLE gate_logins(
+            login text PRIMARY KEY,               -- a PostgreSQL login role, member of faregate_gate
+            gate_id text NOT NULL UNIQUE
+        );
+        DO $grants$
+        DECLARE s text := current_schema();
+        BEGIN
+            EXECUTE format('GRANT USAGE ON SCHEMA %I TO faregate_admin, faregate_office, faregate_gate', s);
+            EXECUTE format('GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA %I TO faregate_admin', s);
+            EXECUTE format('GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA %I TO faregate_admin', s);
+            -- Tables and sequences later migrations create (as this role) are the admin's too.
+            EXECUTE format(
+                'ALTER DEFAULT PRIVILEGES IN SCHEMA %I GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO faregate_admin', s);
+            EXECUTE format(
+                'ALTER DEFAULT PRIVILEGES IN SCHEMA %I GRANT USAGE, SELECT, UPDATE ON SEQUENCES TO faregate_admin', s);
+            -- The acknowledgement trigger: runs as its owner (the migrating role, owner of the
+            -- tables), with a fixed search_path so a caller cannot substitute tables.
+            EXECUTE format($f$
+                CREATE FUNCTION %1$I.faregate_journal_stored() RETURNS trigger
+                LANGUAGE plpgsql SECURITY DEFINER SET search_path = %1$I, pg_catalog AS $body$
+                DECLARE acked bigint;
+                BEGIN
+                    INSERT INTO gates(gate_id) VALUES (NEW.gate_id) ON CONFLICT DO NOTHING;
+                    -- The gate's row lock serialises acknowledgement of one gate's uploads; the
+                    -- next statement then sees every record committed before the lock was taken.
+                    SELECT g.acked_seq INTO acked FROM gates g WHERE g.gate_id = NEW.gate_id FOR UPDATE;
+                    IF NEW.seq = acked + 1 THEN
+                        -- Rows after acked in order: the run continuing it has seq - row_number = acked.
+                        UPDATE gates SET acked_seq = COALESCE((
+                            SELECT max(t.seq) FROM (
+                                SELECT j.seq, j.seq - row_number() OVER (ORDER BY j.seq) AS offset_from_run
+                                FROM journal j WHERE j.gate_id = NEW.gate_id AND j.seq > acked) t
+                            WHERE t.offset_from_run = acked), acked)
+                        WHERE gate_id = NEW.gate_id;
+                    END IF;
+                    RETURN NULL;
+                END
+                $body$
+            $f$, s);
+            EXECUTE format('REVOKE ALL ON FUNCTION %I.faregate_journal_stored() FROM PUBLIC', s);
+        END
+        $grants$;
+        CREATE TRIGGER journal_stored AFTER INSERT ON journal
+            FOR EACH ROW EXECUTE FUNCTION faregate_journal_stored();
+
+        GRANT SELECT ON schema_migrations, meta TO faregate_office, faregate_gate;
+        -- Office: the operations (issue, sale, return, refund, registration, authorisation, bind).
+        GRANT SELECT, INSERT, UPDATE ON cards TO faregate_office;
+        GRANT SELECT, INSERT ON identities, bindings, operations, pending_changes TO faregate_office;
+        GRANT USAGE ON SEQUENCE identities_identity_id_seq, operations_id_seq, pending_changes_id_seq
+            TO faregate_office;
+        GRANT SELECT ON journal TO faregate_office;
+        -- Gate: publications read-only; its own journal rows, acknowledgement and mapping.
+        GRANT SELECT ON publications TO faregate_gate;
+        GRANT SELECT, INSERT ON journal TO faregate_gate;
+        GRANT SELECT ON gates, gate_logins TO faregate_gate;
+
+        ALTER TABLE journal ENABLE ROW LEVEL SECURITY;
+        ALTER TABLE gates ENABLE ROW LEVEL SECURITY;
+        ALTER TABLE gate_logins ENABLE ROW LEVEL SECURITY;
+        CREATE POLICY admin_all ON journal TO faregate_admin USING (true) WITH CHECK (true);
+        CREATE POLICY admin_all ON gates TO faregate_admin USING (true) WITH CHECK (true);
+        CREATE POLICY admin_all ON gate_logins TO faregate_admin USING (true) WITH CHECK (true);
+        CREATE POLICY office_read ON journal FOR SELECT TO faregate_office USING (true);
+        CREATE POLICY own_login ON gate_logins FOR SELECT TO faregate_gate USING (login = current_user);
+        CREATE POLICY own_records ON journal FOR SELECT TO faregate_gate
+            USING (gate_id = (SELECT l.gate_id FROM gate_logins l WHERE l.login = current_user));
+        CREATE POLICY own_inserts ON journal FOR INSERT TO faregate_gate
+            WITH CHECK (gate_id = (SELECT l.gate_id FROM gate_logins l WHERE l.login = current_user));
+        CREATE POLICY own_state ON gates FOR SELECT TO faregate_gate
+            USING (gate_id = (SELECT l.gate_id FROM gate_logins l WHERE l.login = current_user));
+        """,
     ]
 }

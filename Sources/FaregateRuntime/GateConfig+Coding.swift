@@ -123,7 +123,24 @@ extension GateConfig: JSONSettings {
 
         static var defaults: CentralSettings { CentralSettings() }
         static var fields: [JSONField<CentralSettings>] {
-            [.optional("sqlite", \.sqlite), .optional("postgres", \.postgres), .optional("public_key", \.publicKey)]
+            [
+                .optional("sqlite", \.sqlite),
+                JSONField(
+                    "postgres",
+                    decode: { c, k, root, _ in
+                        root.postgres = try c.decodeIfPresent(String.self, forKey: k)
+                        let found = root.postgres.map(LibpqConnectionString.secrets(in:)) ?? []
+                        guard found.isEmpty else {
+                            throw DecodingError.dataCorruptedError(
+                                forKey: k, in: c,
+                                debugDescription:
+                                    "must not hold a password (it sets \(found.joined(separator: ", "))): "
+                                    + "give it to libpq in a passfile (PGPASSFILE, ~/.pgpass of the daemon's user, "
+                                    + "or passfile=PATH in the connection string), mode 0600")
+                        }
+                    }, encode: { c, k, root in try c.encodeIfPresent(root.postgres, forKey: k) }),
+                .optional("public_key", \.publicKey),
+            ]
         }
 
         init() {}

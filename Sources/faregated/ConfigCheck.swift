@@ -78,8 +78,22 @@ enum ConfigCheck {
             } catch {
                 check.error("central.sqlite: \(error)")
             }
-        case .postgres:
-            summary.append("central: PostgreSQL (not contacted by the check)")
+        case .postgres(let conninfo):
+            let sslmode = LibpqConnectionString.setting("sslmode", in: conninfo)
+            summary.append(
+                "central: PostgreSQL, sslmode \(sslmode ?? "unset (libpq: prefer)") (not contacted by the check)")
+            // A remote server is authenticated only by verify-full (README "Central store on PostgreSQL").
+            let hosts = (LibpqConnectionString.setting("host", in: conninfo) ?? "").split(separator: ",")
+            let local: Set<Substring> = ["localhost", "127.0.0.1", "::1"]
+            let remote = hosts.contains { !$0.hasPrefix("/") && !local.contains($0) }
+            if remote && sslmode != "verify-full" {
+                check.warning(
+                    "central.postgres: sslmode \(sslmode ?? "unset") does not authenticate the remote server; "
+                        + "use sslmode=verify-full sslrootcert=CA-FILE")
+            } else if sslmode == "verify-full" && LibpqConnectionString.setting("sslrootcert", in: conninfo) == nil {
+                check.warning(
+                    "central.postgres: no sslrootcert; libpq reads ~/.postgresql/root.crt of the daemon's user")
+            }
         case .none:
             summary.append("central: none (the gate serves from its snapshot or inline rules only)")
         }

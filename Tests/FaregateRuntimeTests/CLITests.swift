@@ -323,6 +323,10 @@ final class CLITests: XCTestCase {
             ("central.pub", "missing.pub", "central.public_key"),
             ("central.sqlite", "missing.sqlite", "central.sqlite"),
             ("\"station\": \"beijing-west\"", "\"station\": \"beijing-west\", \"era\": \"1999-none\"", "era"),
+            (
+                "\"central\": { \"sqlite\"", "\"central\": { \"postgres\": \"host=db user=g password=pw\", \"sqlite\"",
+                "central.postgres must not hold a password"
+            ),
         ]
         for (from, to, expect) in broken {
             XCTAssertTrue(sample.contains(from), from)

@@ -95,12 +95,13 @@ enum DaemonProcess {
         return (r.status, r.out, r.err)
     }
 
-    /// Runs a tool to completion with extra `environment`, in `directory`, standard input empty;
+    /// Runs a tool to completion with extra `environment`, in `directory`, standard input `input`
+    /// (empty when nil; keep it under a pipe's buffer, it is written before the output is read);
     /// killed if still running after `watchdogSeconds` (see `watchdog`). Returns its exit status,
     /// output, error output and how it ended.
     static func run(
         _ tool: URL, _ arguments: [String], environment: [String: String], directory: URL? = nil,
-        watchdogSeconds: Double? = nil
+        watchdogSeconds: Double? = nil, input: String? = nil
     ) throws -> (status: Int32, out: String, err: String, reason: Process.TerminationReason) {
         let p = Process()
         p.executableURL = tool
@@ -113,8 +114,13 @@ enum DaemonProcess {
         let err = Pipe()
         p.standardOutput = out
         p.standardError = err
-        p.standardInput = FileHandle.nullDevice
+        let stdin = Pipe()
+        p.standardInput = input == nil ? FileHandle.nullDevice : stdin
         try p.run()
+        if let input {
+            stdin.fileHandleForWriting.write(Data(input.utf8))
+            try stdin.fileHandleForWriting.close()
+        }
         if let watchdogSeconds { watchdog(p, seconds: watchdogSeconds) }
         // stderr is read on another thread while this one reads stdout, so a tool that fills one
         // pipe while we wait on the other cannot deadlock with us.

@@ -171,7 +171,7 @@ enum FuzzSeeds {
                     {"gate_id": "BJ-L1-XIDAN-E01", "station": "xidan", "line": "1", "journal_dir": "/var/lib/faregate/journal",
                      "journal_fsync": true, "journal_rotate_mib": 64, "ring_capacity": 1024, "utc_offset_hours": 8,
                      "control_socket": "/run/faregate/faregated.sock", "metrics_file": "/var/lib/node_exporter/textfile/faregate.prom",
-                     "central": {"postgres": "host=db1,db2 port=5432 dbname=faregate", "public_key": "/etc/faregate/central.pub"},
+                     "central": {"postgres": "host=db1,db2 port=5432 dbname=faregate user=fg_gate_xidan_e01 sslmode=verify-full sslrootcert=/etc/faregate/central-ca.crt options='-c search_path=faregate'", "public_key": "/etc/faregate/central.pub"},
                      "sync": {"interval_seconds": 60, "jitter_seconds": 10, "max_backoff_seconds": 600, "upload_batch": 5000},
                      "readers": {"backend": "pcsc", "names": ["ACR122"], "busy_budget_ms": 150},
                      "barrier": {"directions": "bidirectional", "enforcement": "enforced", "reader_ends": ["unpaid", "paid"]},

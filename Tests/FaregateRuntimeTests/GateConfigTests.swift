@@ -47,6 +47,10 @@ final class GateConfigTests: XCTestCase {
             (#"{"gate_id": "bad id!", "journal_dir": "j"}"#, "gate_id must be"),
             (#"{"gate_id": "G", "journal_dir": "j", "log_level": "loud"}"#, "log_level must be"),
             (#"{"gate_id": "G", "journal_dir": "j", "log_level": 3}"#, "log_level must be"),
+            (
+                #"{"gate_id": "G", "journal_dir": "j", "central": {"postgres": "host=db user=g password=pw"}}"#,
+                "central.postgres must not hold a password (it sets password): give it to libpq in a passfile"
+            ),
             (#"[1, 2]"#, "top level must be an object"),
             (#"{"gate_id": "G", "#, "not valid JSON"),
         ]
@@ -57,6 +61,48 @@ final class GateConfigTests: XCTestCase {
                 XCTAssertTrue(text.contains("/etc/faregate/gate.json"), "names the file: \(text)")
             }
         }
+    }
+
+    /// A password in `central.postgres`, in any form libpq takes, is refused; passwords come from a
+    /// libpq passfile. Everything else (including `passfile` itself) is left to libpq.
+    func testPostgresConnectionStringMustNotHoldAPassword() throws {
+        let refused: [(String, [String])] = [
+            ("host=db user=gate password=pw", ["password"]),
+            ("host=db password = 'it''s' user=gate", ["password"]),
+            ("host=db password='a b\\' c' user=gate", ["password"]),
+            ("host=db sslpassword=k sslkey=/etc/k", ["sslpassword"]),
+            ("postgresql://gate:pw@db.example/faregate", ["a password in the URI"]),
+            ("postgres://gate:pw@db1:5432,db2:5432/faregate?sslmode=verify-full", ["a password in the URI"]),
+            ("postgresql://gate@db/faregate?sslmode=verify-full&password=pw", ["password"]),
+            ("postgresql://gate@db/faregate?pass%77ord=pw", ["password"]),
+            ("dbname='host=db password=pw' user=gate", ["password"]),
+            ("host=db user='gate", ["an unterminated quoted value"]),
+        ]
+        for (conninfo, expected) in refused {
+            XCTAssertEqual(LibpqConnectionString.secrets(in: conninfo), expected, conninfo)
+            let json =
+                "{\"gate_id\": \"G\", \"journal_dir\": \"j\", \"central\": {\"postgres\": \""
+                + conninfo.replacingOccurrences(of: "\\", with: "\\\\") + "\"}}"
+            XCTAssertThrowsError(try parse(json), conninfo) { error in
+                XCTAssertTrue("\(error)".contains("central.postgres must not hold a password"), "\(error)")
+            }
+        }
+        let accepted = [
+            "host=db.example port=5432 dbname=faregate user=gate_g1 sslmode=verify-full sslrootcert=/etc/faregate/ca.crt",
+            "host=db user=gate passfile=/etc/faregate/pgpass application_name='gate password check'",
+            "postgresql://gate@db.example/faregate?sslmode=verify-full&sslrootcert=/etc/faregate/ca.crt",
+            "host=a,b port=5432,5432 target_session_attrs=read-write user=passwordless",
+        ]
+        for conninfo in accepted {
+            XCTAssertEqual(LibpqConnectionString.secrets(in: conninfo), [], conninfo)
+            let config = try parse(
+                "{\"gate_id\": \"G\", \"journal_dir\": \"j\", \"central\": {\"postgres\": \"\(conninfo)\"}}")
+            XCTAssertEqual(config.central, .postgres(conninfo: conninfo))
+        }
+        XCTAssertEqual(LibpqConnectionString.setting("sslmode", in: accepted[0]), "verify-full")
+        XCTAssertEqual(LibpqConnectionString.setting("sslrootcert", in: accepted[2]), "/etc/faregate/ca.crt")
+        XCTAssertEqual(LibpqConnectionString.setting("application_name", in: accepted[1]), "gate password check")
+        XCTAssertNil(LibpqConnectionString.setting("sslmode", in: accepted[1]))
     }
 
     /// Unknown keys, duplicate keys and trailing commas are refused with the line and column, in
