@@ -94,7 +94,8 @@ enum PostgresMigrations {
         //    acknowledgement). A gate logs in as its own role, a member of faregate_gate, mapped to
         //    its gate id in gate_logins; row-level security on gate_id holds it to its own rows.
         //    The acknowledgement is kept by a trigger that runs as the table owner, so a gate never
-        //    writes `gates`. Later migrations that add tables grant them to these roles themselves.
+        //    writes its `acked_seq`; of `gates` it writes only its own row's last sync time and data
+        //    version (column privileges; `farectl central gates`). Later migrations that add tables grant them to these roles themselves.
         """
         DO $roles$
         DECLARE r text;
@@ -168,6 +169,8 @@ enum PostgresMigrations {
         GRANT SELECT ON publications TO faregate_gate;
         GRANT SELECT, INSERT ON journal TO faregate_gate;
         GRANT SELECT ON gates, gate_logins TO faregate_gate;
+        GRANT INSERT (gate_id, last_sync_at, data_version), UPDATE (last_sync_at, data_version) ON gates
+            TO faregate_gate;
 
         ALTER TABLE journal ENABLE ROW LEVEL SECURITY;
         ALTER TABLE gates ENABLE ROW LEVEL SECURITY;
@@ -183,6 +186,11 @@ enum PostgresMigrations {
             WITH CHECK (gate_id = (SELECT l.gate_id FROM gate_logins l WHERE l.login = current_user));
         CREATE POLICY own_state ON gates FOR SELECT TO faregate_gate
             USING (gate_id = (SELECT l.gate_id FROM gate_logins l WHERE l.login = current_user));
+        CREATE POLICY own_sync_insert ON gates FOR INSERT TO faregate_gate
+            WITH CHECK (gate_id = (SELECT l.gate_id FROM gate_logins l WHERE l.login = current_user));
+        CREATE POLICY own_sync_update ON gates FOR UPDATE TO faregate_gate
+            USING (gate_id = (SELECT l.gate_id FROM gate_logins l WHERE l.login = current_user))
+            WITH CHECK (gate_id = (SELECT l.gate_id FROM gate_logins l WHERE l.login = current_user));
         """,
     ]
 }

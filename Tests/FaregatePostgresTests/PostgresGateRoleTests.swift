@@ -148,6 +148,13 @@ final class PostgresGateRoleTests: XCTestCase {
         XCTAssertEqual(try gate.acknowledgedSequence(gate: "gate-a"), 5)
         XCTAssertEqual(try central.journal(gate: "gate-a"), (1...5).map(entry), "every record exactly once")
         XCTAssertEqual(try central.acknowledgedSequence(gate: "gate-a"), 5)
+
+        // Its sync time and version, as the sync service records them after every sync.
+        try gate.recordSync(gate: "gate-a", dataVersion: 2, wallMillis: 7)
+        let state = try XCTUnwrap(try central.gateStates().first { $0.gate == "gate-a" })
+        XCTAssertEqual(state.lastSyncMillis, 7)
+        XCTAssertEqual(state.dataVersion, 2)
+        XCTAssertEqual(state.acknowledgedSequence, 5, "recording a sync leaves the acknowledgement alone")
     }
 
     /// The acknowledgement is the trigger's (one gate's row lock serialises it): uploads of one gate
@@ -245,6 +252,13 @@ final class PostgresGateRoleTests: XCTestCase {
         XCTAssertEqual(try raw.query("SELECT count(*) FROM journal").int64(0, 0), 0, "gate-b's records are not visible")
         assertRefused("UPDATE gates") { try raw.execute("UPDATE gates SET acked_seq = 1000") }
         assertRefused("INSERT gates") { try raw.execute("INSERT INTO gates(gate_id) VALUES ('gate-x')") }
+        assertRefused("record another gate's sync") {
+            try raw.execute("INSERT INTO gates(gate_id, last_sync_at) VALUES ('gate-b', 1)")
+        }
+        try raw.execute("UPDATE gates SET last_sync_at = 1, data_version = 99 WHERE gate_id = 'gate-b'")
+        XCTAssertNotEqual(
+            try central.gateStates().first { $0.gate == "gate-b" }?.dataVersion, 99,
+            "another gate's row is invisible to an UPDATE")
         assertRefused("remap itself") { try raw.execute("UPDATE gate_logins SET gate_id = 'gate-b'") }
         assertRefused("map itself again") {
             try raw.execute("INSERT INTO gate_logins(login, gate_id) VALUES (current_user, 'gate-x')")
