@@ -20,15 +20,20 @@ public struct JournalError: Error, CustomStringConvertible, Sendable {
 /// The gate's append-only journal file (`journal.log` in the journal directory), one
 /// `JournalCodec` line per entry, with the highest centrally acknowledged sequence in `acked`.
 ///
-/// Durability: `append` writes a batch and `fdatasync`s it before returning, so a caller that
-/// opens the barrier after `append` returns never opens for an entry a power cut can lose.
+/// Durability: `append` writes a batch and `fdatasync`s it (and then the high-water mark) before
+/// returning, so a caller that opens the barrier after `append` returns never opens for an entry
+/// a power cut can lose.
 ///
 /// Recovery at open:
 /// - a torn last line (no newline, or a bad checksum on the last line) is cut off: it was never
 ///   synced, so no barrier opened for it;
 /// - a damaged line in the middle (disk corruption) does not stop the gate: the file is kept as
 ///   `journal.damaged-<ms>.log` for inspection and the valid lines are copied into a fresh
-///   `journal.log`; the sequence goes on after the highest valid one.
+///   `journal.log`;
+/// - the sequence goes on after the highest ever handed out (`HighWaterFile`, raised with every
+///   batch before `append` returns), so a lost tail or an unreadable `acked` never makes a
+///   sequence be numbered twice; sequences handed out that no valid line holds any more are
+///   uploaded as holes (`pendingBatch`).
 ///
 /// Thread-safety: one writer thread calls `append`; one uploader thread calls `pendingUpload`
 /// and `acknowledge`; they share only atomics and a mutex-guarded read cursor.
