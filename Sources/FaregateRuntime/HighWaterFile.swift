@@ -96,9 +96,20 @@ public final class HighWaterFile: @unchecked Sendable {
         } else {
             var bytes = Self.encodeSlot(generation: 1, sequence: floor)
             bytes += Self.encodeSlot(generation: 0, sequence: floor)
-            do { try SafeFile.replace(path, with: bytes, mode: 0o600) } catch {
+            var written = true
+            do throws(SafeFile.Error) {
+                if fsync {
+                    try SafeFile.replace(path, with: bytes, mode: 0o600)
+                } else {
+                    // Throwaway runs (`journal_fsync: false`, the fuzz targets): no fsync.
+                    let fd = try SafeFile.create(path, mode: 0o600)
+                    written = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) } == bytes.count
+                    close(fd)
+                }
+            } catch {
                 throw .system(path: error.path, what: error.message, errno: error.errno)
             }
+            guard written else { throw .system(path: path, what: "cannot write the high-water mark", errno: EIO) }
             generation = 1
             mark = floor
             created = true

@@ -164,3 +164,15 @@ final class HighWaterTests: XCTestCase {
         XCTAssertFalse(j.highWaterCreated)
     }
 }
+
+extension HighWaterTests {
+    /// The checked-in fuzz seeds are real files (the valid starting points the fuzzer mutates).
+    func testTheFuzzSeedsAreValidFiles() throws {
+        let corpus = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Fuzz/corpus/high-water")
+        let whole = [UInt8](try Data(contentsOf: corpus.appendingPathComponent("high-water")))
+        XCTAssertEqual(HighWaterFile.parse(whole)?.sequence, 1234)
+        let torn = [UInt8](try Data(contentsOf: corpus.appendingPathComponent("one-slot-torn")))
+        XCTAssertEqual(HighWaterFile.parse(torn)?.sequence, 9)
+    }
+}
