@@ -25,7 +25,7 @@ final class ExactlyOnceDaemonTests: XCTestCase {
 
     var journalPath: String { dir + "/journal/journal.log" }
 
-    func writeConfig(gate: String, taps: Int) throws -> String {
+    func writeConfig(gate: String, taps: Int, central: String = #"{"sqlite": "central.sqlite"}"#) throws -> String {
         var generator = TapGenerator(populationSize: 200, populationSeed: 1, seed: 3)
         var script = ""
         for i in 0..<taps {
@@ -36,7 +36,7 @@ final class ExactlyOnceDaemonTests: XCTestCase {
         let config = dir + "/gate.json"
         try """
         {"gate_id": "\(gate)", "journal_dir": "journal", "control_socket": "gate.sock", "log_level": "debug",
-         "central": {"sqlite": "central.sqlite"}, "sync": {"interval_seconds": 0.02, "jitter_seconds": 0.01},
+         "central": \(central), "sync": {"interval_seconds": 0.02, "jitter_seconds": 0.01},
          "readers": {"backend": "simulated", "count": 2, "script": "taps.txt"}}
         """.write(toFile: config, atomically: true, encoding: .utf8)
         return config
@@ -126,5 +126,46 @@ final class ExactlyOnceDaemonTests: XCTestCase {
         let review = try DaemonProcess.run(farectl, ["central", "journal-review", "--db", dir + "/central.sqlite"])
         XCTAssertEqual(review.status, 0, review.err)
         XCTAssertTrue(review.out.contains("hole      ONCE-D2 seq 5"), review.out)
+    }
+
+    /// The same on PostgreSQL, read back through `farectl` as an operator would (the daemon's
+    /// own connection string; each run's gate id is its own, in the service's database).
+    func testADamagedLineBecomesAHoleOnPostgreSQL() throws {
+        guard let pg = ProcessInfo.processInfo.environment["FAREGATE_TEST_PG"], !pg.isEmpty else {
+            if ProcessInfo.processInfo.environment["FAREGATE_REQUIRE_SERVICES"] == "1" {
+                XCTFail("FAREGATE_TEST_PG is not set but services are required (scripts/services/postgres)")
+            }
+            throw XCTSkip("FAREGATE_TEST_PG not set: start scripts/services/postgres")
+        }
+        let daemon = try DaemonProcess.binary("faregated")
+        let farectl = try DaemonProcess.binary("farectl")
+        let gate = "ONCE-PG-" + UUID().uuidString.prefix(8)
+        _ = try writeConfig(gate: gate, taps: 20)
+        try runToTheEnd(daemon, dir + "/gate.json")  // no central (no sqlite file): all unacknowledged
+        var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: journalPath)))
+        let start = try localLines().prefix(4).reduce(0) { $0 + $1.utf8.count + 1 }
+        bytes[start + 4] ^= 0x20
+        try Data(bytes).write(to: URL(fileURLWithPath: journalPath))
+
+        let migrate = try DaemonProcess.run(farectl, ["central", "migrate", "--pg", pg])
+        XCTAssertEqual(migrate.status, 0, migrate.err)
+        let quoted = String(decoding: try JSONEncoder().encode(pg), as: UTF8.self)
+        _ = try writeConfig(gate: gate, taps: 20, central: #"{"postgres": \#(quoted)}"#)
+        try runToTheEnd(daemon, dir + "/gate.json")
+
+        let review = try DaemonProcess.run(
+            farectl, ["central", "journal-review", "--pg", pg, "--gate", gate, "--json"])
+        XCTAssertEqual(review.status, 0, review.err)
+        let parsed = try JSONSerialization.jsonObject(with: Data(review.out.utf8)) as? [String: Any]
+        let holes = (parsed?["holes"] as? [[String: Any]])?.compactMap { $0["sequence"] as? Int }
+        XCTAssertEqual(holes, [5], review.out)
+        XCTAssertEqual((parsed?["conflicts"] as? [Any])?.count, 0, review.out)
+        let gates = try DaemonProcess.run(farectl, ["central", "gates", "--pg", pg, "--json"])
+        XCTAssertEqual(gates.status, 0, gates.err)
+        let rows = (try JSONSerialization.jsonObject(with: Data(gates.out.utf8)) as? [String: Any])?["gates"]
+        let row = (rows as? [[String: Any]])?.first { $0["gate"] as? String == gate }
+        let last = try FileJournal(directory: dir + "/journal").lastSequence
+        XCTAssertEqual(last, 40)
+        XCTAssertEqual(row?["acknowledged_sequence"] as? Int, 40, gates.out)
     }
 }
