@@ -218,8 +218,8 @@ public final class FileJournal: @unchecked Sendable {
         public var holes: [ClosedRange<UInt64>] = []
         /// The highest sequence the batch covers (entry or hole); nil when it is empty.
         public var lastSequence: UInt64? {
-            max(entries.last?.sequence ?? 0, holes.last?.upperBound ?? 0) == 0
-                ? nil : max(entries.last?.sequence ?? 0, holes.last?.upperBound ?? 0)
+            let last = max(entries.last?.sequence ?? 0, holes.last?.upperBound ?? 0)
+            return last == 0 ? nil : last
         }
         public var isEmpty: Bool { entries.isEmpty && holes.isEmpty }
         /// Sequences covered (entries plus hole sizes).
