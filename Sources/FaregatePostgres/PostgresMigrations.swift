@@ -192,5 +192,91 @@ enum PostgresMigrations {
             USING (gate_id = (SELECT l.gate_id FROM gate_logins l WHERE l.login = current_user))
             WITH CHECK (gate_id = (SELECT l.gate_id FROM gate_logins l WHERE l.login = current_user));
         """,
+        // 5: exactly-once under faults (issue 16.5, 16.6): sequences a gate lost (holes, which count
+        //    for the acknowledgement) and records offered for a held (gate, seq) with other bytes
+        //    (conflicts: kept for an operator, never acknowledged).
+        """
+        CREATE TABLE journal_holes(
+            gate_id text NOT NULL,
+            seq bigint NOT NULL,
+            reason text NOT NULL,
+            noted_at bigint NOT NULL,
+            PRIMARY KEY(gate_id, seq)
+        );
+        CREATE TABLE journal_conflicts(
+            id bigserial PRIMARY KEY,
+            gate_id text NOT NULL,
+            seq bigint NOT NULL,
+            stored_record text NOT NULL,
+            offered_record text NOT NULL,
+            seen_at bigint NOT NULL,
+            UNIQUE(gate_id, seq, offered_record)
+        );
+
+        -- Acknowledgement over records and holes, never to or past a conflict: the trigger of
+        -- migration 4, now also fired by holes and conflicts (owner's rights, fixed search_path).
+        DO $ack$
+        DECLARE s text := current_schema();
+        BEGIN
+            EXECUTE format($f$
+                CREATE OR REPLACE FUNCTION %1$I.faregate_journal_stored() RETURNS trigger
+                LANGUAGE plpgsql SECURITY DEFINER SET search_path = %1$I, pg_catalog AS $body$
+                DECLARE acked bigint; conflict bigint; next bigint;
+                BEGIN
+                    INSERT INTO gates(gate_id) VALUES (NEW.gate_id) ON CONFLICT DO NOTHING;
+                    -- The gate's row lock serialises acknowledgement of one gate's uploads.
+                    SELECT g.acked_seq INTO acked FROM gates g WHERE g.gate_id = NEW.gate_id FOR UPDATE;
+                    SELECT min(c.seq) INTO conflict FROM journal_conflicts c WHERE c.gate_id = NEW.gate_id;
+                    IF TG_TABLE_NAME = 'journal_conflicts' THEN
+                        -- A different record for an acknowledged sequence: the gate keeps its copy.
+                        IF NEW.seq <= acked THEN
+                            UPDATE gates SET acked_seq = NEW.seq - 1 WHERE gate_id = NEW.gate_id;
+                        END IF;
+                        RETURN NULL;
+                    END IF;
+                    IF NEW.seq <> acked + 1 THEN RETURN NULL; END IF;
+                    -- Stored sequences after acked in order: the run continuing it has seq - n = acked.
+                    SELECT COALESCE(max(t.seq), acked) INTO next FROM (
+                        SELECT u.seq, u.seq - row_number() OVER (ORDER BY u.seq) AS offset_from_run FROM (
+                            SELECT j.seq FROM journal j WHERE j.gate_id = NEW.gate_id AND j.seq > acked
+                            UNION SELECT h.seq FROM journal_holes h WHERE h.gate_id = NEW.gate_id AND h.seq > acked
+                        ) u) t
+                    WHERE t.offset_from_run = acked;
+                    IF conflict IS NOT NULL AND next >= conflict THEN next := conflict - 1; END IF;
+                    IF next > acked THEN
+                        UPDATE gates SET acked_seq = next WHERE gate_id = NEW.gate_id;
+                    END IF;
+                    RETURN NULL;
+                END
+                $body$
+            $f$, s);
+        END
+        $ack$;
+        CREATE TRIGGER holes_stored AFTER INSERT ON journal_holes
+            FOR EACH ROW EXECUTE FUNCTION faregate_journal_stored();
+        CREATE TRIGGER conflicts_stored AFTER INSERT ON journal_conflicts
+            FOR EACH ROW EXECUTE FUNCTION faregate_journal_stored();
+
+        -- A gate records its own holes and conflicts (its upload finds them); office and admin read.
+        GRANT SELECT, INSERT ON journal_holes TO faregate_gate;
+        GRANT SELECT, INSERT, UPDATE (seen_at) ON journal_conflicts TO faregate_gate;
+        GRANT USAGE ON SEQUENCE journal_conflicts_id_seq TO faregate_gate;
+        GRANT SELECT ON journal_holes, journal_conflicts TO faregate_office;
+        GRANT SELECT, INSERT, UPDATE, DELETE ON journal_holes, journal_conflicts TO faregate_admin;
+        GRANT USAGE, SELECT, UPDATE ON SEQUENCE journal_conflicts_id_seq TO faregate_admin;
+        ALTER TABLE journal_holes ENABLE ROW LEVEL SECURITY;
+        ALTER TABLE journal_conflicts ENABLE ROW LEVEL SECURITY;
+        CREATE POLICY admin_all ON journal_holes TO faregate_admin USING (true) WITH CHECK (true);
+        CREATE POLICY admin_all ON journal_conflicts TO faregate_admin USING (true) WITH CHECK (true);
+        CREATE POLICY office_read ON journal_holes FOR SELECT TO faregate_office USING (true);
+        CREATE POLICY office_read ON journal_conflicts FOR SELECT TO faregate_office USING (true);
+        CREATE POLICY own_holes ON journal_holes FOR SELECT TO faregate_gate USING (gate_id = (SELECT l.gate_id FROM gate_logins l WHERE l.login = current_user));
+        CREATE POLICY own_hole_inserts ON journal_holes FOR INSERT TO faregate_gate WITH CHECK (gate_id = (SELECT l.gate_id FROM gate_logins l WHERE l.login = current_user));
+        CREATE POLICY own_conflicts ON journal_conflicts FOR SELECT TO faregate_gate USING (gate_id = (SELECT l.gate_id FROM gate_logins l WHERE l.login = current_user));
+        CREATE POLICY own_conflict_inserts ON journal_conflicts FOR INSERT TO faregate_gate
+            WITH CHECK (gate_id = (SELECT l.gate_id FROM gate_logins l WHERE l.login = current_user));
+        CREATE POLICY own_conflict_updates ON journal_conflicts FOR UPDATE TO faregate_gate
+            USING (gate_id = (SELECT l.gate_id FROM gate_logins l WHERE l.login = current_user)) WITH CHECK (gate_id = (SELECT l.gate_id FROM gate_logins l WHERE l.login = current_user));
+        """,
     ]
 }

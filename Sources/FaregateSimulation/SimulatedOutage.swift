@@ -40,6 +40,11 @@ public final class SimulatedOutageCentralStore: CentralStore {
         try inner.uploadJournal(gate: gate, entries: entries)
     }
 
+    public func recordHoles(gate: String, ranges: [ClosedRange<UInt64>], reason: String) throws(CentralStoreError) {
+        try check()
+        try inner.recordHoles(gate: gate, ranges: ranges, reason: reason)
+    }
+
     public func acknowledgedSequence(gate: String) throws(CentralStoreError) -> UInt64 {
         try check()
         return try inner.acknowledgedSequence(gate: gate)
@@ -48,5 +53,10 @@ public final class SimulatedOutageCentralStore: CentralStore {
     public func recordSync(gate: String, dataVersion: UInt64, wallMillis: Int64) throws(CentralStoreError) {
         try check()
         try inner.recordSync(gate: gate, dataVersion: dataVersion, wallMillis: wallMillis)
+    }
+
+    public func highestSequence(gate: String) throws(CentralStoreError) -> UInt64 {
+        try check()
+        return try inner.highestSequence(gate: gate)
     }
 }

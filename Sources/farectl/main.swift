@@ -7,9 +7,9 @@ import Foundation
 // text and the README's command list derive from it (Help.swift).
 let commands: [Command] =
     simulateCommands + stationCommands + centralCommands + centralAdminCommands + centralRoleCommands
-    + centralBenchCommands
-    + centralOperationCommands + journalCommands + controlCommands + policyCommands + policyBenchCommands
-    + cardCommands + snapshotBenchCommands + boardCommands + rideCodeCommands + rideCodeBenchCommands
+    + centralJournalCommands + centralBenchCommands + centralOperationCommands + journalCommands + controlCommands
+    + policyCommands + policyBenchCommands + cardCommands + snapshotBenchCommands + boardCommands + rideCodeCommands
+    + rideCodeBenchCommands
 
 /// One-line summaries of the command groups (`farectl central`, `farectl journal`, …).
 let commandGroups: [CommandGroup] = [
