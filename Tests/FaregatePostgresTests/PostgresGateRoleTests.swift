@@ -157,6 +157,41 @@ final class PostgresGateRoleTests: XCTestCase {
         XCTAssertEqual(state.acknowledgedSequence, 5, "recording a sync leaves the acknowledgement alone")
     }
 
+    /// Holes and conflicts on the gate's own login (migration 5): a gate records the sequences it
+    /// lost and central flags a record that differs from the one it holds; the acknowledgement
+    /// (the owner's trigger) counts holes and stops below a conflict, never past it.
+    func testGateLoginRecordsHolesAndConflictsOfItsOwn() throws {
+        let (central, _) = try centralWithPublications()
+        let login = loginName("gate_h")
+        try central.addGateLogin(GateLogin(login: login, gate: "gate-h"), password: "h-secret")
+        let gate = try PostgresCentralStore(connecting: try connection(login, password: "h-secret"))
+        try gate.uploadJournal(gate: "gate-h", entries: [1, 2, 5, 6].map(entry))
+        XCTAssertEqual(try gate.acknowledgedSequence(gate: "gate-h"), 2)
+        try gate.recordHoles(gate: "gate-h", ranges: [3...4], reason: "damaged line")
+        XCTAssertEqual(try gate.acknowledgedSequence(gate: "gate-h"), 6, "holes count for the acknowledgement")
+        XCTAssertEqual(try gate.highestSequence(gate: "gate-h"), 6)
+
+        // Sequence 7 stored, then other bytes offered for 2 (already acknowledged) and for 7.
+        try gate.uploadJournal(gate: "gate-h", entries: [entry(7)])
+        var forged = entry(2)
+        forged.decision = .deny(.blacklisted)
+        var other = entry(7)
+        other.balanceFen = 1
+        try gate.uploadJournal(gate: "gate-h", entries: [forged, other, entry(8)])
+        XCTAssertEqual(try gate.acknowledgedSequence(gate: "gate-h"), 1, "never acknowledged at or past a conflict")
+        XCTAssertEqual(try central.journalConflicts(gate: "gate-h").map(\.sequence), [2, 7])
+        XCTAssertEqual(try central.journalHoles(gate: "gate-h").map(\.sequence), [3, 4])
+        XCTAssertEqual(
+            try central.journal(gate: "gate-h").map(\.sequence), [1, 2, 5, 6, 7, 8], "the first records stay")
+        try gate.uploadJournal(gate: "gate-h", entries: [forged])
+        XCTAssertEqual(
+            try central.journalConflicts(gate: "gate-h").count, 2, "a conflict offered again is flagged once")
+
+        // Another gate's holes are refused like its records.
+        assertRefused("holes of another gate") { try gate.recordHoles(gate: "gate-x", ranges: [1...1], reason: "x") }
+        XCTAssertTrue(try central.journalHoles(gate: "gate-x").isEmpty)
+    }
+
     /// The acknowledgement is the trigger's (one gate's row lock serialises it): uploads of one gate
     /// racing on several connections, each holding sequences the others lack, still end with every
     /// record acknowledged — no run of stored records left unacknowledged by an interleaving.
