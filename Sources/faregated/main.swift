@@ -230,12 +230,14 @@ nonisolated func runDaemon() -> Int32 {
     let barrier = BarrierDriver(
         io: io, clock: clock, directions: config.barrier.directions,
         enforcement: config.barrier.enforcement, timings: timings)
-    barrier.start()
     options.readerEnds = readerEnds
     let runtime = GateRuntime(
         options: options, journal: journal, readers: readers, barrier: barrier, clock: clock,
         // The decision loop logs each tap at debug level (`tap seq=…`, DecisionLoop).
         storeFactory: storeFactory)
+    // What the lane does by itself (board lost and back, fire-alarm or power-loss free-open) is
+    // journalled; the decision thread takes the first of them when the runtime starts.
+    barrier.start { runtime.journalLaneEvent($0) }
     // The era in force today, not the book's first one.
     @Sendable func rulesInForce(_ engine: DecisionEngine) -> String {
         engine.inForce(on: CalendarDate(wallMillis: clock.wallMillis(), utcOffsetSeconds: config.utcOffsetHours * 3600))

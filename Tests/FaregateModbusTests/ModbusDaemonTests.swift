@@ -9,8 +9,9 @@ import XCTest
 #endif
 
 /// `faregated` as it ships, as a subprocess, driving the board emulator over Modbus: killed with
-/// -9, the board's watchdog retracts the flaps and a restarted daemon closes them again; a wrong
-/// register map refuses the start, naming the setting.
+/// -9, the board's watchdog retracts the flaps and a restarted daemon closes them again; a board
+/// lost takes the lane out of service and back, journalled and in `farectl status`, as the
+/// power-fail free-open is; a wrong register map refuses the start, naming the setting.
 final class ModbusDaemonTests: XCTestCase {
     var dir: String!
 
@@ -115,6 +116,94 @@ final class ModbusDaemonTests: XCTestCase {
 
     func testKillNineLetsTheBoardWatchdogRetractTheFlapsOverTCP() throws { try killNine(.tcp) }
     func testKillNineLetsTheBoardWatchdogRetractTheFlapsOverRTU() throws { try killNine(.rtu) }
+
+    /// The board stops answering: the lane goes out of service (journalled, `board_online false`
+    /// and the reason in `farectl status`), comes back by itself once the board answers (journalled
+    /// too); a power loss holds it open and its end releases it, each a journal entry.
+    func testABoardLostIsJournalledAndShownInStatus() throws {
+        let daemon = try daemon()
+        let farectl = daemon.deletingLastPathComponent().appendingPathComponent("farectl")
+        guard FileManager.default.isExecutableFile(atPath: farectl.path) else {
+            throw XCTSkip("farectl is not built next to faregated")
+        }
+        let map = try ModbusLane.map("modbus-8in8out.json")
+        let board = try ModbusBoardEmulator(
+            map: map, transport: .tcp(host: "127.0.0.1", port: 0), clock: SystemClock())
+        board.start()
+        defer { board.stop() }
+        let config = try writeConfig(
+            "{\"backend\": \"modbus-tcp\", \"host\": \"127.0.0.1\", \"port\": \(board.port), "
+                + "\"map\": \"map.json\", \"failed_polls_out_of_service\": 3, \"response_timeout_ms\": 20}")
+        let (p, log) = try start(daemon, config: config)
+        defer { if p.isRunning { kill(p.processIdentifier, SIGKILL) } }
+        XCTAssertTrue(log.wait(for: "control socket"), log.text)
+        XCTAssertTrue(board.wait { !$0.watchdogTripped && $0.flaps == .close })
+        func status() throws -> [String: Any] {
+            let r = try Self.run(farectl, ["status", "--socket", dir + "/gate.sock", "--json"])
+            XCTAssertEqual(r.status, 0, r.err)
+            return try XCTUnwrap(JSONSerialization.jsonObject(with: Data(r.out.utf8)) as? [String: Any], r.out)
+        }
+        var s = try status()
+        XCTAssertEqual(s["board_online"] as? Bool, true)
+        XCTAssertNil(s["out_of_service_reason"])
+
+        board.setAnswering(false)
+        XCTAssertTrue(log.wait(for: "lane event io_board=lost journalled"), log.text)
+        s = try status()
+        XCTAssertEqual(s["board_online"] as? Bool, false, "\(s)")
+        XCTAssertEqual(s["barrier_state"] as? String, "out_of_service")
+        XCTAssertEqual(s["out_of_service_reason"] as? String, "io_board_lost")
+        let text = try Self.run(farectl, ["status", "--socket", dir + "/gate.sock"]).out
+        XCTAssertTrue(text.contains("board_online            false"), text)
+        XCTAssertTrue(text.contains("out_of_service_reason   io_board_lost"), text)
+
+        board.setAnswering(true)
+        XCTAssertTrue(log.wait(for: "lane event io_board=online journalled"), log.text)
+        s = try status()
+        XCTAssertEqual(s["board_online"] as? Bool, true, "\(s)")
+        XCTAssertEqual(s["barrier_state"] as? String, "idle")
+        XCTAssertNil(s["out_of_service_reason"])
+
+        board.set(.powerFailure(active: true))
+        XCTAssertTrue(log.wait(for: "lane event emergency_open=power_loss journalled"), log.text)
+        XCTAssertTrue(board.wait { $0.flaps == .retract })
+        board.set(.powerFailure(active: false))
+        XCTAssertTrue(log.wait(for: "lane event emergency_ended journalled"), log.text)
+        XCTAssertTrue(board.wait { $0.flaps == .close })
+
+        kill(p.processIdentifier, SIGTERM)
+        p.waitUntilExit()
+        XCTAssertEqual(p.terminationStatus, 0)
+        let journal = try String(contentsOfFile: dir + "/journal/journal.log", encoding: .utf8)
+        let entries = try journal.split(separator: "\n").map { try JournalCodec.decode($0) }
+        XCTAssertEqual(
+            entries.filter { $0.kind == .laneEvent }.compactMap(\.event?.token),
+            ["io_board=lost", "io_board=online", "emergency_open=power_loss", "emergency_ended"])
+        XCTAssertEqual(entries.map(\.sequence), Array(1...UInt64(entries.count)), "in the journal's sequence")
+    }
+
+    /// Runs a tool to completion; its status and output.
+    static func run(_ tool: URL, _ arguments: [String]) throws -> (status: Int32, out: String, err: String) {
+        let p = Process()
+        p.executableURL = tool
+        p.arguments = arguments
+        let out = Pipe()
+        let err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        try p.run()
+        let errText = Locked("")
+        let errHandle = err.fileHandleForReading
+        let done = DispatchSemaphore(value: 0)
+        Thread.detachNewThread {
+            errText.withLock { $0 = String(decoding: errHandle.readDataToEndOfFile(), as: UTF8.self) }
+            done.signal()
+        }
+        let outText = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        done.wait()
+        p.waitUntilExit()
+        return (p.terminationStatus, outText, errText.withLock { $0 })
+    }
 
     func testAWrongMapIsRefusedAtStartNamingTheSetting() throws {
         let daemon = try daemon()
