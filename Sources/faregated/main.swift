@@ -189,13 +189,8 @@ nonisolated func runDaemon() -> Int32 {
         modbusIO = nil
     case .modbusRTU, .modbusTCP:
         let mapPath = config.io.map ?? ""
-        guard let data = FileManager.default.contents(atPath: mapPath) else {
-            fail(2, "config \(configPath): io.map \(mapPath) cannot be read")
-        }
         let map: IOBoardMap
-        do { map = try IOBoardMap.parse([UInt8](data)) } catch {
-            fail(2, "config \(configPath): io.map \(mapPath): \(error)")
-        }
+        do { map = try IOBoardMapFile.read(mapPath) } catch { fail(2, "config \(configPath): io.map \(error)") }
         let c = config.io
         let endpoint: ModbusEndpoint =
             c.backend == .modbusRTU

@@ -57,6 +57,7 @@ final class ModbusDaemonTests: XCTestCase {
     }
 
     func writeConfig(_ io: String, map: String = "map.json") throws -> String {
+        try? FileManager.default.removeItem(atPath: dir + "/map.json")
         try FileManager.default.copyItem(
             atPath: ModbusLane.hardware.appendingPathComponent("modbus-8in8out.json").path, toPath: dir + "/map.json")
         let config = dir + "/gate.json"
@@ -224,6 +225,39 @@ final class ModbusDaemonTests: XCTestCase {
         let (qstatus, qmessage) = try refusedStart(daemon, config)
         XCTAssertEqual(qstatus, 2)
         XCTAssertTrue(qmessage.contains("io needs device for the modbus-rtu backend"), qmessage)
+    }
+
+    /// `--check-config` reads and checks the io section as a start would, without contacting the
+    /// board: a good map is summarised, a wrong or missing one named as `io.map`, a missing RTU
+    /// device only warned about.
+    func testCheckConfigReadsTheIOMap() throws {
+        let daemon = try daemon()
+        let config = try writeConfig(
+            "{\"backend\": \"modbus-tcp\", \"host\": \"127.0.0.1\", \"port\": 1502, \"map\": \"map.json\"}")
+        var r = try Self.run(daemon, ["--check-config", config])
+        XCTAssertEqual(r.status, 0, r.out + r.err)
+        XCTAssertTrue(r.out.contains("io: modbus-tcp 127.0.0.1:1502 unit 255, map \(dir!)/map.json"), r.out)
+        XCTAssertFalse(r.out.contains("warning: io"), r.out)
+
+        let good = try String(contentsOfFile: dir + "/map.json", encoding: .utf8)
+        try good.replacingOccurrences(of: "\"flap_retract\": 2", with: "\"flap_retract\": 1")
+            .write(toFile: dir + "/map.json", atomically: true, encoding: .utf8)
+        r = try Self.run(daemon, ["--check-config", config])
+        XCTAssertEqual(r.status, 1, r.out)
+        XCTAssertTrue(r.out.contains("error: io.map \(dir!)/map.json: "), r.out)
+        XCTAssertTrue(r.out.contains("coils.flap_retract is coil 1, which coils.flap_open_exit already uses"), r.out)
+
+        try FileManager.default.removeItem(atPath: dir + "/map.json")
+        r = try Self.run(daemon, ["--check-config", config])
+        XCTAssertEqual(r.status, 1, r.out)
+        XCTAssertTrue(r.out.contains("error: io.map \(dir!)/map.json does not exist"), r.out)
+
+        let rtu = try writeConfig(
+            "{\"backend\": \"modbus-rtu\", \"device\": \"\(dir!)/no-tty\", \"map\": \"map.json\"}")
+        r = try Self.run(daemon, ["--check-config", rtu])
+        XCTAssertEqual(r.status, 0, r.out + r.err)
+        XCTAssertTrue(r.out.contains("warning: io.device \(dir!)/no-tty does not exist"), r.out)
+        XCTAssertTrue(r.out.contains("io: modbus-rtu \(dir!)/no-tty 115200 none 81 slave 1"), r.out)
     }
 
     /// Starts `faregated` on `config`, which it must refuse: waits for it to exit and returns its
