@@ -183,6 +183,107 @@ final class ModbusDaemonTests: XCTestCase {
         XCTAssertEqual(entries.map(\.sequence), Array(1...UInt64(entries.count)), "in the journal's sequence")
     }
 
+    /// A board faregate did not write — Python and pymodbus (`Tests/Boards/pymodbus_board.py`),
+    /// its own register layout, its own watchdog — over Modbus TCP on loopback: the daemon takes
+    /// it over from its watchdog's retract, a tap at each end opens the flaps toward that side and
+    /// the passage closes them, the fire alarm opens them (journalled).
+    func testABoardNotWrittenWithFaregatesCodeIsDriven() throws {
+        let daemon = try daemon()
+        let farectl = daemon.deletingLastPathComponent().appendingPathComponent("farectl")
+        let python = URL(fileURLWithPath: "/usr/bin/python3")
+        guard (try? Self.run(python, ["-c", "import pymodbus.server.async_io"]))?.status == 0 else {
+            let message = "python3-pymodbus is not installed (scripts/install-deps)"
+            if ProcessInfo.processInfo.environment["FAREGATE_REQUIRE_SERVICES"] == "1" { XCTFail(message) }
+            throw XCTSkip(message)
+        }
+        let boards = ModbusLane.hardware.deletingLastPathComponent().appendingPathComponent("Tests/Boards")
+        let board = Process()
+        board.executableURL = python
+        board.arguments = [boards.appendingPathComponent("pymodbus_board.py").path]
+        let commands = Pipe()
+        let out = Pipe()
+        board.standardInput = commands
+        board.standardOutput = out
+        board.standardError = FileHandle.nullDevice
+        try board.run()
+        let boardPID = board.processIdentifier
+        DispatchQueue.global().asyncAfter(deadline: .now() + 120) { if board.isRunning { kill(boardPID, SIGKILL) } }
+        defer {
+            if board.isRunning { kill(boardPID, SIGTERM) }
+            board.waitUntilExit()
+        }
+        let said = DaemonLog(out.fileHandleForReading)
+        func tell(_ line: String) { commands.fileHandleForWriting.write(Data((line + "\n").utf8)) }
+        /// Waits until the board has said `line` `n` times in all.
+        func saw(_ line: String, _ n: Int = 1) -> Bool {
+            while said.wait(for: line) {
+                if said.text.components(separatedBy: line + "\n").count - 1 >= n { return true }
+                if !said.grows(timeoutSeconds: 10) { break }
+            }
+            return false
+        }
+        XCTAssertTrue(said.wait(for: "lamps off off"), said.text)
+        let port = try XCTUnwrap(
+            said.text.split(separator: "\n").first { $0.hasPrefix("port ") }.flatMap { Int($0.dropFirst(5)) })
+        XCTAssertTrue(saw("flaps retract"), "no controller yet: the board's watchdog holds the flaps retracted")
+        try? FileManager.default.removeItem(atPath: dir + "/map.json")
+        try FileManager.default.copyItem(
+            atPath: boards.appendingPathComponent("pymodbus_board.json").path, toPath: dir + "/map.json")
+        let config = dir + "/gate.json"
+        // No central: every card meets the stale-data and unknown-card rules, which this gate sets to open.
+        try """
+        {"gate_id": "PYBOARD-1", "journal_dir": "journal", "control_socket": "gate.sock",
+         "readers": {"backend": "simulated", "count": 2}, "barrier": {"directions": "bidirectional"},
+         "policy": {"stale_data": "open", "unknown_card": "open"},
+         "io": {"backend": "modbus-tcp", "host": "127.0.0.1", "port": \(port), "map": "map.json"}}
+        """.write(toFile: config, atomically: true, encoding: .utf8)
+        let (p, log) = try start(daemon, config: config)
+        defer { if p.isRunning { kill(p.processIdentifier, SIGKILL) } }
+        XCTAssertTrue(saw("flaps close"), "a heartbeat, then the explicit close: \(said.text) \(log.text)")
+        XCTAssertTrue(saw("lamps green-arrow green-arrow"), said.text)
+        XCTAssertTrue(log.wait(for: "control socket"), log.text)
+        let card = try XCTUnwrap(CardKey(medium: .transitCard, identifier: 1_000_751_000_000_000_001)).text
+        func tap(_ reader: Int) throws {
+            let r = try Self.run(
+                farectl, ["tap", "--card", card, "--reader", "\(reader)", "--socket", dir + "/gate.sock"])
+            XCTAssertEqual(r.status, 0, r.out + r.err)
+            XCTAssertTrue(r.out.contains("\topen\t"), r.out)
+        }
+        /// A rider walking through, beam pair by beam pair (inputs of pymodbus_board.py).
+        func walk(_ pairs: [Int]) {
+            var previous: Int?
+            for pair in pairs {
+                tell("beam \(pair) 1")
+                tell("beam \(pair + 1) 1")
+                if let previous {
+                    tell("beam \(previous) 0")
+                    tell("beam \(previous + 1) 0")
+                }
+                previous = pair
+            }
+            if let previous {
+                tell("beam \(previous) 0")
+                tell("beam \(previous + 1) 0")
+            }
+        }
+        try tap(0)
+        XCTAssertTrue(saw("flaps open-entry"), said.text)
+        walk([100, 102, 104, 106, 108])
+        XCTAssertTrue(saw("flaps close", 2), "the passage closes the flaps: \(said.text)")
+        try tap(1)
+        XCTAssertTrue(saw("flaps open-exit"), said.text)
+        walk([108, 106, 104, 102, 100])
+        XCTAssertTrue(saw("flaps close", 3), "the passage closes the flaps: \(said.text)")
+        tell("fire on")
+        XCTAssertTrue(saw("flaps retract", 2), said.text)
+        XCTAssertTrue(log.wait(for: "lane event emergency_open=fire_alarm journalled"), log.text)
+        tell("fire off")
+        kill(p.processIdentifier, SIGTERM)
+        p.waitUntilExit()
+        XCTAssertEqual(p.terminationStatus, 0, log.text)
+        tell("quit")
+    }
+
     /// Runs a tool to completion; its status and output.
     static func run(_ tool: URL, _ arguments: [String]) throws -> (status: Int32, out: String, err: String) {
         let p = Process()
@@ -296,6 +397,17 @@ final class DaemonLog: @unchecked Sendable {
     }
 
     var text: String { buffer.withLock { $0.text } }
+
+    /// Waits until more text comes (true) or the stream closes or the deadline passes (false).
+    func grows(timeoutSeconds: Double) -> Bool {
+        let before = buffer.withLock { $0.text.count }
+        let deadline = DispatchTime.now() + timeoutSeconds
+        while true {
+            let (count, closed) = buffer.withLock { ($0.text.count, $0.closed) }
+            if count > before { return true }
+            if closed || grew.wait(timeout: deadline) == .timedOut { return false }
+        }
+    }
 
     func wait(for marker: String, timeoutSeconds: Double = 10) -> Bool {
         let deadline = DispatchTime.now() + timeoutSeconds
