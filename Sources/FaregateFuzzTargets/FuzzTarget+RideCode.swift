@@ -37,8 +37,10 @@ extension FuzzTarget {
     }
 
     /// The replay cache (check 8): with an even first byte, the rest is a saved cache
-    /// (`RideCodeReplayCache(serialized:)`), then checked and recorded into; with an odd one, the
-    /// rest is operations on an empty cache (6 bytes each: account, counter, generated_at offset,
+    /// (`RideCodeReplayCache(serialized:)`) whose last 4 bytes the harness replaces with the CRC-32
+    /// of the rest (so the fuzzer gets behind the checksum, where the `now - acceptedAt` overflow
+    /// of `testSavedTimesAtTheEndsOfInt64DoNotTrap` was), then checked and recorded into; with an
+    /// odd one, the rest is operations on an empty cache (6 bytes each: account, counter, generated_at offset,
     /// seconds forward or back, check or record). A code just recorded is refused at once; the
     /// cache saved and read back holds the same entries, floor and evictions.
     static let replayCache = FuzzTarget("replay-cache", "RideCodeReplayCache operations and saved caches") { bytes in
@@ -47,7 +49,8 @@ extension FuzzTarget {
         var now: Int64 = 1_767_300_000
         var cache: RideCodeReplayCache
         if mode & 1 == 0 {
-            guard let saved = try? RideCodeReplayCache(serialized: Array(bytes.dropFirst()), capacity: 64) else {
+            guard let saved = try? RideCodeReplayCache(serialized: sealed(Array(bytes.dropFirst())), capacity: 64)
+            else {
                 return
             }
             cache = saved
@@ -83,6 +86,14 @@ extension FuzzTarget {
         fuzzCheck(Set(back.entries) == Set(cache.entries), "the saved cache reads back other entries")
         fuzzCheck(back.floor == cache.floor && back.evictions == cache.evictions, "the saved floor does not read back")
     }
+}
+
+/// `bytes` with its last 4 bytes replaced by the big-endian CRC-32 of the rest (a saved replay
+/// cache's seal).
+func sealed(_ bytes: [UInt8]) -> [UInt8] {
+    guard bytes.count >= 4 else { return bytes }
+    let body = bytes.dropLast(4)
+    return Array(body) + withUnsafeBytes(of: CRC32.checksum(body).bigEndian, Array.init)
 }
 
 /// The fixed world the ride-code targets verify in: the two issuer keys the seeds were made with
