@@ -127,7 +127,8 @@ public enum LaneEvent: Hashable, Sendable {
     case ioBoard(online: Bool)
     /// The flaps are held open for everyone, because of `source`.
     case emergencyOpen(EmergencySource)
-    /// The free-open ended: the lane is back in its mode.
+    /// A free-open for the fire alarm or a power loss ended (power back; staff reset a fire
+    /// opening): the lane is back in its mode. The end of a staff free-open is the staff command.
     case emergencyEnded
 
     /// The event's one spelling in the journal and its JSON: `io_board=lost`, `io_board=online`,

@@ -15,7 +15,7 @@ import Synchronization
 /// calls `start` once, then `stop` (a second `stop` does nothing).
 ///
 /// What the lane does by itself — out of service on I/O board loss and back, free-open for the
-/// fire alarm or a power loss and its end — goes to `start`'s `laneEvents` (the daemon journals
+/// fire alarm or a power loss and its end (not a staff free-open's end: staff ended it) — goes to `start`'s `laneEvents` (the daemon journals
 /// it), called on the controller thread after the snapshot shows the change.
 public final class BarrierDriver: Barrier, @unchecked Sendable {
     // @unchecked Sendable: `controller` and `actions` are touched by `start()` before the threads
@@ -71,6 +71,8 @@ public final class BarrierDriver: Barrier, @unchecked Sendable {
     private let status: Locked<Status>
     private var threads: [WorkerThread] = []
     private var laneEvents: (@Sendable (LaneEvent) -> Void)?
+    /// Why the flaps are held open now, as the actions said (controller thread only).
+    private var freeOpenSource: EmergencySource?
 
     public init(
         io: any GateIO, clock: any GateClock, directions: DirectionMode,
@@ -226,11 +228,13 @@ public final class BarrierDriver: Barrier, @unchecked Sendable {
             case .modeChanged(let m): Log.info("barrier: mode \(m)")
             case .emergencyOpen(let source):
                 Log.warning("barrier: emergency free-open (\(source.name))")
-                // A staff emergency-open is journalled as the staff command it is.
+                // A staff emergency-open, and its end, are journalled as the staff commands they are.
                 if source != .staff { events.append(.emergencyOpen(source)) }
+                freeOpenSource = source
             case .emergencyEnded:
                 Log.info("barrier: emergency ended")
-                events.append(.emergencyEnded)
+                if freeOpenSource != .staff { events.append(.emergencyEnded) }
+                freeOpenSource = nil
             case .ioBoardChanged(let online):
                 board = online
                 events.append(.ioBoard(online: online))
