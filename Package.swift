@@ -98,7 +98,9 @@ let package = Package(
         // MARK: Fuzz targets (issue 13): one harness per parser of outside input, in a library so
         // the XCTest suite replays the corpus and crash inputs through the same code; the
         // `faregate-fuzz` executable is built only by scripts/fuzz, with -sanitize=fuzzer.
-        .target(name: "FaregateFuzzTargets", dependencies: ["FaregateCore", "FaregateRuntime", "FaregateSimulation"]),
+        .target(
+            name: "FaregateFuzzTargets",
+            dependencies: ["FaregateCore", "FaregateRuntime", "FaregateSimulation", "FaregateSodium", "FaregateSM2"]),
         .target(name: "CFuzzerDriver"),
         .executableTarget(name: "faregate-fuzz", dependencies: ["FaregateFuzzTargets", "CFuzzerDriver"]),
 

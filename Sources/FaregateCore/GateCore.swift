@@ -166,6 +166,16 @@ public struct GateCore: Sendable {
             command: command)
     }
 
+    /// The entry recording a change the lane made by itself (`LaneEvent`: I/O board lost or back,
+    /// free-open for the fire alarm or a power loss and its end), in the journal's sequence.
+    public mutating func laneEvent(_ event: LaneEvent, wallMillis: Int64, dataVersion: UInt64) -> JournalEntry {
+        defer { nextSequence += 1 }
+        return JournalEntry(
+            sequence: nextSequence, wallMillis: wallMillis, reader: 0, key: CardKey(rawValue: 0), kind: .laneEvent,
+            decision: .staff(.laneEvent), balanceFen: nil, dataVersion: dataVersion, timings: StageTimings(),
+            event: event)
+    }
+
     /// What became of a batch's append to the journal.
     public enum Append: Hashable, Sendable {
         /// Every entry of the batch is durable.
@@ -184,10 +194,10 @@ public struct GateCore: Sendable {
         public var durable: Bool
         /// What the rider was told: the entry's decision when durable; `gate_out_of_service` for a
         /// tap whose entry could not be journalled; `tap_again` for a tap refused on a full ring
-        /// (its reader said so at once). Nil for a staff command (no rider).
+        /// (its reader said so at once). Nil for a staff command or a lane event (no rider).
         public var told: Decision?
         /// What the lane must be shown now; nil when it was told already (a tap refused on a full
-        /// ring) or there is no rider (a staff command).
+        /// ring) or there is no rider (a staff command, a lane event).
         public var show: Decision?
 
         public init(entry: JournalEntry, durable: Bool, told: Decision?, show: Decision?) {
@@ -229,7 +239,7 @@ public struct GateCore: Sendable {
             let told: Decision?
             let show: Decision?
             switch entry.kind {
-            case .staffCommand: (told, show) = (nil, nil)
+            case .staffCommand, .laneEvent: (told, show) = (nil, nil)
             case .rejected: (told, show) = (entry.decision, nil)
             case .decision, .readFailed, .aborted:
                 told = durable ? entry.decision : .deny(.gateOutOfService)

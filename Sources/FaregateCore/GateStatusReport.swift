@@ -33,11 +33,19 @@ public struct GateStatusReport: Sendable, Hashable {
         public var passages: Int
         public var activeAlarm: AlarmKind?
         public var alarms: [AlarmKind: Int]
+        /// False while the lane's I/O board does not answer (or not yet with the passage clear).
+        public var boardOnline: Bool
+        /// Why the lane is out of service, when it is (`BarrierDriver.Status.outOfServiceReason`:
+        /// `io_board_lost` or `staff`); nil otherwise.
+        public var outOfServiceReason: String?
 
         public init(
             state: String, mode: GateMode, directions: DirectionMode, enforcement: Enforcement, passages: Int,
-            activeAlarm: AlarmKind?, alarms: [AlarmKind: Int]
+            activeAlarm: AlarmKind?, alarms: [AlarmKind: Int], boardOnline: Bool = true,
+            outOfServiceReason: String? = nil
         ) {
+            self.boardOnline = boardOnline
+            self.outOfServiceReason = outOfServiceReason
             self.state = state
             self.mode = mode
             self.directions = directions
@@ -81,6 +89,7 @@ public struct GateStatusReport: Sendable, Hashable {
         case readerLosses = "reader_losses", lastSyncFailure = "last_sync_failure"
         case barrierState = "barrier_state", barrierMode = "barrier_mode", barrierDirections = "barrier_directions"
         case barrierEnforcement = "barrier_enforcement", passages, alarm, alarms
+        case boardOnline = "board_online", outOfServiceReason = "out_of_service_reason"
 
         var key: ControlKey { ControlKey(stringValue: rawValue) }
     }
@@ -114,6 +123,8 @@ public struct GateStatusReport: Sendable, Hashable {
                 b.alarms.isEmpty
                     ? "none" : b.alarms.map { "\($0.key.name)=\($0.value)" }.sorted().joined(separator: ", ")
             }
+        case .boardOnline: barrier.map { "\($0.boardOnline)" }
+        case .outOfServiceReason: barrier?.outOfServiceReason
         }
     }
 }
@@ -156,7 +167,8 @@ extension GateStatusReport: Codable {
             state: try f.required(Field.barrierState.rawValue, "a string"), mode: try need(.barrierMode),
             directions: try need(.barrierDirections), enforcement: try need(.barrierEnforcement),
             passages: Int(clamping: try count(.passages)), activeAlarm: try f.named(Field.alarm.rawValue),
-            alarms: alarms)
+            alarms: alarms, boardOnline: try f.optional(Field.boardOnline.rawValue, "true or false") ?? true,
+            outOfServiceReason: try f.string(Field.outOfServiceReason.rawValue))
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -182,5 +194,7 @@ extension GateStatusReport: Codable {
         try c.encodeIfPresent(b.activeAlarm?.name, forKey: Field.alarm.key)
         try c.encode(
             Dictionary(uniqueKeysWithValues: b.alarms.map { ($0.key.name, $0.value) }), forKey: Field.alarms.key)
+        try c.encode(b.boardOnline, forKey: Field.boardOnline.key)
+        try c.encodeIfPresent(b.outOfServiceReason, forKey: Field.outOfServiceReason.key)
     }
 }

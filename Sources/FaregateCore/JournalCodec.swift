@@ -6,7 +6,8 @@
 /// only when the entry carries a shadow decision, so lines of gates without shadow rules are
 /// unchanged. A `staff_command` entry (never shadowed) has one field there instead, the command's
 /// token (`mode=closed`, `StaffCommand.token`); the lines of taps are the same as before staff
-/// commands were journalled, so every older journal still decodes. The CRC covers every byte before the last tab, so a torn or
+/// commands were journalled, so every older journal still decodes. A `lane_event` entry has its
+/// event's token there in the same way (`io_board=lost`, `LaneEvent.token`). The CRC covers every byte before the last tab, so a torn or
 /// edited line is detected. Text so an operator can `tail` it; fixed fields so it parses fast.
 public enum JournalCodec {
     public static let magic = "J1"
@@ -38,6 +39,8 @@ public enum JournalCodec {
         ]
         if let command = e.command {
             fields.append(command.token)
+        } else if let event = e.event {
+            fields.append(event.token)
         } else if let shadow = e.shadowDecision {
             fields.append(shadow.outcome.description)
             fields.append(shadow.reason.code)
@@ -62,9 +65,13 @@ public enum JournalCodec {
         guard let kind = JournalEntry.Kind(name: String(f[5])) else { throw .badField("kind") }
         // A staff command has its command and nothing else there; a tap never has one.
         var command: StaffCommand?
+        var event: LaneEvent?
         if kind == .staffCommand {
             guard f.count == 16, let c = StaffCommand(token: f[15]) else { throw .badField("command") }
             command = c
+        } else if kind == .laneEvent {
+            guard f.count == 16, let e = LaneEvent(token: f[15]) else { throw .badField("event") }
+            event = e
         } else if f.count == 16 {
             throw .wrongFieldCount(17)
         }
@@ -80,8 +87,8 @@ public enum JournalCodec {
             sequence: sequence, wallMillis: try num(2, "wall_ms"), reader: try num(3, "reader"),
             key: CardKey(rawValue: try num(4, "key", radix: 16)), kind: kind,
             decision: Decision(outcome: outcome, reason: reason), balanceFen: balance,
-            dataVersion: try num(9, "data_version"), timings: timings, shadowDecision: try shadowDecision(f),
-            command: command)
+            dataVersion: try num(9, "data_version"), timings: timings,
+            shadowDecision: kind.isTap ? try shadowDecision(f) : nil, command: command, event: event)
     }
 
     static func shadowDecision(_ f: [Substring]) throws(DecodeError) -> Decision? {

@@ -6,19 +6,21 @@ extension JournalEntry {
     /// Tab-separated: sequence, wall-clock milliseconds, reader, card, outcome, reason, the
     /// rider's message in Chinese and English; then, for an entry with a shadow decision,
     /// `shadow OUTCOME(REASON)`. A staff command has `-` for reader and card and ends with
-    /// `command TOKEN` (`command mode=closed`).
+    /// `command TOKEN` (`command mode=closed`); a lane event likewise ends with `event TOKEN`
+    /// (`event io_board=lost`).
     public var textLine: String { textLine(sequence: String(sequence)) }
 
     /// The line with `sequence` in the first column: `-` for an entry that never became durable
     /// (`GateCore.Settlement.textLine`).
     func textLine(sequence: String) -> String {
         let reason = decision.reason
-        let who = kind == .staffCommand ? "-\t-" : "r\(reader)\t\(key.text)"
+        let who = kind.isTap ? "r\(reader)\t\(key.text)" : "-\t-"
         var line =
             "\(sequence)\t\(wallMillis)\t\(who)\t\(decision.outcome)\t\(reason.code)\t"
             + "\(reason.messageZH) / \(reason.messageEN)"
         if let shadowDecision { line += "\tshadow \(shadowDecision)" }
         if let command { line += "\tcommand \(command.token)" }
+        if let event { line += "\tevent \(event.token)" }
         return line
     }
 }
@@ -31,7 +33,7 @@ extension JournalEntry: Codable {
         case messageZH = "message_zh", messageEN = "message_en", balanceFen = "balance_fen"
         case dataVersion = "data_version", timings = "timings_us"
         case shadowOutcome = "shadow_outcome", shadowReason = "shadow_reason"
-        case command
+        case command, event
 
         var key: ControlKey { ControlKey(stringValue: rawValue) }
     }
@@ -64,6 +66,16 @@ extension JournalEntry: Codable {
             throw ControlFailure(
                 .badRequest, "a journal entry has field 'command' exactly when its kind is staff_command")
         }
+        var event: LaneEvent?
+        if let token = try f.string(Field.event.rawValue) {
+            guard let e = LaneEvent(token: token) else {
+                throw ControlFailure(.badRequest, "the journal entry's event '\(token)' is not one this build knows")
+            }
+            event = e
+        }
+        guard (kind == .laneEvent) == (event != nil) else {
+            throw ControlFailure(.badRequest, "a journal entry has field 'event' exactly when its kind is lane_event")
+        }
         let t: [String: UInt32] = try f.optional(Field.timings.rawValue, "an object of microseconds") ?? [:]
         self.init(
             sequence: try f.unsigned(Field.sequence.rawValue),
@@ -75,7 +87,7 @@ extension JournalEntry: Codable {
             timings: StageTimings(
                 select: t["select"] ?? 0, read: t["read"] ?? 0, queue: t["queue"] ?? 0, lookup: t["lookup"] ?? 0,
                 decide: t["decide"] ?? 0),
-            shadowDecision: try decision(.shadowOutcome, .shadowReason), command: command)
+            shadowDecision: try decision(.shadowOutcome, .shadowReason), command: command, event: event)
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -98,5 +110,6 @@ extension JournalEntry: Codable {
         try c.encodeIfPresent(shadowDecision?.outcome.description, forKey: Field.shadowOutcome.key)
         try c.encodeIfPresent(shadowDecision?.reason.code, forKey: Field.shadowReason.key)
         try c.encodeIfPresent(command?.token, forKey: Field.command.key)
+        try c.encodeIfPresent(event?.token, forKey: Field.event.key)
     }
 }

@@ -3,7 +3,9 @@
 /// Every tap the decision loop handles becomes exactly one entry with the next per-gate sequence
 /// number, written (and made durable) before the barrier is commanded. A staff command to the
 /// gate (mode, directions, enforcement, alarm reset) is an entry too, of kind `staffCommand`, in
-/// the same sequence: the journal says what the lane was told to do and when.
+/// the same sequence: the journal says what the lane was told to do and when. What the lane did
+/// by itself — out of service because its I/O board was lost and back, held open by the fire
+/// alarm or a power loss and released — is an entry of kind `laneEvent` (`event` says which).
 public struct JournalEntry: Hashable, Sendable {
     public enum Kind: UInt8, Sendable, CaseIterable, CustomStringConvertible {
         /// A medium was read and decided.
@@ -16,6 +18,8 @@ public struct JournalEntry: Hashable, Sendable {
         case rejected = 3
         /// Not a tap: a staff command the gate carried out (`command` says which).
         case staffCommand = 4
+        /// Not a tap: the lane changed state by itself (`event` says how).
+        case laneEvent = 5
 
         public var description: String {
             switch self {
@@ -24,11 +28,12 @@ public struct JournalEntry: Hashable, Sendable {
             case .aborted: "aborted"
             case .rejected: "rejected"
             case .staffCommand: "staff_command"
+            case .laneEvent: "lane_event"
             }
         }
 
-        /// Whether the entry is for a tap (every kind but `staffCommand`).
-        public var isTap: Bool { self != .staffCommand }
+        /// Whether the entry is for a tap (every kind but `staffCommand` and `laneEvent`).
+        public var isTap: Bool { self != .staffCommand && self != .laneEvent }
 
         public init?(name: String) {
             guard let k = Self.allCases.first(where: { $0.description == name }) else { return nil }
@@ -53,6 +58,8 @@ public struct JournalEntry: Hashable, Sendable {
     public var shadowDecision: Decision?
     /// For a `staffCommand` entry, the command; nil for every tap.
     public var command: StaffCommand?
+    /// For a `laneEvent` entry, the event; nil for every other kind.
+    public var event: LaneEvent?
 
     /// The highest sequence a journal holds: `Int64.max`. The central stores keep sequences as
     /// signed 64-bit integers, and with this ceiling `sequence + 1` can never overflow: a journal
@@ -63,10 +70,11 @@ public struct JournalEntry: Hashable, Sendable {
     public init(
         sequence: UInt64, wallMillis: Int64, reader: UInt16, key: CardKey, kind: Kind, decision: Decision,
         balanceFen: Int32?, dataVersion: UInt64, timings: StageTimings, shadowDecision: Decision? = nil,
-        command: StaffCommand? = nil
+        command: StaffCommand? = nil, event: LaneEvent? = nil
     ) {
         self.shadowDecision = shadowDecision
         self.command = command
+        self.event = event
         self.sequence = sequence
         self.wallMillis = wallMillis
         self.reader = reader
@@ -105,6 +113,57 @@ extension StaffCommand {
         case "directions": guard let d = DirectionMode(name: value) else { return nil }; self = .setDirections(d)
         case "enforcement": guard let e = Enforcement(name: value) else { return nil }; self = .setEnforcement(e)
         default: return nil
+        }
+    }
+}
+
+/// A change of the lane's state that no staff command caused, journalled as a `lane_event` entry:
+/// the lane went out of service because its I/O board stopped answering and came back, or it was
+/// held open by the fire alarm or a power loss and released (a staff emergency-open is the staff
+/// command's own entry).
+public enum LaneEvent: Hashable, Sendable {
+    /// The I/O board was lost (`online: false`: out of service, the board's watchdog retracts the
+    /// flaps) or answers again with the passage clear (`true`: back in service).
+    case ioBoard(online: Bool)
+    /// The flaps are held open for everyone, because of `source`.
+    case emergencyOpen(EmergencySource)
+    /// A free-open for the fire alarm or a power loss ended (power back; staff reset a fire
+    /// opening): the lane is back in its mode. The end of a staff free-open is the staff command.
+    case emergencyEnded
+
+    /// The event's one spelling in the journal and its JSON: `io_board=lost`, `io_board=online`,
+    /// `emergency_open=fire_alarm`, `emergency_open=power_loss`, `emergency_ended`.
+    public var token: String {
+        switch self {
+        case .ioBoard(let online): online ? "io_board=online" : "io_board=lost"
+        case .emergencyOpen(let source): "emergency_open=\(source.name)"
+        case .emergencyEnded: "emergency_ended"
+        }
+    }
+
+    /// The event spelt `token`, or nil.
+    public init?(token: some StringProtocol) {
+        switch token {
+        case "io_board=online": self = .ioBoard(online: true)
+        case "io_board=lost": self = .ioBoard(online: false)
+        case "emergency_ended": self = .emergencyEnded
+        default:
+            let prefix = "emergency_open="
+            guard token.hasPrefix(prefix), let s = EmergencySource(name: String(token.dropFirst(prefix.count))) else {
+                return nil
+            }
+            self = .emergencyOpen(s)
+        }
+    }
+}
+
+extension EmergencySource: NamedCase {
+    /// `fire_alarm`, `staff`, `power_loss`.
+    public var name: String {
+        switch self {
+        case .fireAlarm: "fire_alarm"
+        case .staff: "staff"
+        case .powerLoss: "power_loss"
         }
     }
 }

@@ -59,6 +59,9 @@ public enum Reason: UInt16, Sendable, CaseIterable, Codable, CustomStringConvert
     /// A staff command to the gate (mode, directions, enforcement, alarm reset): the reason of a
     /// `staff_command` journal entry, never of a tap.
     case staffCommand = 60
+    /// The lane changed state by itself (I/O board lost or back, fire alarm, power loss): the
+    /// reason of a `lane_event` journal entry, never of a tap.
+    case laneEvent = 61
 
     public var description: String { code }
 
@@ -101,6 +104,7 @@ public enum Reason: UInt16, Sendable, CaseIterable, Codable, CustomStringConvert
         case .stationClosed: "station_closed"
         case .emergencyOpen: "emergency_open"
         case .staffCommand: "staff_command"
+        case .laneEvent: "lane_event"
         }
     }
 
@@ -145,6 +149,7 @@ public enum Reason: UInt16, Sendable, CaseIterable, Codable, CustomStringConvert
         case .stationClosed: "本站已关闭"
         case .emergencyOpen: "紧急疏散，闸机已打开"
         case .staffCommand: "工作人员操作"
+        case .laneEvent: "通道状态变化"
         }
     }
 
@@ -186,6 +191,7 @@ public enum Reason: UInt16, Sendable, CaseIterable, Codable, CustomStringConvert
         case .stationClosed: "Station closed"
         case .emergencyOpen: "Emergency: gates open"
         case .staffCommand: "Staff command"
+        case .laneEvent: "Lane state change"
         }
     }
 }

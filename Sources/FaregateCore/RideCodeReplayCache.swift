@@ -71,7 +71,16 @@ public struct RideCodeReplayCache: Hashable, Sendable {
         return first..<first + Self.ways
     }
 
-    private static func expired(_ e: Entry, now: Int64, window: Int64) -> Bool { now - e.acceptedAt > window }
+    /// Seconds from `at` to `now`, saturating: a saved cache is outside input, and its times may
+    /// be anything (a plain `now - at` trapped on an entry accepted at `Int64.min`).
+    static func age(of at: Int64, now: Int64) -> Int64 {
+        let (age, overflow) = now.subtractingReportingOverflow(at)
+        return overflow ? (at < now ? .max : .min) : age
+    }
+
+    private static func expired(_ e: Entry, now: Int64, window: Int64) -> Bool {
+        age(of: e.acceptedAt, now: now) > window
+    }
 
     /// Nil when `code` was not accepted here before (check 8), else the refusal.
     public func check(_ code: RideCodeEvidence, now: Int64, freshness: RideCodeFreshness) -> RideCodeRefusal? {
@@ -83,11 +92,12 @@ public struct RideCodeReplayCache: Hashable, Sendable {
                 return RideCodeRefusal(
                     .rideCodeReused,
                     code.counter == e.counter
-                        ? "counter \(code.counter) was accepted here \(now - e.acceptedAt) s ago"
-                        : "counter \(code.counter) is below \(e.counter), accepted here \(now - e.acceptedAt) s ago")
+                        ? "counter \(code.counter) was accepted here \(Self.age(of: e.acceptedAt, now: now)) s ago"
+                        : "counter \(code.counter) is below \(e.counter), accepted here "
+                            + "\(Self.age(of: e.acceptedAt, now: now)) s ago")
             }
         }
-        if let floor, now - floor.acceptedAt <= window, code.generatedAt <= floor.generatedAt {
+        if let floor, Self.age(of: floor.acceptedAt, now: now) <= window, code.generatedAt <= floor.generatedAt {
             return RideCodeRefusal(
                 .rideCodeReused, "the replay cache was overfull: codes made up to \(floor.generatedAt) are refused")
         }

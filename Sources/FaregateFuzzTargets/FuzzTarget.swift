@@ -8,7 +8,7 @@
 ///
 /// One registry, one executable (`faregate-fuzz`, the target chosen by `FAREGATE_FUZZ_TARGET`):
 /// on a 2-core machine one ASan build serves every target, where one executable per target would
-/// link the same instrumented modules eleven times.
+/// link the same instrumented modules once per target.
 public struct FuzzTarget: Sendable {
     public var name: String
     /// What the target feeds the bytes to.
@@ -24,7 +24,7 @@ public struct FuzzTarget: Sendable {
     /// Every target, in the order `scripts/fuzz` runs them.
     public static let all: [FuzzTarget] = [
         card, journalLine, journalRecovery, acked, highWater, snapshot, delta, manifest, policy, config, control,
-        tapScript,
+        tapScript, ioBoardMap, ioBoardReplies, rideCode, issuerKeys, replayCache,
     ]
 
     public static func named(_ name: String) -> FuzzTarget? { all.first { $0.name == name } }

@@ -13,6 +13,10 @@ import Synchronization
 /// `ManualClock` every timer of the barrier runs in simulated time. One input thread blocks in
 /// `io.nextInput()`. `decided`, `staff`, `flush` and `snapshot` are safe from any thread; the owner
 /// calls `start` once, then `stop` (a second `stop` does nothing).
+///
+/// What the lane does by itself — out of service on I/O board loss and back, free-open for the
+/// fire alarm or a power loss and its end (not a staff free-open's end: staff ended it) — goes to `start`'s `laneEvents` (the daemon journals
+/// it), called on the controller thread after the snapshot shows the change.
 public final class BarrierDriver: Barrier, @unchecked Sendable {
     // @unchecked Sendable: `controller` and `actions` are touched by `start()` before the threads
     // exist and then only by the controller thread; `threads` only by the owner in start/stop;
@@ -31,6 +35,13 @@ public final class BarrierDriver: Barrier, @unchecked Sendable {
         public var boardOnline: Bool
         /// Times the board was lost.
         public var boardLosses: Int
+
+        /// Why the lane is out of service, when it is: `io_board_lost` (the board does not answer,
+        /// or not yet with the passage clear) or `staff` (the out-of-service mode).
+        public var outOfServiceReason: String? {
+            guard state == .outOfService else { return nil }
+            return boardOnline ? "staff" : "io_board_lost"
+        }
     }
 
     /// The longest the controller thread sleeps between two heartbeats, in the clock's nanoseconds:
@@ -59,6 +70,9 @@ public final class BarrierDriver: Barrier, @unchecked Sendable {
     private let stopping = Atomic<Bool>(false)
     private let status: Locked<Status>
     private var threads: [WorkerThread] = []
+    private var laneEvents: (@Sendable (LaneEvent) -> Void)?
+    /// Why the flaps are held open now, as the actions said (controller thread only).
+    private var freeOpenSource: EmergencySource?
 
     public init(
         io: any GateIO, clock: any GateClock, directions: DirectionMode,
@@ -77,8 +91,10 @@ public final class BarrierDriver: Barrier, @unchecked Sendable {
     }
 
     /// Starts the controller and input threads (the fire-alarm level is read first, so a gate
-    /// restarted during a fire starts held open).
-    public func start() {
+    /// restarted during a fire starts held open). `laneEvents` is told each change the lane makes
+    /// by itself (`LaneEvent`), on the controller thread, in order.
+    public func start(laneEvents: (@Sendable (LaneEvent) -> Void)? = nil) {
+        self.laneEvents = laneEvents
         actions = controller.start(now: clock.monotonicNanos())
         if io.fireAlarmActive {
             controller.handle(.fireAlarm(active: true), now: clock.monotonicNanos(), into: &actions)
@@ -200,6 +216,7 @@ public final class BarrierDriver: Barrier, @unchecked Sendable {
         var passages = 0
         var refused = 0
         var board: Bool?
+        var events: [LaneEvent] = []
         for a in actions where !a.perform(on: io, io) {
             switch a {
             case .alarmRaised(let kind, let enforced):
@@ -209,10 +226,18 @@ public final class BarrierDriver: Barrier, @unchecked Sendable {
             case .tapRefused: refused += 1
             case .callStaff(let end, let reason): Log.info("barrier: staff called at \(end) end: \(reason.code)")
             case .modeChanged(let m): Log.info("barrier: mode \(m)")
-            case .emergencyOpen(let source): Log.warning("barrier: emergency free-open (\(source))")
-            case .emergencyEnded: Log.info("barrier: emergency ended")
+            case .emergencyOpen(let source):
+                Log.warning("barrier: emergency free-open (\(source.name))")
+                // A staff emergency-open, and its end, are journalled as the staff commands they are.
+                if source != .staff { events.append(.emergencyOpen(source)) }
+                freeOpenSource = source
+            case .emergencyEnded:
+                Log.info("barrier: emergency ended")
+                if freeOpenSource != .staff { events.append(.emergencyEnded) }
+                freeOpenSource = nil
             case .ioBoardChanged(let online):
                 board = online
+                events.append(.ioBoard(online: online))
                 if online {
                     Log.info("barrier: I/O board answers again and the passage is clear: back in service")
                 } else {
@@ -238,6 +263,7 @@ public final class BarrierDriver: Barrier, @unchecked Sendable {
                 if !board { s.boardLosses += 1 }
             }
         }
+        if let laneEvents { for e in events { laneEvents(e) } }
     }
 }
 

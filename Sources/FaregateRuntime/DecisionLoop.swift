@@ -5,8 +5,8 @@ import Synchronization
 /// `GateCore`, appends the batch to the journal with one `fdatasync`, and only then shows the
 /// decisions on the lane (`GateCore.settle`: an entry that is not durable never opens).
 ///
-/// Work that does not come through a ring — a tap refused on a full ring, a staff command to
-/// journal, new rules, a liveness probe, the stop — arrives through the methods below, each of
+/// Work that does not come through a ring — a tap refused on a full ring, a staff command or a
+/// lane event to journal, new rules, a liveness probe, the stop — arrives through the methods below, each of
 /// which wakes the thread.
 ///
 /// What it says downstream of the journal — the lane, the tap reports behind `farectl tap` and
@@ -43,6 +43,8 @@ final class DecisionLoop: @unchecked Sendable {
     private let refusedTaps = Mutex<[UInt16]>([])
     /// Staff commands carried out, to journal (one entry each).
     private let staffCommands = Mutex<[StaffCommand]>([])
+    /// Changes the lane made by itself, to journal (one entry each).
+    private let laneEvents = Mutex<[LaneEvent]>([])
     /// New rules waiting to be taken over between two batches.
     private let pendingEngine = Mutex<DecisionEngine?>(nil)
     /// Outer iterations of the loop, for the liveness probe.
@@ -86,6 +88,13 @@ final class DecisionLoop: @unchecked Sendable {
     /// reset): an entry in the next batch, logged once durable.
     func journalStaffCommand(_ command: StaffCommand) {
         staffCommands.withLock { $0.append(command) }
+        poke()
+    }
+
+    /// Journals a change the lane made by itself (I/O board lost or back, free-open for the fire
+    /// alarm or a power loss, its end): an entry in the next batch, logged once durable.
+    func journalLaneEvent(_ event: LaneEvent) {
+        laneEvents.withLock { $0.append(event) }
         poke()
     }
 
@@ -163,6 +172,17 @@ final class DecisionLoop: @unchecked Sendable {
                         output: GateCore.Output(entry: entry, end: .unpaid, lookedUpAt: now, decidedAt: now), tap: nil,
                         dequeuedAt: now))
             }
+            for event in laneEvents.withLock({ e -> [LaneEvent] in
+                defer { e.removeAll(keepingCapacity: true) }
+                return e
+            }) {
+                let entry = core.laneEvent(event, wallMillis: clock.wallMillis(), dataVersion: table?.dataVersion ?? 0)
+                let now = clock.monotonicNanos()
+                batch.append(
+                    Handled(
+                        output: GateCore.Output(entry: entry, end: .unpaid, lookedUpAt: now, decidedAt: now), tap: nil,
+                        dequeuedAt: now))
+            }
             takeRoundRobin(take)
             let refused = refusedTaps.withLock { r -> [UInt16] in
                 defer { r.removeAll(keepingCapacity: true) }
@@ -188,7 +208,11 @@ final class DecisionLoop: @unchecked Sendable {
                 }
                 guard let tap = rings.lazy.compactMap({ $0.tryPop() }).first else {
                     // A tap refused just before the last reader was joined is journalled too.
-                    if refusedTaps.withLock({ $0.isEmpty }) && staffCommands.withLock({ $0.isEmpty }) { return }
+                    if refusedTaps.withLock({ $0.isEmpty }) && staffCommands.withLock({ $0.isEmpty })
+                        && laneEvents.withLock({ $0.isEmpty })
+                    {
+                        return
+                    }
                     continue
                 }
                 take(tap)
@@ -228,13 +252,21 @@ final class DecisionLoop: @unchecked Sendable {
         var taps: UInt64 = 0
         var rejected: UInt64 = 0
         var commands: UInt64 = 0
+        var events: UInt64 = 0
         reports.removeAll(keepingCapacity: true)
         core.settle(entries, after: append) { settled in
             let h = batch[i]
             i += 1
             if let show = settled.show { barrier.decided(show, at: h.output.end) }
             guard let told = settled.told else {
-                if settled.durable {
+                if let event = settled.entry.event {
+                    if settled.durable {
+                        events += 1
+                        Log.info("gate \(gateID): lane event \(event.token) journalled, seq \(settled.entry.sequence)")
+                    } else {
+                        Log.error("gate \(gateID): lane event \(event.token) not journalled")
+                    }
+                } else if settled.durable {
                     commands += 1
                     Log.info(
                         "gate \(gateID): staff command \(settled.entry.command?.token ?? "-") journalled, seq \(settled.entry.sequence)"
@@ -267,6 +299,7 @@ final class DecisionLoop: @unchecked Sendable {
             $0.taps += taps
             $0.rejected += rejected
             $0.staffCommands += commands
+            $0.laneEvents += events
             if append != .durable { $0.journalFailures += taps }
         }
     }

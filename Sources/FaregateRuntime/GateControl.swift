@@ -85,7 +85,8 @@ public struct GateControl: Sendable {
         if let b = barrier?.snapshot {
             report.barrier = GateStatusReport.Barrier(
                 state: b.state.name, mode: b.mode, directions: b.directions, enforcement: b.enforcement,
-                passages: b.passages, activeAlarm: b.activeAlarm, alarms: b.alarms)
+                passages: b.passages, activeAlarm: b.activeAlarm, alarms: b.alarms, boardOnline: b.boardOnline,
+                outOfServiceReason: b.outOfServiceReason)
         }
         return report
     }

@@ -39,6 +39,10 @@ public enum GateMetrics {
             "faregate_staff_commands_total", "counter", "Staff commands journalled (mode, directions, enforcement).",
             [([], "\(c.staffCommands)")])
         out.metric(
+            "faregate_lane_events_total", "counter",
+            "Lane events journalled (I/O board lost or back, fire-alarm or power-loss free-open, its end).",
+            [([], "\(c.laneEvents)")])
+        out.metric(
             "faregate_journal_last_sequence", "gauge", "Highest journal sequence written.",
             [([], "\(runtime.journal.lastSequence)")])
         out.metric(

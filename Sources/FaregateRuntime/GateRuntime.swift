@@ -193,6 +193,9 @@ public final class GateRuntime: @unchecked Sendable {
     /// Journals a staff command the barrier was given (`DecisionLoop.journalStaffCommand`).
     public func journalStaffCommand(_ command: StaffCommand) { loop.journalStaffCommand(command) }
 
+    /// Journals a change the lane made by itself (`DecisionLoop.journalLaneEvent`).
+    public func journalLaneEvent(_ event: LaneEvent) { loop.journalLaneEvent(event) }
+
     /// Whether the decision thread went round its loop since the last probe (systemd's watchdog
     /// is fed only while it does; `DecisionLoop.answeredProbe`).
     public func decisionThreadAnswered() -> Bool { loop.answeredProbe() }

@@ -25,6 +25,8 @@ public final class GateTelemetry: Sendable {
         public var readerLosses: UInt64 = 0
         /// Staff commands journalled (mode, directions, enforcement, alarm reset).
         public var staffCommands: UInt64 = 0
+        /// Lane events journalled (I/O board lost or back, fire-alarm or power-loss free-open, its end).
+        public var laneEvents: UInt64 = 0
         /// Wall-clock Unix milliseconds of the last successful sync; nil before the first.
         public var lastSyncSuccessWallMillis: Int64?
     }

@@ -32,11 +32,8 @@ func emulateBoard(_ args: inout Arguments) throws -> Int32 {
         transport = .tcp(host: String(address[..<colon]), port: port)
     default: throw CLIError("give one of --rtu PATH and --tcp HOST:PORT")
     }
-    guard let data = FileManager.default.contents(atPath: mapPath) else {
-        throw CLIError.failed("map \(mapPath) cannot be read")
-    }
     let map: IOBoardMap
-    do { map = try IOBoardMap.parse([UInt8](data)) } catch { throw CLIError.failed("map \(mapPath): \(error)") }
+    do { map = try IOBoardMapFile.read(mapPath) } catch { throw CLIError.failed("map \(error)") }
     let clock = SystemClock()
     let board = try ModbusBoardEmulator(map: map, transport: transport, clock: clock)
     board.start()

@@ -22,8 +22,9 @@ while let a = argv.popFirst() {
         exit(2)
     }
 }
-guard let data = FileManager.default.contents(atPath: mapPath), let map = try? IOBoardMap.parse([UInt8](data)) else {
-    FileHandle.standardError.write(Data("faregate-modbus-bench: cannot read the map \(mapPath)\n".utf8))
+let map: IOBoardMap
+do { map = try IOBoardMapFile.read(mapPath) } catch {
+    FileHandle.standardError.write(Data("faregate-modbus-bench: map \(error)\n".utf8))
     exit(2)
 }
 

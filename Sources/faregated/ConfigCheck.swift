@@ -7,9 +7,12 @@ import Foundation
 
 /// `faregated --check-config FILE`: reads the configuration and every file it names the way a
 /// start would — policy files (and the rules for this gate's station, line and era), the central
-/// public key, the SQLite central store, the tap script — and checks the paths the daemon will
+/// public key, the SQLite central store, the tap script, the I/O board's register map (`io.map`,
+/// read and checked as a start does: a wrong map names the setting) — and checks the paths the daemon will
 /// write (journal, snapshot, metrics, control socket), without creating, binding or starting
-/// anything. A PostgreSQL central store is not contacted (a check must not depend on the network).
+/// anything. Neither a PostgreSQL central store nor a Modbus board is contacted (a check must not
+/// depend on the network or on the board being wired); an RTU device that does not exist is a
+/// warning (a USB adapter may be plugged in later).
 ///
 /// Prints a summary and exits 0, or names every error found and exits 1. Warnings (the ones a
 /// start would log, such as a station no era names) are printed and do not fail the check.
@@ -45,6 +48,8 @@ enum ConfigCheck {
                 check.error("readers.script \(script) cannot be read")
             }
         }
+
+        io(config.io, &summary, &check)
 
         if let dir = config.policyDirectory {
             do {
@@ -124,6 +129,33 @@ enum ConfigCheck {
         }
         print("config \(path): ok\n" + summary.map { "  " + $0 }.joined(separator: "\n"))
         return 0
+    }
+
+    /// The `io` section: the backend, its endpoint, and the register map read and checked.
+    static func io(_ io: GateConfig.IO, _ summary: inout [String], _ check: inout Findings) {
+        let endpoint: String
+        switch io.backend {
+        case .simulated:
+            summary.append("io: simulated board")
+            return
+        case .modbusRTU:
+            let device = io.device ?? ""
+            endpoint =
+                "\(device) \(io.baud) \(io.parity.rawValue) \(io.dataBits)\(io.stopBits) slave \(io.slaveID)"
+            if access(device, F_OK) != 0 {
+                check.warning("io.device \(device) does not exist (yet); the lane starts out of service until it does")
+            }
+        case .modbusTCP:
+            endpoint = "\(io.host ?? ""):\(io.port) unit \(io.unitID)"
+        }
+        do {
+            let map = try IOBoardMapFile.read(io.map ?? "")
+            summary.append(
+                "io: \(io.backend.rawValue) \(endpoint), map \(io.map ?? "") (\(map.beams.count) beams, "
+                    + "watchdog \(map.watchdogMillis) ms; the board is not contacted by the check)")
+        } catch {
+            check.error("io.map \(error)")
+        }
     }
 
     static func place(_ config: GateConfig) -> String {

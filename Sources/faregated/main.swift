@@ -189,13 +189,8 @@ nonisolated func runDaemon() -> Int32 {
         modbusIO = nil
     case .modbusRTU, .modbusTCP:
         let mapPath = config.io.map ?? ""
-        guard let data = FileManager.default.contents(atPath: mapPath) else {
-            fail(2, "config \(configPath): io.map \(mapPath) cannot be read")
-        }
         let map: IOBoardMap
-        do { map = try IOBoardMap.parse([UInt8](data)) } catch {
-            fail(2, "config \(configPath): io.map \(mapPath): \(error)")
-        }
+        do { map = try IOBoardMapFile.read(mapPath) } catch { fail(2, "config \(configPath): io.map \(error)") }
         let c = config.io
         let endpoint: ModbusEndpoint =
             c.backend == .modbusRTU
@@ -230,7 +225,6 @@ nonisolated func runDaemon() -> Int32 {
     let barrier = BarrierDriver(
         io: io, clock: clock, directions: config.barrier.directions,
         enforcement: config.barrier.enforcement, timings: timings)
-    barrier.start()
     options.readerEnds = readerEnds
     // Never reuse a sequence (issue 16.6): when no high-water mark survived, central's highest
     // record for this gate is asked for (2 s at most) before the first sequence is handed out.
@@ -241,6 +235,9 @@ nonisolated func runDaemon() -> Int32 {
         options: options, journal: journal, readers: readers, barrier: barrier, clock: clock,
         // The decision loop logs each tap at debug level (`tap seq=…`, DecisionLoop).
         storeFactory: storeFactory)
+    // What the lane does by itself (board lost and back, fire-alarm or power-loss free-open) is
+    // journalled; the decision thread takes the first of them when the runtime starts.
+    barrier.start { runtime.journalLaneEvent($0) }
     // The era in force today, not the book's first one.
     @Sendable func rulesInForce(_ engine: DecisionEngine) -> String {
         engine.inForce(on: CalendarDate(wallMillis: clock.wallMillis(), utcOffsetSeconds: config.utcOffsetHours * 3600))

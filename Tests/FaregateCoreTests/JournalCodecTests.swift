@@ -19,6 +19,7 @@ final class JournalCodecTests: XCTestCase {
                         seq, decision: Decision(outcome: outcome, reason: reason), balance: seq % 2 == 0 ? nil : -5)
                     e.kind = kind
                     if kind == .staffCommand { e.command = .setMode(GateMode.allCases[Int(seq) % 4]) }
+                    if kind == .laneEvent { e.event = Self.laneEvents[Int(seq) % Self.laneEvents.count] }
                     XCTAssertEqual(try JournalCodec.decode(Substring(JournalCodec.encode(e))), e)
                     seq += 1
                 }
@@ -99,6 +100,48 @@ final class JournalCodecTests: XCTestCase {
         XCTAssertNoThrow(
             try JournalCodec.decode(
                 sealed(head + ["staff_command", "staff", "staff_command"] + tail + ["reset-alarm"])))
+    }
+
+    static let laneEvents: [LaneEvent] =
+        [.ioBoard(online: false), .ioBoard(online: true), .emergencyEnded]
+        + EmergencySource.allCases.map {
+            .emergencyOpen($0)
+        }
+
+    /// A lane event has its token where a staff command has its command; the tokens are what the
+    /// journal and the JSON say, and a line with a token this build does not know is damage.
+    func testALaneEventHasItsOwnLine() throws {
+        XCTAssertEqual(
+            Self.laneEvents.map(\.token),
+            [
+                "io_board=lost", "io_board=online", "emergency_ended", "emergency_open=fire_alarm",
+                "emergency_open=staff", "emergency_open=power_loss",
+            ])
+        for e in Self.laneEvents { XCTAssertEqual(LaneEvent(token: e.token), e) }
+        var core = GateCore(nextSequence: 7, policy: .healthCheckEra)
+        let entry = core.laneEvent(.ioBoard(online: false), wallMillis: 1_654_041_600_300, dataVersion: 17)
+        XCTAssertEqual(core.nextSequence, 8)
+        let line = JournalCodec.encode(entry)
+        XCTAssertEqual(
+            line.split(separator: "\t").dropLast().joined(separator: " "),
+            "J1 7 1654041600300 0 0 lane_event staff lane_event - 17 0 0 0 0 0 io_board=lost")
+        XCTAssertEqual(try JournalCodec.decode(Substring(line)), entry)
+        XCTAssertTrue(entry.textLine.hasSuffix("\tevent io_board=lost"), entry.textLine)
+        XCTAssertTrue(entry.textLine.contains("\t-\t-\t"), entry.textLine)
+        let json = try JSONEncoder().encode(entry)
+        XCTAssertEqual(try JSONDecoder().decode(JournalEntry.self, from: json), entry)
+
+        func sealed(_ fields: [String]) -> Substring {
+            let body = fields.joined(separator: "\t")
+            return Substring(body + "\t" + String(CRC32.checksum(body.utf8), radix: 16))
+        }
+        let head = ["J1", "5", "1", "0", "0", "lane_event", "staff", "lane_event", "-", "1", "0", "0", "0", "0", "0"]
+        for bad in [head, head + ["io_board=maybe"], head + ["emergency_open=flood"], head + ["mode=closed"]] {
+            XCTAssertThrowsError(try JournalCodec.decode(sealed(bad)), bad.joined(separator: " "))
+        }
+        var staff = head
+        staff[5] = "staff_command"
+        XCTAssertThrowsError(try JournalCodec.decode(sealed(staff + ["io_board=lost"])))
     }
 
     func testCRC32MatchesTheStandardCheckValue() {

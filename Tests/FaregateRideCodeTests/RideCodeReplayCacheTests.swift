@@ -120,6 +120,46 @@ final class RideCodeReplayCacheTests: XCTestCase {
         XCTAssertEqual(try RideCodeReplayCache(serialized: RideCodeReplayCache().serialized()), RideCodeReplayCache())
     }
 
+    /// A saved cache is outside input (a file the gate reads back): times at the ends of Int64 in
+    /// its entries and floor are ages no subtraction may trap on (`now - acceptedAt` overflowed:
+    /// found reading the code while writing the replay-cache fuzz target, which did not reach it
+    /// behind the CRC in 20 s and now seals the CRC itself; the input is in Tests/Fuzz/crashes). An entry accepted at the
+    /// dawn of time has expired; one accepted in the far future still refuses (fail closed).
+    func testSavedTimesAtTheEndsOfInt64DoNotTrap() throws {
+        func saved(floorAcceptedAt: Int64, entries: [(account: UInt64, acceptedAt: Int64)]) -> [UInt8] {
+            var b = Array("RCRP".utf8) + [1]
+            func put<T: FixedWidthInteger>(_ v: T) { b += withUnsafeBytes(of: v.bigEndian, Array.init) }
+            put(UInt32(64))
+            b.append(1)
+            put(UInt32(5))
+            put(floorAcceptedAt)
+            put(UInt64(0))
+            put(UInt32(entries.count))
+            for e in entries {
+                put(evidence(account: e.account, counter: 3, made: 0).cardKey.rawValue)
+                put(e.acceptedAt)
+                put(UInt32(3))
+                put(UInt32(0))
+            }
+            put(CRC32.checksum(b))
+            return b
+        }
+        let now: Int64 = 1_767_300_000
+        for (floorAt, entryAt) in [(Int64.min, Int64.min), (.max, .max), (.min, .max), (.max, .min)] {
+            var cache = try RideCodeReplayCache(
+                serialized: saved(floorAcceptedAt: floorAt, entries: [(1, entryAt), (2, entryAt)]), capacity: 64)
+            for t in [now, -now, .min, .max] {
+                let code = evidence(account: 1, counter: 3, made: 10)
+                let refusal = cache.check(code, now: t, freshness: freshness)
+                if t == now {
+                    XCTAssertEqual(refusal != nil, entryAt == .max, "\(floorAt) \(entryAt)")
+                }
+                cache.record(evidence(account: 3, counter: 1, made: 10), now: t, freshness: freshness)
+            }
+            XCTAssertNoThrow(try RideCodeReplayCache(serialized: cache.serialized(), capacity: 64))
+        }
+    }
+
     /// Into a smaller cache: entries that do not fit raise the floor instead of vanishing.
     func testSmallerCacheAfterRestartFailsClosed() throws {
         var cache = RideCodeReplayCache(capacity: 1024)

@@ -14,6 +14,8 @@ final class BarrierDriverTests: XCTestCase {
     let clock = ManualClock()
     var io: SimulatedGateIO!
     var driver: BarrierDriver!
+    /// What the driver told `start`'s `laneEvents`, in order.
+    let laneEvents = Locked<[LaneEvent]>([])
 
     override func tearDown() {
         driver?.stop()
@@ -31,7 +33,8 @@ final class BarrierDriverTests: XCTestCase {
         beforeStart(io)
         driver = BarrierDriver(
             io: board(io), clock: clock, directions: .entryOnly, enforcement: .enforced, timings: timings)
-        driver.start()
+        let events = laneEvents
+        driver.start { e in events.withLock { $0.append(e) } }
     }
 
     /// Lets both threads catch up with the clock: the input thread has handed on every input due
@@ -207,6 +210,44 @@ final class BarrierDriverTests: XCTestCase {
         quiesce()
         XCTAssertEqual(driver.snapshot.state, .idle)
         XCTAssertEqual(flaps(io.takeOutputs()), [.close])
+    }
+
+    /// What the lane does by itself is told, in order, once the snapshot shows it: the board lost
+    /// and back (with the out-of-service reason), the fire alarm's and a power loss's free-open and
+    /// their ends; a staff emergency-open and its end are not (they are the staff commands' own
+    /// journal entries).
+    func testTheLaneTellsWhatItDidByItself() {
+        start()
+        quiesce()
+        io.ioBoard(online: false, at: now + 10 * Self.ms)
+        run(to: now + 10 * Self.ms)
+        XCTAssertEqual(driver.snapshot.state, .outOfService)
+        XCTAssertFalse(driver.snapshot.boardOnline)
+        XCTAssertEqual(driver.snapshot.outOfServiceReason, "io_board_lost")
+        XCTAssertEqual(laneEvents.withLock { $0 }, [.ioBoard(online: false)])
+        io.ioBoard(online: true, at: now + 10 * Self.ms)
+        run(to: now + 10 * Self.ms)
+        XCTAssertEqual(driver.snapshot.state, .idle)
+        XCTAssertNil(driver.snapshot.outOfServiceReason)
+        driver.staff(.setMode(.outOfService))
+        quiesce()
+        XCTAssertEqual(driver.snapshot.outOfServiceReason, "staff")
+        driver.staff(.setMode(.normal))
+        io.powerFailure(true, at: now + 10 * Self.ms)
+        io.powerFailure(false, at: now + 20 * Self.ms)
+        io.fireAlarm(true, at: now + 30 * Self.ms)
+        io.fireAlarm(false, at: now + 40 * Self.ms)
+        run(to: now + 40 * Self.ms)
+        // Staff take the latched fire opening over (their command is its own entry) and end it.
+        driver.staff(.setMode(.emergencyOpen))
+        driver.staff(.setMode(.normal))
+        quiesce()
+        XCTAssertEqual(
+            laneEvents.withLock { $0 },
+            [
+                .ioBoard(online: false), .ioBoard(online: true), .emergencyOpen(.powerLoss), .emergencyEnded,
+                .emergencyOpen(.fireAlarm),
+            ], "staff took the fire opening over and ended it: their commands are the record")
     }
 
     func testStaffCommandsReachTheController() {

@@ -60,6 +60,22 @@ final class FuzzCorpusTests: XCTestCase {
         for input in Self.inputs("corpus", "config") {
             XCTAssertNoThrow(try GateConfig.parse(Data(input.bytes), path: input.name, baseDirectory: "/"), input.name)
         }
+        for input in Self.inputs("corpus", "io-board-map") {
+            XCTAssertNoThrow(try IOBoardMap.parse(input.bytes), input.name)
+        }
+        for input in Self.inputs("corpus", "issuer-keys") {
+            let list = try RideCodeIssuerKeyList.decode(json: input.bytes)
+            XCTAssertEqual(list, RideCodeFuzzKeys.keys, "the keys the ride-code target verifies against")
+        }
+        for input in Self.inputs("corpus", "ride-code") {
+            let verdict = RideCodeFuzzKeys.verifier.verify(
+                text: String(decoding: input.bytes, as: UTF8.self), keys: RideCodeFuzzKeys.keys,
+                now: RideCodeFuzzKeys.now, replay: RideCodeReplayCache(capacity: 64))
+            guard case .accepted = verdict else { return XCTFail("\(input.name): \(verdict)") }
+        }
+        for input in Self.inputs("corpus", "replay-cache") where input.bytes.first == 0 {
+            XCTAssertNoThrow(try RideCodeReplayCache(serialized: Array(input.bytes.dropFirst())), input.name)
+        }
         for input in Self.inputs("corpus", "tap-script") {
             XCTAssertNoThrow(try TapScript(parsing: String(decoding: input.bytes, as: UTF8.self)))
         }

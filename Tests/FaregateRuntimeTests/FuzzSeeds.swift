@@ -54,7 +54,81 @@ enum FuzzSeeds {
             "config": configs(),
             "control": controlRequests(),
             "tap-script": [("taps.txt", Array(tapScript.utf8))],
+            "io-board-map": try shippedMaps().map { ($0.name, $0.bytes) },
+            "io-board-replies": try boardReplies(),
+            "replay-cache": replayCaches(),
+                // ride-code and issuer-keys are not rewritten here: their seeds were made once by
+                // `farectl ride-code issuer-keygen / issue / show` with the keys the target verifies
+                // against (`RideCodeFuzzKeys`); new random keys would no longer verify.
         ]
+    }
+
+    /// The register maps shipped in `hardware/`.
+    static func shippedMaps() throws -> [(name: String, bytes: [UInt8])] {
+        try ["modbus-8in8out.json", "modbus-lane-16in.json"].map { name in
+            (name, [UInt8](try Data(contentsOf: repository.appendingPathComponent("hardware/" + name))))
+        }
+    }
+
+    /// Board replies as the io-board-replies target takes them (see its format): for each shipped
+    /// map, a connect, the discrete-input bits the board shows (`inputBits(for:)`, as the emulator
+    /// does) while an adult walks through and a child follows, failures of every kind until the
+    /// lane goes out of service, a failed reconnect, a reconnect read with someone in the passage,
+    /// then clear.
+    static func boardReplies() throws -> [(String, [UInt8])] {
+        try shippedMaps().enumerated().map { index, file in
+            let map = try IOBoardMap.parse(file.bytes)
+            let span = map.inputSpan
+            func read(_ levels: IOBoardLevels, afterMillis ms: UInt8 = 5) -> [UInt8] {
+                var reply = [UInt8](repeating: 0, count: (span.count + 7) / 8)
+                for b in map.inputBits(for: levels) where b.value {
+                    let n = Int(b.address - span.lowerBound)
+                    reply[n / 8] |= 1 << (n % 8)
+                }
+                return [ms << 3 | 7] + reply
+            }
+            var levels = IOBoardLevels()
+            var out: [UInt8] = [UInt8(index) | 2 << 1, 6]
+            out += read(levels)
+            for zone in [SensorZone.unpaidDetection, .unpaidMonitoring, .buffer, .paidMonitoring, .paidDetection] {
+                levels.zones[zone] = .adult
+                out += read(levels)
+                levels.zones[zone] = .child
+                out += read(levels)
+                levels.zones[zone] = .clear
+                out += read(levels)
+            }
+            levels.fireAlarm = true
+            out += read(levels)
+            levels.fireAlarm = false
+            levels.powerFailure = true
+            out += read(levels)
+            levels.powerFailure = false
+            out += read(levels)
+            out += [0 | 10 << 3, 1 | 10 << 3, 2 | 10 << 3, 3, 4, 5 | 31 << 3, 6]
+            levels.zones[.buffer] = .adult
+            out += read(levels)
+            levels.zones[.buffer] = .clear
+            out += read(levels)
+            return ("walk-lose-return-\(file.name)", out)
+        }
+    }
+
+    /// A replay cache as the gate saves it (`serialized()`), after accepting codes of several
+    /// accounts, one of them again with a higher counter; and operations on an empty cache.
+    static func replayCaches() -> [(String, [UInt8])] {
+        var cache = RideCodeReplayCache(capacity: 64)
+        let freshness = RideCodeFreshness()
+        for (i, account) in [UInt64(42), 123_456_789, 42, 7].enumerated() {
+            let code = RideCodeEvidence(
+                issuerNumber: 1, issuerKeyID: 7, account: account, certificateHash: [], generatedAt: 1_767_300_000,
+                counter: UInt32(i + 1), flags: 0, userSignature: [])
+            cache.record(code, now: 1_767_300_000 + Int64(i), freshness: freshness)
+        }
+        // Operations: account (2 bytes), counter, generated_at offset, seconds (× 7), check/record.
+        let ops: [UInt8] =
+            [1] + [42, 0, 1, 0, 0, 1] + [42, 0, 1, 0, 1, 0] + [42, 0, 2, 3, 1, 1] + [7, 1, 1, 0, 20, 1]
+        return [("saved", [0] + cache.serialized()), ("operations", ops)]
     }
 
     /// A journal as the gate writes it: decisions, a failed read, an aborted read, a refused
