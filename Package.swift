@@ -143,7 +143,7 @@ let package = Package(
             name: "FaregateRuntimeTests",
             dependencies: [
                 "FaregateCore", "FaregateRuntime", "FaregateSimulation", "FaregateSQLite", "FaregateSodium",
-                "FaregateBenchRings", "FaregateFuzzTargets",
+                "FaregateBenchRings", "FaregateFuzzTargets", "FaregateSM2", "FaregateModbus",
             ]
         ),
         .testTarget(

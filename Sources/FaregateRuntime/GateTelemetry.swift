@@ -25,6 +25,11 @@ public final class GateTelemetry: Sendable {
         public var readerLosses: UInt64 = 0
         /// Staff commands journalled (mode, directions, enforcement, alarm reset).
         public var staffCommands: UInt64 = 0
+        /// Scanner lines refused before parsing (garbage, too long); each is also journalled as
+        /// `ride_code_malformed`.
+        public var scanLinesRefused: UInt64 = 0
+        /// Failed writes of the ride-code replay cache file.
+        public var replayCacheWriteFailures: UInt64 = 0
         /// Wall-clock Unix milliseconds of the last successful sync; nil before the first.
         public var lastSyncSuccessWallMillis: Int64?
     }
