@@ -107,7 +107,7 @@ let package = Package(
             name: "faregated",
             dependencies: [
                 "FaregateCore", "FaregateRuntime", "FaregateSimulation", "FaregateSQLite", "FaregatePostgres",
-                "FaregateSodium", "FaregatePCSC", "FaregateModbus",
+                "FaregateSodium", "FaregatePCSC", "FaregateModbus", "FaregateSM2",
             ]
         ),
         .executableTarget(

@@ -23,6 +23,14 @@ public protocol RideCodeScanner: AnyObject, Sendable {
     func cancel()
 }
 
+/// A bench gate's out-of-band "a rider shows this code", for the control socket's `scan`
+/// (`farectl tap --ride-code`): simulated scanners provide it (`SimulatedScanPresenter`).
+public protocol ScanPresenter: Sendable {
+    var scannerCount: Int { get }
+    /// Hands `text` to scanner `scanner` (below `scannerCount`) as one line; returns at once.
+    func present(_ text: String, at scanner: Int)
+}
+
 /// How a scanner ends each code's line.
 public enum ScanTerminator: String, Sendable, CaseIterable, Codable, NamedCase {
     case cr, lf, crlf

@@ -56,8 +56,13 @@ public final class SerialRideCodeScanner: RideCodeScanner, @unchecked Sendable {
     private let refused = Atomic<UInt64>(0)
     private let losses = Atomic<UInt64>(0)
 
-    /// Opens `settings.device` now, so a wrong path or setting fails the start with its reason.
-    public init(name: String, settings: Settings, clock: any GateClock) throws(OpenError) {
+    /// Opens `settings.device` now. With `requireDevice` a device that cannot be opened fails here
+    /// with its reason; without, the scanner starts lost (its first event says why) and reopens
+    /// it with backoff (a USB scanner plugged in after the daemon started). A rate termios does
+    /// not name always fails.
+    public init(name: String, settings: Settings, clock: any GateClock, requireDevice: Bool = true)
+        throws(OpenError)
+    {
         guard settings.speed != nil else { throw OpenError(description: "baud \(settings.baud) is not a termios rate") }
         self.name = name
         self.settings = settings
@@ -72,9 +77,14 @@ public final class SerialRideCodeScanner: RideCodeScanner, @unchecked Sendable {
         switch Self.open(settings) {
         case .success(let d): fd = d
         case .failure(let e):
-            Glibc.close(p[0])
-            Glibc.close(p[1])
-            throw e
+            guard !requireDevice else {
+                Glibc.close(p[0])
+                Glibc.close(p[1])
+                throw e
+            }
+            lost = true
+            losses.wrappingAdd(1, ordering: .relaxed)
+            queued.append(.scannerLost(e.description))
         }
     }
 

@@ -72,3 +72,11 @@ public final class SimulatedRideCodeScanner: RideCodeScanner, @unchecked Sendabl
         }
     }
 }
+
+/// The control socket's `scan` on a bench gate: the text goes to one of its simulated scanners.
+public struct SimulatedScanPresenter: ScanPresenter {
+    public let scanners: [SimulatedRideCodeScanner]
+    public init(scanners: [SimulatedRideCodeScanner]) { self.scanners = scanners }
+    public var scannerCount: Int { scanners.count }
+    public func present(_ text: String, at scanner: Int) { scanners[scanner].scan(text) }
+}
