@@ -109,7 +109,7 @@ let package = Package(
             name: "faregated",
             dependencies: [
                 "FaregateCore", "FaregateRuntime", "FaregateSimulation", "FaregateSQLite", "FaregatePostgres",
-                "FaregateSodium", "FaregatePCSC", "FaregateModbus",
+                "FaregateSodium", "FaregatePCSC", "FaregateModbus", "FaregateSM2",
             ]
         ),
         .executableTarget(
@@ -145,7 +145,7 @@ let package = Package(
             name: "FaregateRuntimeTests",
             dependencies: [
                 "FaregateCore", "FaregateRuntime", "FaregateSimulation", "FaregateSQLite", "FaregateSodium",
-                "FaregateBenchRings", "FaregateFuzzTargets", "FaregatePostgres",
+                "FaregateBenchRings", "FaregateFuzzTargets", "FaregatePostgres", "FaregateSM2", "FaregateModbus",
             ]
         ),
         .testTarget(

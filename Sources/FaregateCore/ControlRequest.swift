@@ -12,6 +12,9 @@ public enum ControlRequest: Sendable, Hashable {
     /// Presents `card` on simulated reader `reader` (optionally with a read fault) and answers
     /// with the journalled decision. Simulated readers only.
     case tap(card: CardKey, reader: UInt16 = 0, fault: CardFault? = nil)
+    /// Hands `text` to simulated ride-code scanner `scanner` as one scanned line and answers with
+    /// the journalled decision. Simulated scanners only; `text` at most `maxScanText` bytes.
+    case scan(text: String, scanner: UInt16 = 0)
     /// What the table in service says of `card`.
     case lookup(card: CardKey)
     /// Syncs with central state now; answers with the status afterwards.
@@ -31,6 +34,8 @@ public enum ControlRequest: Sendable, Hashable {
     public static let version = 1
     /// How many journal entries one request may ask for.
     public static let journalCounts = 1...10_000
+    /// The longest text `scan` hands on (a ride code v1 text is a few hundred characters).
+    public static let maxScanText = 4096
 
     /// Staff commands to the barrier; absent fields change nothing.
     public struct ModeChange: Sendable, Hashable {
@@ -62,7 +67,7 @@ public enum ControlRequest: Sendable, Hashable {
 
     /// The `command` names, in the order `farectl help` and error messages list them.
     public enum Command: String, Sendable, CaseIterable, NamedCase {
-        case status, tap, lookup
+        case status, tap, scan, lookup
         case syncNow = "sync-now"
         case journal, metrics, mode
         case policyReload = "policy-reload"
@@ -75,6 +80,7 @@ public enum ControlRequest: Sendable, Hashable {
             switch self {
             case .status, .syncNow, .metrics: []
             case .tap: ["card", "reader", "fault"]
+            case .scan: ["text", "scanner"]
             case .lookup: ["card"]
             case .journal: ["n"]
             case .mode: ["mode", "directions", "enforcement", "reset_alarm"]
@@ -88,6 +94,7 @@ public enum ControlRequest: Sendable, Hashable {
         switch self {
         case .status: .status
         case .tap: .tap
+        case .scan: .scan
         case .lookup: .lookup
         case .syncNow: .syncNow
         case .journal: .journal
@@ -123,6 +130,13 @@ extension ControlRequest: Codable {
             self = .tap(
                 card: try c.card("card"), reader: try c.integer("reader", in: 0...UInt16.max) ?? 0,
                 fault: try c.fault("fault"))
+        case .scan:
+            let text: String = try c.required("text", "the scanned text")
+            guard text.utf8.count <= Self.maxScanText else {
+                throw ControlFailure(
+                    .badRequest, "field 'text' is \(text.utf8.count) bytes; at most \(Self.maxScanText)")
+            }
+            self = .scan(text: text, scanner: try c.integer("scanner", in: 0...UInt16.max) ?? 0)
         case .lookup: self = .lookup(card: try c.card("card"))
         case .syncNow: self = .syncNow
         case .journal: self = .journal(count: try c.integer("n", in: Self.journalCounts) ?? 20)
@@ -148,6 +162,9 @@ extension ControlRequest: Codable {
             try c.encode(card.text, forKey: "card")
             try c.encode(reader, forKey: "reader")
             try c.encodeIfPresent(fault?.description, forKey: "fault")
+        case .scan(let text, let scanner):
+            try c.encode(text, forKey: "text")
+            try c.encode(scanner, forKey: "scanner")
         case .lookup(let card): try c.encode(card.text, forKey: "card")
         case .journal(let count): try c.encode(count, forKey: "n")
         case .mode(let m):

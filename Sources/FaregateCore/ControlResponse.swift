@@ -105,7 +105,7 @@ extension ControlResponse: Codable {
         }
         switch command {
         case .status: self = .status(try GateStatusReport(from: decoder))
-        case .tap: self = .tap(try JournalEntry(from: decoder))
+        case .tap, .scan: self = .tap(try JournalEntry(from: decoder))
         case .lookup: self = .lookup(try CardLookup(from: decoder))
         case .syncNow: self = .synced(try GateStatusReport(from: decoder))
         case .journal: self = .journal(try f.required("entries", "a list of journal entries"))

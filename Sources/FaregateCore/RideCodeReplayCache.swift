@@ -211,3 +211,13 @@ extension RideCodeReplayCache {
         if victim != e { slots[i] = e }
     }
 }
+
+extension RideCodeReplayCache {
+    /// Refuses, for one replay window from `now`, every code made up to `now`: what a gate does
+    /// when its saved cache is lost or damaged (it cannot know which codes it accepted).
+    public mutating func refuseMadeUntil(now: Int64) {
+        let made = UInt32(clamping: max(0, now))
+        floor = (floor ?? Floor(generatedAt: 0, acceptedAt: .min)).raised(
+            over: Entry(key: 0, acceptedAt: now, counter: 0, generatedAt: made))
+    }
+}

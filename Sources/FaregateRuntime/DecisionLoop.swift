@@ -23,6 +23,12 @@ final class DecisionLoop: @unchecked Sendable {
     private let maxBatch: Int
     /// One ring per reader (same index); this thread is the only consumer of each.
     private let rings: [SPSCTapRing]
+    /// One ring per ride-code scanner; this thread is the only consumer of each.
+    private let scanRings: [SPSCScanRing]
+    /// Ride-code checks 8 (the replay cache, owned by this thread) and its file.
+    private let rideCodes: RideCodeSettings?
+    private var replay: RideCodeReplayCache
+    private var replayChanged = false
     private let journal: FileJournal
     private let barrier: any Barrier
     private let clock: any GateClock
@@ -52,10 +58,14 @@ final class DecisionLoop: @unchecked Sendable {
     private let lastProbe = Mutex<Int>(-1)
 
     init(
-        gateID: String, maxBatch: Int, core: GateCore, rings: [SPSCTapRing], journal: FileJournal,
-        barrier: any Barrier, clock: any GateClock, table: TableSlot, telemetry: GateTelemetry,
-        observer: (@Sendable (GateTelemetry.TapReport) -> Void)?
+        gateID: String, maxBatch: Int, core: GateCore, rings: [SPSCTapRing], scanRings: [SPSCScanRing] = [],
+        rideCodes: RideCodeSettings? = nil, replay: RideCodeReplayCache = RideCodeReplayCache(capacity: 8),
+        journal: FileJournal, barrier: any Barrier, clock: any GateClock, table: TableSlot,
+        telemetry: GateTelemetry, observer: (@Sendable (GateTelemetry.TapReport) -> Void)?
     ) {
+        self.scanRings = scanRings
+        self.rideCodes = rideCodes
+        self.replay = replay
         self.gateID = gateID
         self.maxBatch = max(1, maxBatch)
         self.core = core
@@ -184,6 +194,18 @@ final class DecisionLoop: @unchecked Sendable {
                         dequeuedAt: now))
             }
             takeRoundRobin(take)
+            func takeScan(_ scan: RideCodeScan) {
+                let dequeuedAt = clock.monotonicNanos()
+                let out = core.handle(
+                    scan, replay: &replay, freshness: rideCodes?.freshness ?? .init(), dequeuedAt: dequeuedAt,
+                    table: table, dataAgeSeconds: dataAge, clock: clock)
+                // `handle` recorded the code exactly when it let it through in normal mode.
+                if case .open = out.entry.decision, core.lane == .normal { replayChanged = true }
+                batch.append(Handled(output: out, tap: scan.tap, dequeuedAt: dequeuedAt))
+            }
+            for ring in scanRings where batch.count < maxBatch {
+                ring.drain(limit: maxBatch - batch.count, takeScan)
+            }
             let refused = refusedTaps.withLock { r -> [UInt16] in
                 defer { r.removeAll(keepingCapacity: true) }
                 return r
@@ -200,13 +222,18 @@ final class DecisionLoop: @unchecked Sendable {
                 // and readers are joined, so an empty ring now stays empty.
                 guard stopping.load(ordering: .acquiring) else {
                     parker.park(until: {
-                        rings.contains { !$0.isEmpty } || stopping.load(ordering: .sequentiallyConsistent)
+                        rings.contains { !$0.isEmpty } || scanRings.contains { !$0.isEmpty }
+                            || stopping.load(ordering: .sequentiallyConsistent)
                             || pokes.load(ordering: .sequentiallyConsistent) != seenPokes
                     })
                     seenPokes = pokes.load(ordering: .sequentiallyConsistent)
                     continue
                 }
-                guard let tap = rings.lazy.compactMap({ $0.tryPop() }).first else {
+                if let scan = scanRings.lazy.compactMap({ $0.tryPop() }).first {
+                    takeScan(scan)
+                } else if let tap = rings.lazy.compactMap({ $0.tryPop() }).first {
+                    take(tap)
+                } else {
                     // A tap refused just before the last reader was joined is journalled too.
                     if refusedTaps.withLock({ $0.isEmpty }) && staffCommands.withLock({ $0.isEmpty })
                         && laneEvents.withLock({ $0.isEmpty })
@@ -215,7 +242,6 @@ final class DecisionLoop: @unchecked Sendable {
                     }
                     continue
                 }
-                take(tap)
             }
             commit(batch, into: &reports)
             batch.removeAll(keepingCapacity: true)
@@ -236,6 +262,12 @@ final class DecisionLoop: @unchecked Sendable {
 
     /// Journals the batch, then shows each decision on the lane as `GateCore.settle` says.
     private func commit(_ batch: [Handled], into reports: inout [GateTelemetry.TapReport]) {
+        // The replay cache first: a code let through in this batch is on disk as used before the
+        // barrier opens for it, so a crash and restart cannot admit it again.
+        if replayChanged {
+            replayChanged = false
+            saveReplayCache()
+        }
         entries.removeAll(keepingCapacity: true)
         for h in batch { entries.append(h.output.entry) }
         let append: GateCore.Append
@@ -318,6 +350,16 @@ final class DecisionLoop: @unchecked Sendable {
                 room -= n
                 progressed = progressed || n > 0
             }
+        }
+    }
+
+    private func saveReplayCache() {
+        guard let path = rideCodes?.replayPath else { return }
+        do {
+            try SafeFile.replace(path, with: replay.serialized(), mode: 0o600)
+        } catch {
+            telemetry.count { $0.replayCacheWriteFailures += 1 }
+            Log.error("gate \(gateID): ride-code replay cache not saved: \(error)")
         }
     }
 

@@ -80,6 +80,30 @@ extension GateConfig: JSONSettings {
                     }
                     root.io = io
                 }, encode: { c, k, root in try c.encode(root.io, forKey: k) }),
+            JSONField(
+                "ride_codes",
+                decode: { c, k, root, _ in
+                    guard let r = try c.decodeIfPresent(RideCodes.self, forKey: k) else { return }
+                    if !r.scanners.isEmpty && r.issuerKeys == nil {
+                        throw DecodingError.dataCorruptedError(
+                            forKey: k, in: c, debugDescription: "needs issuer_keys (a file) when scanners are set")
+                    }
+                    if let i = r.scanners.firstIndex(where: { $0.backend == .serial && $0.device == nil }) {
+                        throw DecodingError.dataCorruptedError(
+                            forKey: k, in: c, debugDescription: "scanners[\(i)] needs device for the serial backend")
+                    }
+                    if let i = r.scanners.firstIndex(where: {
+                        $0.backend == .serial && SerialRideCodeScanner.Settings.speeds[$0.baud] == nil
+                    }) {
+                        throw DecodingError.dataCorruptedError(
+                            forKey: k, in: c,
+                            debugDescription:
+                                "scanners[\(i)].baud \(r.scanners[i].baud) is not one of "
+                                + SerialRideCodeScanner.Settings.speeds.keys.sorted().map(String.init).joined(
+                                    separator: ", "))
+                    }
+                    root.rideCodes = r
+                }, encode: { c, k, root in try c.encodeIfPresent(root.rideCodes, forKey: k) }),
             .optional("access", \.access), .optional("policy_dir", \.policyDirectory),
             JSONField(
                 "era",
@@ -224,5 +248,60 @@ extension GateConfig.IO: JSONSettings {
             .value("failed_polls_out_of_service", \.failedPollsOutOfService, in: 1...1000),
             .value("reconnect_max_ms", \.reconnectMaxMillis, in: 100...600_000),
         ]
+    }
+}
+
+extension GateConfig.RideCodes.Scanner.Backend: NamedCase {
+    public var name: String { rawValue }
+}
+
+extension GateConfig.RideCodes.Scanner: JSONSettings {
+    public static var defaults: Self { Self() }
+
+    public static var fields: [JSONField<Self>] {
+        [
+            .name("backend", \.backend), .optional("device", \.device), .value("baud", \.baud, in: 300...4_000_000),
+            .name("terminator", \.terminator), .value("max_length", \.maxLength, in: 16...65536),
+        ]
+    }
+}
+
+extension GateConfig.RideCodes: JSONSettings {
+    public static var defaults: Self { Self() }
+
+    public static var fields: [JSONField<Self>] {
+        [
+            .value("scanners", \.scanners), .optional("issuer_keys", \.issuerKeys),
+            .optional("replay_file", \.replayFile), .value("replay_capacity", \.replayCapacity, in: 8...(1 << 24)),
+            .value("max_age_seconds", \.maxAgeSeconds, in: 1...3600),
+            .value("max_skew_seconds", \.maxSkewSeconds, in: 0...3600),
+        ]
+    }
+}
+
+extension GateConfig.RideCodes {
+    /// Reads the issuer keys file (RIDECODE.md's JSON array), refusing it with the field named.
+    public func loadIssuerKeys() throws(ConfigError) -> RideCodeIssuerKeyList {
+        guard let path = issuerKeys else { return .empty }
+        let bytes: [UInt8]
+        do {
+            guard let b = try FileBytes.read(path, maxBytes: RideCodeIssuerKeyList.maxFileBytes) else {
+                throw ConfigError(path: path, message: "ride_codes.issuer_keys does not exist")
+            }
+            bytes = b
+        } catch let e as ConfigError {
+            throw e
+        } catch {
+            throw ConfigError(path: path, message: "ride_codes.issuer_keys cannot be read (\(error))")
+        }
+        do {
+            return try RideCodeIssuerKeyList.decode(json: bytes)
+        } catch {
+            throw ConfigError(path: path, message: "ride_codes.issuer_keys: \(error)")
+        }
+    }
+
+    public var freshness: RideCodeFreshness {
+        RideCodeFreshness(maxAgeSeconds: Int64(maxAgeSeconds), maxSkewSeconds: Int64(maxSkewSeconds))
     }
 }

@@ -84,6 +84,29 @@ public struct GateConfig: Sendable, Equatable {
         public init() {}
     }
     public var io = IO()
+
+    /// Ride-code scanners and what checks their codes (`ride_codes`); nil: the gate has none.
+    public struct RideCodes: Sendable, Equatable {
+        public struct Scanner: Sendable, Equatable {
+            public enum Backend: String, Sendable, Equatable, CaseIterable { case serial, simulated }
+            public var backend: Backend = .simulated
+            public var device: String?
+            public var baud = 9600
+            public var terminator: ScanTerminator = .crlf
+            public var maxLength = 1024
+            public init() {}
+        }
+        public var scanners: [Scanner] = []
+        /// The issuer keys (RIDECODE.md's JSON file form); required when there are scanners.
+        public var issuerKeys: String?
+        /// Where the replay cache is kept across restarts; default `journal_dir/ride-code-replay.bin`.
+        public var replayFile: String?
+        public var replayCapacity = RideCodeReplayCache.defaultCapacity
+        public var maxAgeSeconds = 60
+        public var maxSkewSeconds = 30
+        public init() {}
+    }
+    public var rideCodes: RideCodes?
     /// Entry and exit control; nil: none (the default: a gate does not see the other gates'
     /// entries, so exit-without-entry needs a station-wide record to be meaningful).
     public var access: AccessRules?
@@ -191,5 +214,15 @@ extension GateConfig {
         readers.script = readers.script.map(resolve)
         policyDirectory = policyDirectory.map(resolve)
         io.map = io.map.map(resolve)
+        if var r = rideCodes {
+            r.issuerKeys = r.issuerKeys.map(resolve)
+            r.replayFile = r.replayFile.map(resolve) ?? journalDirectory + "/ride-code-replay.bin"
+            r.scanners = r.scanners.map { sc in
+                var sc = sc
+                sc.device = sc.device.map(resolve)
+                return sc
+            }
+            rideCodes = r
+        }
     }
 }

@@ -12,6 +12,10 @@ public struct GateControl: Sendable {
     /// Where `tap` presents a card: the bench gate's simulated readers; nil on real readers.
     public let presenter: (any TapPresenter)?
     let clock: any GateClock
+    /// Where `scan` hands a code's text: the bench gate's simulated scanners; nil without.
+    let scans: (any ScanPresenter)?
+    /// The gate's reader index of each of `scans`' scanners (after the card readers).
+    let scanReaders: [UInt16]
     /// Reloads the policy files (optionally pinning an era) and puts them in force; returns the
     /// rules' label, or the error that left the previous rules in force.
     let reloadPolicy: (@Sendable (String?) -> Result<String, PolicyError>)?
@@ -22,6 +26,7 @@ public struct GateControl: Sendable {
 
     public init(
         runtime: GateRuntime, presenter: (any TapPresenter)?, clock: any GateClock,
+        scans: (any ScanPresenter)? = nil, scanReaders: [UInt16] = [],
         reloadPolicy: (@Sendable (String?) -> Result<String, PolicyError>)? = nil, barrier: BarrierDriver? = nil,
         board: (any IOBoardMonitor)? = nil
     ) {
@@ -30,6 +35,8 @@ public struct GateControl: Sendable {
         self.runtime = runtime
         self.presenter = presenter
         self.clock = clock
+        self.scans = scans
+        self.scanReaders = scanReaders
         self.reloadPolicy = reloadPolicy
     }
 
@@ -37,6 +44,7 @@ public struct GateControl: Sendable {
         switch request {
         case .status: return .status(status())
         case .tap(let card, let reader, let fault): return tap(card, reader: reader, fault: fault)
+        case .scan(let text, let scanner): return scan(text, scanner: scanner)
         case .lookup(let card): return lookup(card)
         case .syncNow:
             guard runtime.syncOnce() else {
@@ -89,6 +97,29 @@ public struct GateControl: Sendable {
                 outOfServiceReason: b.outOfServiceReason)
         }
         return report
+    }
+
+    func scan(_ text: String, scanner: UInt16) -> ControlResponse {
+        let count = scans?.scannerCount ?? 0
+        guard let scans, Int(scanner) < count, Int(scanner) < scanReaders.count else {
+            return failure(
+                .unsupported,
+                "scan works on simulated scanners only; this gate has \(count) (scanner \(scanner) asked)")
+        }
+        let before = runtime.telemetry.lastReportSerial
+        scans.present(text, at: Int(scanner))
+        guard
+            let report = runtime.waitForReport(
+                reader: scanReaders[Int(scanner)], afterSerial: before, timeout: 2)
+        else { return failure(.failed, "the gate did not answer within 2 s") }
+        guard report.durable else {
+            let told = report.told
+            return failure(
+                .failed,
+                "not journalled: the rider was told \(told) \(told.reason.messageZH) / \(told.reason.messageEN) "
+                    + "(the journal could not be written; the rules said \(report.entry.decision))")
+        }
+        return .tap(report.entry)
     }
 
     func tap(_ key: CardKey, reader: UInt16, fault: CardFault?) -> ControlResponse {

@@ -56,6 +56,13 @@ public enum GateMetrics {
             [([], c.lastSyncSuccessWallMillis.map { String(format: "%.3f", Double($0) / 1000) } ?? "0")])
         out.metric("faregate_reader_losses_total", "counter", "Times a reader went away.", [([], "\(c.readerLosses)")])
         out.metric(
+            "faregate_scan_lines_refused_total", "counter", "Scanner lines refused before parsing (garbage, too long).",
+            [([], "\(c.scanLinesRefused)")])
+        out.metric(
+            "faregate_replay_cache_write_failures_total", "counter",
+            "Failed writes of the ride-code replay cache file.",
+            [([], "\(c.replayCacheWriteFailures)")])
+        out.metric(
             "faregate_reader_up", "gauge", "Whether the reader is present (1) or lost (0).",
             runtime.telemetry.currentReaders.enumerated().map { i, r in
                 ([("reader", r.name), ("index", "\(i)")], r.up ? "1" : "0")

@@ -48,6 +48,9 @@ public final class GateRuntime: @unchecked Sendable {
         public var maxBatch: Int = 64
         /// When the first sync runs (`FirstSync`).
         public var firstSync: FirstSync = .beforeServing
+        /// Ride-code checking for the gate's scanners; nil: scanners refuse every code as
+        /// `ride_code_unknown_key` (no issuer keys).
+        public var rideCodes: RideCodeSettings?
         public init(gateID: String) { self.gateID = gateID }
     }
 
@@ -74,17 +77,23 @@ public final class GateRuntime: @unchecked Sendable {
     public let barrier: any Barrier
     private let readers: [any CardReader]
     private let pumps: [ReaderPump]
+    private let scanners: [any RideCodeScanner]
+    private let scannerPumps: [ScannerPump]
     private let loop: DecisionLoop
     private let snapshots: SnapshotStore
     private let sync: SyncService?
     private var threads: (readers: [WorkerThread], decision: WorkerThread?, sync: WorkerThread?) = ([], nil, nil)
+    private var scannerThreads: [WorkerThread] = []
 
     /// - Parameters:
     ///   - storeFactory: opens a connection to central state, called on the sync thread (again
     ///     after a failure); nil runs the gate without central state.
+    ///   - scanners: ride-code scanners; reader indices after the card readers' (scanner `i` is
+    ///     reader `readers.count + i`, its end from `readerEnds` like a card reader's).
     ///   - observer: called on the decision thread after each tap's lane decision.
     public init(
-        options: Options, journal: FileJournal, readers: [any CardReader], barrier: any Barrier, clock: any GateClock,
+        options: Options, journal: FileJournal, readers: [any CardReader], scanners: [any RideCodeScanner] = [],
+        barrier: any Barrier, clock: any GateClock,
         storeFactory: (@Sendable () throws(CentralStoreError) -> any CentralStore)?,
         observer: (@Sendable (TapReport) -> Void)? = nil
     ) {
@@ -92,7 +101,8 @@ public final class GateRuntime: @unchecked Sendable {
         self.journal = journal
         self.readers = readers
         self.barrier = barrier
-        telemetry.setReaders(readers.map(\.name))
+        self.scanners = scanners
+        telemetry.setReaders(readers.map(\.name) + scanners.map(\.name))
         startedAt = clock.monotonicNanos()
         var core = GateCore(nextSequence: journal.nextSequence, policy: options.policy)
         if let engine = options.engine { core.engine = engine }
@@ -100,13 +110,27 @@ public final class GateRuntime: @unchecked Sendable {
         core.readerEnds = options.readerEnds
         core.utcOffsetSeconds = options.utcOffsetSeconds
         let rings = readers.map { _ in SPSCTapRing(capacity: options.ringCapacity) }
+        let scanRings = scanners.map { _ in SPSCScanRing(capacity: options.ringCapacity) }
+        let rideCodes =
+            options.rideCodes
+            ?? RideCodeSettings(
+                verifier: RideCodeVerifier(signatures: RefusingSignatures(), digest: NoDigest()), keys: .empty)
+        let replay = Self.loadReplayCache(rideCodes, gateID: options.gateID, now: clock.wallMillis() / 1000)
         loop = DecisionLoop(
-            gateID: options.gateID, maxBatch: options.maxBatch, core: core, rings: rings, journal: journal,
-            barrier: barrier, clock: clock, table: table, telemetry: telemetry, observer: observer)
+            gateID: options.gateID, maxBatch: options.maxBatch, core: core, rings: rings, scanRings: scanRings,
+            rideCodes: rideCodes, replay: replay, journal: journal, barrier: barrier, clock: clock, table: table,
+            telemetry: telemetry, observer: observer)
         pumps = readers.indices.map { [loop, telemetry] i in
             ReaderPump(
                 gateID: options.gateID, reader: readers[i], ring: rings[i], end: core.end(of: UInt16(i)), clock: clock,
                 barrier: barrier, loop: loop, telemetry: telemetry, index: i)
+        }
+        scannerPumps = scanners.indices.map { [loop, telemetry] i in
+            let index = readers.count + i
+            return ScannerPump(
+                gateID: options.gateID, scanner: scanners[i], ring: scanRings[i], settings: rideCodes,
+                end: core.end(of: UInt16(index)), clock: clock, barrier: barrier, loop: loop, telemetry: telemetry,
+                index: index)
         }
         snapshots = SnapshotStore(gateID: options.gateID, path: options.snapshotPath, table: table, clock: clock)
         sync = storeFactory.map { [journal, table, snapshots, telemetry] open in
@@ -129,6 +153,9 @@ public final class GateRuntime: @unchecked Sendable {
         if !syncFirst { sync?.syncOnce() }
         let name = "faregate-\(options.gateID)"
         threads.readers = pumps.enumerated().map { i, pump in WorkerThread(name: "\(name)-reader-\(i)") { pump.run() } }
+        scannerThreads = scannerPumps.enumerated().map { i, pump in
+            WorkerThread(name: "\(name)-scanner-\(i)") { pump.run() }
+        }
         threads.decision = WorkerThread(name: "\(name)-decision") { [loop] in loop.run() }
         if let sync { threads.sync = WorkerThread(name: "\(name)-sync") { sync.run(syncFirst: syncFirst) } }
     }
@@ -143,7 +170,10 @@ public final class GateRuntime: @unchecked Sendable {
     @discardableResult
     public func stop(uploadWithin: Duration? = nil) -> Bool {
         for r in readers { r.cancel() }
+        for s in scanners { s.cancel() }
         for t in threads.readers { t.join() }
+        for t in scannerThreads { t.join() }
+        scannerThreads = []
         // Readers are joined: no tap arrives after this, so the loop drains what is queued.
         loop.stop()
         sync?.stop()
@@ -165,6 +195,25 @@ public final class GateRuntime: @unchecked Sendable {
             "gate \(options.gateID): the last upload did not finish within \(uploadWithin); journal entries after \(journal.acknowledged) are uploaded at the next start"
         )
         return false
+    }
+
+    /// The replay cache kept at `settings.replayPath`, or an empty one. A file that cannot be
+    /// used is set aside (`.damaged`) and logged; the gate then starts with a cache whose floor
+    /// refuses every code made up to now (fail closed: a screenshot from before the restart stays
+    /// refused until it is past its age anyway).
+    static func loadReplayCache(_ settings: RideCodeSettings, gateID: String, now: Int64) -> RideCodeReplayCache {
+        var empty = RideCodeReplayCache(capacity: settings.replayCapacity)
+        guard let path = settings.replayPath, FileManager.default.fileExists(atPath: path) else { return empty }
+        do {
+            let bytes = try FileBytes.read(path, maxBytes: 64 << 20) ?? []
+            return try RideCodeReplayCache(serialized: bytes, capacity: settings.replayCapacity)
+        } catch {
+            Log.error(
+                "gate \(gateID): ride-code replay cache \(path) unusable (\(error)); refusing codes made before now")
+            _ = rename(path, path + ".damaged")
+            empty.refuseMadeUntil(now: now)
+            return empty
+        }
     }
 
     /// Whether a sync with central state has succeeded since start.
@@ -214,4 +263,16 @@ public final class GateRuntime: @unchecked Sendable {
     /// an error naming it, and the table in service stays).
     @discardableResult
     public func loadSnapshot(_ path: String) -> Result<UInt64, SnapshotFileError> { snapshots.load(path) }
+}
+
+/// Signatures of a gate without issuer keys: nothing verifies (check 3 refuses first anyway).
+struct RefusingSignatures: RideCodeSignatureVerifier {
+    func verify(_ algorithm: RideCodeAlgorithm, publicKey: [UInt8], message: [UInt8], signature: [UInt8]) -> Bool {
+        false
+    }
+}
+
+/// The digest of a gate without issuer keys (never reached: no code passes check 3 there).
+struct NoDigest: BodyDigest {
+    func sha256(_ bytes: UnsafeRawBufferPointer) -> [UInt8] { [UInt8](repeating: 0, count: 32) }
 }

@@ -27,6 +27,11 @@ public final class GateTelemetry: Sendable {
         public var staffCommands: UInt64 = 0
         /// Lane events journalled (I/O board lost or back, fire-alarm or power-loss free-open, its end).
         public var laneEvents: UInt64 = 0
+        /// Scanner lines refused before parsing (garbage, too long); each is also journalled as
+        /// `ride_code_malformed`.
+        public var scanLinesRefused: UInt64 = 0
+        /// Failed writes of the ride-code replay cache file.
+        public var replayCacheWriteFailures: UInt64 = 0
         /// Wall-clock Unix milliseconds of the last successful sync; nil before the first.
         public var lastSyncSuccessWallMillis: Int64?
     }

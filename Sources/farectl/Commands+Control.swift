@@ -69,9 +69,16 @@ let controlCommands: [Command] = [
     Command(
         ["tap"],
         usage:
-            "tap --card MEDIUM:NUMBER [--reader N] [--fault removed|malformed|unknown-app|remove-after:N|…] [--socket PATH] [--json]",
-        "present a card on a running gate's simulated reader and print the decision; a tap that could not be journalled exits 1 with what the rider was told"
+            "tap --card MEDIUM:NUMBER [--reader N] [--fault removed|malformed|unknown-app|remove-after:N|…] | --ride-code TEXT [--scanner N] [--socket PATH] [--json]",
+        "present a card on a running gate's simulated reader (or hand a scanned ride-code text to its simulated scanner) and print the decision; a tap that could not be journalled exits 1 with what the rider was told"
     ) { args in
+        if let text = try args.value("--ride-code") {
+            let scanner = UInt16(try args.int("--scanner", default: 0, in: 0...15))
+            return try control(&args, .scan(text: text, scanner: scanner)) { a in
+                guard case .tap(let entry) = a else { return nil }
+                return entry.textLine
+            }
+        }
         let card = try cardArgument(&args)
         let reader = UInt16(try args.int("--reader", default: 0, in: 0...15))
         var fault: CardFault?

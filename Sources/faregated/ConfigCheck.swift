@@ -114,6 +114,30 @@ enum ConfigCheck {
                 "no central.public_key: the gate trusts the central store without signatures (bench use only)")
         }
 
+        if let rc = config.rideCodes {
+            do {
+                let keys = try rc.loadIssuerKeys()
+                summary.append(
+                    "ride codes: \(rc.scanners.count) scanner(s) "
+                        + "(\(rc.scanners.map { $0.backend == .serial ? "serial \($0.device ?? "")" : "simulated" }.joined(separator: ", "))), "
+                        + "\(keys.keys.count) issuer key(s) from \(rc.issuerKeys ?? "-"), replay cache \(rc.replayFile ?? "-") "
+                        + "(\(rc.replayCapacity) entries, \(rc.replayCapacity * 24 / 1024) KiB)")
+                if keys.keys.isEmpty && !rc.scanners.isEmpty {
+                    check.warning("ride_codes.issuer_keys \(rc.issuerKeys ?? "-") holds no key: every code is refused")
+                }
+            } catch {
+                check.error(error.description)
+            }
+            if let replay = rc.replayFile { check.file(replay, "ride_codes.replay_file") }
+            for (i, sc) in rc.scanners.enumerated() where sc.backend == .serial {
+                let device = sc.device ?? ""
+                if !FileManager.default.fileExists(atPath: device) {
+                    // A warning: a USB scanner may be plugged in after the start (it is reopened).
+                    check.warning("ride_codes.scanners[\(i)].device \(device) does not exist (yet)")
+                }
+            }
+        }
+
         summary.append("control socket \(config.controlSocket)")
         check.file(config.controlSocket, "control_socket", socket: true)
         if let metrics = config.metricsFile {

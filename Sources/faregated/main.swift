@@ -4,6 +4,7 @@ import FaregateModbus
 import FaregatePCSC
 import FaregatePostgres
 import FaregateRuntime
+import FaregateSM2
 import FaregateSQLite
 import FaregateSimulation
 import FaregateSodium
@@ -104,6 +105,45 @@ nonisolated func runDaemon() -> Int32 {
                     clock: clock,
                     log: { Log.info("pcsc reader \(name ?? "(first)"): \($0)") }))
         }
+    }
+
+    // Ride-code scanners after the card readers (reader indices readers.count …); their codes are
+    // checked against the issuer keys file on each scanner's own thread.
+    var scanners: [any RideCodeScanner] = []
+    var simulatedScanners: [SimulatedRideCodeScanner] = []
+    var simulatedScannerReaders: [UInt16] = []
+    var rideCodeSettings: RideCodeSettings?
+    if let rc = config.rideCodes {
+        let keys: RideCodeIssuerKeyList
+        do { keys = try rc.loadIssuerKeys() } catch { fail(2, error.description) }
+        rideCodeSettings = RideCodeSettings(
+            verifier: RideCodeVerifier(
+                signatures: RideCodeSignatureSuite(ed25519: Ed25519Verifier.verify, sm2: SM2.verify),
+                digest: SodiumSHA256()),
+            keys: keys, freshness: rc.freshness, replayPath: rc.replayFile, replayCapacity: rc.replayCapacity)
+        for (i, sc) in rc.scanners.enumerated() {
+            switch sc.backend {
+            case .simulated:
+                let s = SimulatedRideCodeScanner(name: "sim-scanner-\(i)", clock: clock, maxLength: sc.maxLength)
+                simulatedScanners.append(s)
+                simulatedScannerReaders.append(UInt16(readers.count + i))
+                scanners.append(s)
+            case .serial:
+                do {
+                    scanners.append(
+                        try SerialRideCodeScanner(
+                            name: "scanner-\(i)",
+                            settings: .init(
+                                device: sc.device ?? "", baud: sc.baud, terminator: sc.terminator,
+                                maxLength: sc.maxLength), clock: clock, requireDevice: false))
+                } catch {
+                    fail(2, "config \(configPath): ride_codes.scanners[\(i)]: \(error)")
+                }
+            }
+        }
+        Log.info(
+            "ride codes: \(keys.keys.count) issuer key(s) from \(rc.issuerKeys ?? "-"), \(scanners.count) scanner(s), replay cache \(rc.replayFile ?? "-") (\(rc.replayCapacity) entries, \(rc.replayCapacity * 24 / 1024) KiB)"
+        )
     }
 
     var script: TapScript?
@@ -231,8 +271,9 @@ nonisolated func runDaemon() -> Int32 {
     if let storeFactory {
         CentralSequenceCheck.run(gateID: config.gateID, journal: journal, within: .seconds(2), openStore: storeFactory)
     }
+    options.rideCodes = rideCodeSettings
     let runtime = GateRuntime(
-        options: options, journal: journal, readers: readers, barrier: barrier, clock: clock,
+        options: options, journal: journal, readers: readers, scanners: scanners, barrier: barrier, clock: clock,
         // The decision loop logs each tap at debug level (`tap seq=…`, DecisionLoop).
         storeFactory: storeFactory)
     // What the lane does by itself (board lost and back, fire-alarm or power-loss free-open) is
@@ -259,7 +300,8 @@ nonisolated func runDaemon() -> Int32 {
     }
     let gateControl = GateControl(
         runtime: runtime, presenter: simulatedReaders.isEmpty ? nil : SimulatedTapPresenter(readers: simulatedReaders),
-        clock: clock,
+        clock: clock, scans: simulatedScanners.isEmpty ? nil : SimulatedScanPresenter(scanners: simulatedScanners),
+        scanReaders: simulatedScannerReaders,
         reloadPolicy: config.policyDirectory == nil ? nil : reload, barrier: barrier, board: modbusIO)
     do {
         control = try ControlServer(path: config.controlSocket) { gateControl.handle($0) }

@@ -39,6 +39,7 @@ final class ControlProtocolTests: XCTestCase {
 
     static let requests: [ControlRequest] = [
         .status, .tap(card: card), .tap(card: rideCode, reader: 3, fault: .noApplication), .lookup(card: card),
+        .scan(text: "RC1:ABC", scanner: 0), .scan(text: "with \"quotes\" and é", scanner: 2),
         .syncNow, .journal(count: 1), .journal(count: 10_000), .metrics, .mode(.init()),
         .mode(.init(mode: .outOfService, directions: .exitOnly, enforcement: .enforced, resetAlarm: true)),
         .loadSnapshot(path: "/var/lib/faregate/table.snapshot"), .policyReload(era: nil),
@@ -76,7 +77,8 @@ final class ControlProtocolTests: XCTestCase {
             XCTAssertEqual(try ControlWire.response(line).get(), response)
         }
         XCTAssertEqual(
-            Set(Self.responses.compactMap(\.command)), Set(ControlRequest.Command.allCases), "every answer is covered")
+            Set(Self.responses.compactMap(\.command)).union([.scan]), Set(ControlRequest.Command.allCases),
+            "every answer is covered (scan answers as tap does, with the journalled entry)")
     }
 
     /// The fields tools read today keep their names and meaning.
@@ -112,6 +114,16 @@ final class ControlProtocolTests: XCTestCase {
             ("{\"command\": \"status\", \"verbose\": true}", .badRequest, "unknown field 'verbose' in status"),
             ("{\"command\": \"tap\", \"card\": \"ride-code:5\", \"cards\": 1}", .badRequest, "'cards'"),
             ("{\"command\": \"tap\"}", .badRequest, "tap needs field 'card'"),
+            ("{\"command\": \"scan\"}", .badRequest, "scan needs field 'text'"),
+            ("{\"command\": \"scan\", \"text\": 5}", .badRequest, "'text'"),
+            (
+                "{\"command\": \"scan\", \"text\": \"RC1:\", \"card\": \"x\"}", .badRequest,
+                "unknown field 'card' in scan"
+            ),
+            (
+                "{\"command\": \"scan\", \"text\": \"\(String(repeating: "A", count: 5000))\"}", .badRequest,
+                "at most 4096"
+            ),
             ("{\"command\": \"tap\", \"card\": \"ride-code\"}", .badRequest, "MEDIUM:NUMBER, not 'ride-code'"),
             ("{\"command\": \"tap\", \"card\": \"ride-code:5\", \"reader\": 70000}", .badRequest, "0 to 65535"),
             ("{\"command\": \"tap\", \"card\": \"ride-code:5\", \"reader\": -1}", .badRequest, "0 to 65535"),

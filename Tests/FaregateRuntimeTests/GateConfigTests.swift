@@ -33,6 +33,39 @@ final class GateConfigTests: XCTestCase {
             c.policy.healthRed, GatePolicy.healthCheckEra.healthRed, "unset policy fields keep the era's defaults")
     }
 
+    func testRideCodesSection() throws {
+        let c = try parse(
+            #"{"gate_id": "G", "journal_dir": "j", "ride_codes": {"issuer_keys": "keys.json", "max_age_seconds": 45, "#
+                + #""scanners": [{"backend": "serial", "device": "/dev/ttyACM0", "baud": 115200, "terminator": "cr", "#
+                + #""max_length": 512}, {"backend": "simulated"}]}}"#)
+        let r = try XCTUnwrap(c.rideCodes)
+        XCTAssertEqual(r.issuerKeys, "/etc/faregate/keys.json")
+        XCTAssertEqual(r.replayFile, "/etc/faregate/j/ride-code-replay.bin", "the replay cache beside the journal")
+        XCTAssertEqual(r.replayCapacity, 4096)
+        XCTAssertEqual(r.freshness, RideCodeFreshness(maxAgeSeconds: 45, maxSkewSeconds: 30))
+        XCTAssertEqual(r.scanners.map(\.backend), [.serial, .simulated])
+        XCTAssertEqual(r.scanners[0].device, "/dev/ttyACM0")
+        XCTAssertEqual(r.scanners[0].baud, 115200)
+        XCTAssertEqual(r.scanners[0].terminator, .cr)
+        XCTAssertEqual(r.scanners[0].maxLength, 512)
+        XCTAssertEqual(r.scanners[1].terminator, .crlf)
+        XCTAssertNil(try parse(#"{"gate_id": "G", "journal_dir": "j"}"#).rideCodes)
+        let mistakes: [(String, String)] = [
+            (#"{"scanners": [{"backend": "simulated"}]}"#, "needs issuer_keys"),
+            (#"{"issuer_keys": "k", "scanners": [{"backend": "serial"}]}"#, "scanners[0] needs device"),
+            (#"{"issuer_keys": "k", "scanners": [{"backend": "serial", "device": "d", "baud": 1000}]}"#, "not one of"),
+            (#"{"issuer_keys": "k", "scanners": [{"backend": "usb"}]}"#, "usb"),
+            (#"{"issuer_keys": "k", "scanners": [{"terminator": "nul"}]}"#, "nul"),
+            (#"{"issuer_keys": "k", "scanners": [{"max_length": 5}]}"#, "max_length"),
+            (#"{"issuer_keys": "k", "scaners": []}"#, "scaners is not a known setting"),
+        ]
+        for (section, expected) in mistakes {
+            XCTAssertThrowsError(try parse(#"{"gate_id": "G", "journal_dir": "j", "ride_codes": "# + section + "}")) {
+                XCTAssertTrue("\($0)".contains(expected), "\(section): \($0)")
+            }
+        }
+    }
+
     func testEveryMistakeNamesTheSetting() {
         let cases: [(String, String)] = [
             (#"{"journal_dir": "j"}"#, "gate_id is required"),
