@@ -22,7 +22,7 @@ extension SyncPublisher {
     /// Returns the versions signed. Run after `publish` by whoever holds the signing key.
     @discardableResult
     public static func signNewVersions(
-        in store: some PublicationStore, signer: some ManifestSigner, digest: some BodyDigest
+        in store: some PublicationStore, scope: SyncScope, signer: some ManifestSigner, digest: some BodyDigest
     ) throws(CentralStoreError) -> [UInt64] {
         let last = try store.lastSignedVersion()
         guard let set = try store.changes(after: last, maxChanges: Int.max), set.toVersion > last else { return [] }
@@ -35,7 +35,8 @@ extension SyncPublisher {
             let delta = ChangeSet(fromVersion: v - 1, toVersion: v, changes: byVersion[v] ?? []).delta
             try store.storePublication(
                 SignedPublication(
-                    kind: .delta, from: v - 1, to: v, body: delta.encoded(), signer: signer, digest: digest))
+                    kind: .delta, from: v - 1, to: v, body: delta.encoded(), scope: scope, signer: signer,
+                    digest: digest))
             signed.append(v)
         }
         return signed
@@ -44,9 +45,9 @@ extension SyncPublisher {
     /// Signs and stores a snapshot of the current table.
     @discardableResult
     public static func storeSnapshot(
-        in store: some PublicationStore, signer: some ManifestSigner, digest: some BodyDigest
+        in store: some PublicationStore, scope: SyncScope, signer: some ManifestSigner, digest: some BodyDigest
     ) throws(CentralStoreError) -> SyncManifest {
-        let p = try snapshot(from: store, signer: signer, digest: digest)
+        let p = try snapshot(from: store, scope: scope, signer: signer, digest: digest)
         try store.storePublication(p)
         return p.manifest
     }

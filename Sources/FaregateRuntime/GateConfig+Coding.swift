@@ -61,6 +61,19 @@ extension GateConfig: JSONSettings {
                             forKey: k, in: c, debugDescription: "must set sqlite or postgres, not both")
                     }
                     root.centralPublicKeyFile = central.publicKey
+                    root.centralNetwork = central.network
+                    root.centralEnvironment = central.environment
+                    guard central.publicKey == nil || (central.network != nil && central.environment != nil) else {
+                        throw DecodingError.dataCorruptedError(
+                            forKey: k, in: c,
+                            debugDescription:
+                                "public_key needs network and environment (the scope publications are signed for)")
+                    }
+                    if let network = central.network, let environment = central.environment {
+                        do { _ = try SyncScope(network: network, environment: environment) } catch {
+                            throw DecodingError.dataCorruptedError(forKey: k, in: c, debugDescription: "\(error)")
+                        }
+                    }
                 }, encode: { c, k, root in try c.encode(CentralSettings(root), forKey: k) }),
             .value("sync", \.sync), .value("readers", \.readers), .value("barrier", \.barrier),
             JSONField(
@@ -120,10 +133,15 @@ extension GateConfig: JSONSettings {
         var sqlite: String?
         var postgres: String?
         var publicKey: String?
+        var network: String?
+        var environment: String?
 
         static var defaults: CentralSettings { CentralSettings() }
         static var fields: [JSONField<CentralSettings>] {
-            [.optional("sqlite", \.sqlite), .optional("postgres", \.postgres), .optional("public_key", \.publicKey)]
+            [
+                .optional("sqlite", \.sqlite), .optional("postgres", \.postgres), .optional("public_key", \.publicKey),
+                .optional("network", \.network), .optional("environment", \.environment),
+            ]
         }
 
         init() {}
@@ -132,6 +150,8 @@ extension GateConfig: JSONSettings {
             if case .sqlite(let path) = config.central { sqlite = path }
             if case .postgres(let conninfo) = config.central { postgres = conninfo }
             publicKey = config.centralPublicKeyFile
+            network = config.centralNetwork
+            environment = config.centralEnvironment
         }
     }
 }

@@ -99,6 +99,10 @@ public struct GateConfig: Sendable, Equatable {
     /// The pinned central Ed25519 public key (a hex key file). When set, the gate takes only
     /// signed publications; without it, it trusts the store and reloads the whole table.
     public var centralPublicKeyFile: String?
+    /// The network and environment this gate serves (`central.network`, `central.environment`):
+    /// required with a pinned key; a publication signed for any other is refused.
+    public var centralNetwork: String?
+    public var centralEnvironment: String?
 
     public struct Sync: Sendable, Equatable {
         public var intervalSeconds: Double = 60

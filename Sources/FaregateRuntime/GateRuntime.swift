@@ -108,7 +108,12 @@ public final class GateRuntime: @unchecked Sendable {
                 gateID: options.gateID, reader: readers[i], ring: rings[i], end: core.end(of: UInt16(i)), clock: clock,
                 barrier: barrier, loop: loop, telemetry: telemetry, index: i)
         }
-        snapshots = SnapshotStore(gateID: options.gateID, path: options.snapshotPath, table: table, clock: clock)
+        let verifier: SyncVerifier? =
+            switch options.tableSync.mode {
+            case .signed(let v): v
+            case .trusted: nil
+            }
+        snapshots = SnapshotStore(gateID: options.gateID, path: options.snapshotPath, table: table, verifier: verifier)
         sync = storeFactory.map { [journal, table, snapshots, telemetry] open in
             SyncService(
                 gateID: options.gateID, settings: options.sync, tableSync: options.tableSync, openStore: open,

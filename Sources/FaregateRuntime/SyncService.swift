@@ -130,14 +130,14 @@ final class SyncService: @unchecked Sendable {
         switch outcome {
         case .current:
             table.markVerified(at: clock.monotonicNanos())
-        case .replace(let fresh, let how):
+        case .replace(let fresh, let how, let basis):
             table.publish(fresh, verifiedAt: clock.monotonicNanos())
             Log.info("gate \(gateID): table version \(fresh.dataVersion) in service (\(how)), \(fresh.count) cards")
-            snapshots.save()
-        case .apply(let changes, let version, let how):
+            snapshots.save(basis: basis)
+        case .apply(let changes, let version, let how, let deltas):
             table.apply(changes, dataVersion: version, verifiedAt: clock.monotonicNanos())
             Log.info("gate \(gateID): table version \(version) in service (\(how))")
-            snapshots.save()
+            snapshots.append(deltas)
         }
     }
 

@@ -30,15 +30,15 @@ final class SignedSyncTests: XCTestCase {
                 .init(key: a, cardType: .normal, identityHash: [UInt8](repeating: 1, count: 32), health: .green),
                 .init(key: b, cardType: .normal, identityHash: [UInt8](repeating: 2, count: 32), health: .green),
             ], wallMillis: 1)
-        try SyncPublisher.signNewVersions(in: store, signer: key, digest: digest)
-        try SyncPublisher.storeSnapshot(in: store, signer: key, digest: digest)
+        try SyncPublisher.signNewVersions(in: store, scope: .production, signer: key, digest: digest)
+        try SyncPublisher.storeSnapshot(in: store, scope: .production, signer: key, digest: digest)
 
         let clock = ManualClock()
         let reader = SimulatedCardReader(name: "r0", index: 0, clock: clock)
         var options = GateRuntime.Options(gateID: "SIGNED-1")
         options.sync.intervalSeconds = 3600
         options.tableSync = GateSync(
-            mode: .signed(try SyncVerifier(pinnedPublicKey: key.publicKey)))
+            mode: .signed(try SyncVerifier(pinnedPublicKey: key.publicKey, scope: .production)))
         let collector = ReportCollector()
         let gate = GateRuntime(
             options: options, journal: try FileJournal(directory: dir + "/journal"), readers: [reader],
@@ -52,7 +52,7 @@ final class SignedSyncTests: XCTestCase {
 
         // A health change, published and signed: the gate follows with a delta.
         try store.setHealth(of: a, to: .red, wallMillis: 2)
-        try SyncPublisher.signNewVersions(in: store, signer: key, digest: digest)
+        try SyncPublisher.signNewVersions(in: store, scope: .production, signer: key, digest: digest)
         XCTAssertTrue(gate.syncOnce())
         XCTAssertEqual(gate.table.current().table?.dataVersion, 2)
         XCTAssertEqual(gate.table.current().table?.status(of: a)?.health, .red)
@@ -62,7 +62,7 @@ final class SignedSyncTests: XCTestCase {
 
         // The next delta altered in the database (b turned green → unknown in the body): refused.
         try store.setHealth(of: b, to: .yellow, wallMillis: 3)
-        try SyncPublisher.signNewVersions(in: store, signer: key, digest: digest)
+        try SyncPublisher.signNewVersions(in: store, scope: .production, signer: key, digest: digest)
         let db = try SQLiteConnection(path: central)
         try db.execute("UPDATE publications SET body = substr(body, 1, length(body) - 1) || x'00' WHERE to_version = 3")
         XCTAssertFalse(gate.syncOnce())
@@ -73,13 +73,13 @@ final class SignedSyncTests: XCTestCase {
         // Re-signed by someone else's key: still refused.
         let intruder = try Ed25519KeyPair()
         try db.execute("DELETE FROM publications WHERE to_version = 3")
-        try SyncPublisher.signNewVersions(in: store, signer: intruder, digest: digest)
+        try SyncPublisher.signNewVersions(in: store, scope: .production, signer: intruder, digest: digest)
         XCTAssertFalse(gate.syncOnce())
         XCTAssertEqual(gate.table.current().table?.dataVersion, 2)
 
         // Properly signed: accepted.
         try db.execute("DELETE FROM publications WHERE to_version = 3")
-        try SyncPublisher.signNewVersions(in: store, signer: key, digest: digest)
+        try SyncPublisher.signNewVersions(in: store, scope: .production, signer: key, digest: digest)
         XCTAssertTrue(gate.syncOnce(), gate.lastSyncFailure ?? "")
         XCTAssertEqual(gate.table.current().table?.status(of: b)?.health, .yellow)
 

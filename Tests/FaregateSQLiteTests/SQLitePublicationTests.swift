@@ -19,8 +19,9 @@ final class SQLitePublicationTests: XCTestCase {
             },
             wallMillis: 1)
         try store.setHealth(of: key(1), to: .red, wallMillis: 2)
-        XCTAssertEqual(try SyncPublisher.signNewVersions(in: store, signer: keys, digest: sha), [1, 2])
-        let verifier = try SyncVerifier(pinnedPublicKey: keys.publicKey)
+        XCTAssertEqual(
+            try SyncPublisher.signNewVersions(in: store, scope: .production, signer: keys, digest: sha), [1, 2])
+        let verifier = try SyncVerifier(pinnedPublicKey: keys.publicKey, scope: .production)
 
         var table: [CardKey: CardStatus] = [:]
         for d in try verifier.verifiedDeltas(try store.deltas(after: 0, limit: 10), versionInService: 0) {
@@ -31,7 +32,7 @@ final class SQLitePublicationTests: XCTestCase {
         XCTAssertEqual(table, truth)
 
         // A chain with a hole stops before it; the gate then takes the snapshot.
-        try SyncPublisher.storeSnapshot(in: store, signer: keys, digest: sha)
+        try SyncPublisher.storeSnapshot(in: store, scope: .production, signer: keys, digest: sha)
         XCTAssertEqual(try store.deltas(after: 5, limit: 10).count, 0)
         let snap = try XCTUnwrap(try store.latestSnapshot())
         XCTAssertEqual(try verifier.verify(envelope: snap.envelope, body: snap.body, versionInService: 1).toVersion, 2)
@@ -39,7 +40,7 @@ final class SQLitePublicationTests: XCTestCase {
             XCTAssertEqual(($0 as? SyncVerificationError)?.code, .rolledBack)
         }
         // A different central key (not pinned) is refused.
-        let other = try SyncVerifier(pinnedPublicKey: try Ed25519KeyPair().publicKey)
+        let other = try SyncVerifier(pinnedPublicKey: try Ed25519KeyPair().publicKey, scope: .production)
         XCTAssertThrowsError(try other.verifiedDeltas(try store.deltas(after: 0, limit: 10), versionInService: 0)) {
             XCTAssertEqual(($0 as? SyncVerificationError)?.code, .badSignature)
         }
