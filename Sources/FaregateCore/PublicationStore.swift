@@ -15,6 +15,10 @@ public protocol PublicationStore: CentralAdminStore {
     func latestSnapshot() throws(CentralStoreError) -> SignedPublication?
     /// The highest version with a stored delta (0 when none).
     func lastSignedVersion() throws(CentralStoreError) -> UInt64
+    /// Replaces the stored timestamp statement (`SyncTimestamp`, sealed).
+    func storeTimestamp(_ sealed: [UInt8]) throws(CentralStoreError)
+    /// The stored timestamp statement, sealed; nil before the first.
+    func latestTimestamp() throws(CentralStoreError) -> [UInt8]?
 }
 
 extension SyncPublisher {
@@ -50,6 +54,25 @@ extension SyncPublisher {
         let p = try snapshot(from: store, scope: scope, signer: signer, digest: digest)
         try store.storePublication(p)
         return p.manifest
+    }
+}
+
+extension SyncPublisher {
+    /// Signs and stores a timestamp statement: the newest signed version (delta or snapshot) is
+    /// current as of `nowMillis`, believable for `validForMillis`. Run on a schedule by whoever
+    /// holds the online key (`farectl central timestamp`, `hardware/faregate-timestamp.timer`).
+    @discardableResult
+    public static func storeTimestamp(
+        in store: some PublicationStore, scope: SyncScope, signer: some ManifestSigner, nowMillis: Int64,
+        validForMillis: Int64
+    ) throws(CentralStoreError) -> SyncTimestamp {
+        let version = max(try store.lastSignedVersion(), try store.latestSnapshot()?.manifest.toVersion ?? 0)
+        let t = SyncTimestamp(
+            scope: scope, version: version, issuedAtMillis: nowMillis,
+            expiresAtMillis: nowMillis.addingReportingOverflow(validForMillis).overflow
+                ? .max : nowMillis + validForMillis)
+        try store.storeTimestamp(t.sealed(by: signer))
+        return t
     }
 }
 

@@ -161,6 +161,9 @@ public struct SyncVerifier: Sendable {
     let digest: any BodyDigest
     /// The network and environment this gate serves; publications for any other are refused.
     public let scope: SyncScope
+    /// The oldest version a gate without a table takes (provisioned with the gate, so that a new
+    /// gate cannot be handed an old, genuinely signed snapshot); 0 takes any.
+    public var minimumVersion: UInt64 = 0
 
     public init(signatures: any ManifestSignatureVerifier, digest: any BodyDigest, scope: SyncScope) {
         self.signatures = signatures
@@ -212,6 +215,10 @@ public struct SyncVerifier: Sendable {
             }
         } else if manifest.kind == .delta {
             throw SyncVerificationError(.notApplicable, "a gate without a table needs a snapshot, not a delta")
+        } else if manifest.toVersion < minimumVersion {
+            throw SyncVerificationError(
+                .rolledBack,
+                "snapshot at version \(manifest.toVersion) is older than this gate's minimum version \(minimumVersion)")
         }
         guard manifest.kind == .snapshot || manifest.toVersion > manifest.fromVersion else {
             throw SyncVerificationError(

@@ -63,6 +63,7 @@ extension GateConfig: JSONSettings {
                     root.centralPublicKeyFile = central.publicKey
                     root.centralNetwork = central.network
                     root.centralEnvironment = central.environment
+                    root.centralMinimumVersion = central.minimumVersion
                     guard central.publicKey == nil || (central.network != nil && central.environment != nil) else {
                         throw DecodingError.dataCorruptedError(
                             forKey: k, in: c,
@@ -135,12 +136,14 @@ extension GateConfig: JSONSettings {
         var publicKey: String?
         var network: String?
         var environment: String?
+        var minimumVersion: UInt64 = 0
 
         static var defaults: CentralSettings { CentralSettings() }
         static var fields: [JSONField<CentralSettings>] {
             [
                 .optional("sqlite", \.sqlite), .optional("postgres", \.postgres), .optional("public_key", \.publicKey),
                 .optional("network", \.network), .optional("environment", \.environment),
+                .value("minimum_version", \.minimumVersion, in: 0...SyncManifest.maxVersion),
             ]
         }
 
@@ -152,6 +155,7 @@ extension GateConfig: JSONSettings {
             publicKey = config.centralPublicKeyFile
             network = config.centralNetwork
             environment = config.centralEnvironment
+            minimumVersion = config.centralMinimumVersion
         }
     }
 }

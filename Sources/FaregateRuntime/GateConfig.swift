@@ -103,6 +103,9 @@ public struct GateConfig: Sendable, Equatable {
     /// required with a pinned key; a publication signed for any other is refused.
     public var centralNetwork: String?
     public var centralEnvironment: String?
+    /// The oldest version this gate takes as its first table (`central.minimum_version`, set
+    /// when the gate is provisioned): an old signed snapshot cannot start it.
+    public var centralMinimumVersion: UInt64 = 0
 
     public struct Sync: Sendable, Equatable {
         public var intervalSeconds: Double = 60

@@ -113,7 +113,8 @@ public final class GateRuntime: @unchecked Sendable {
             case .signed(let v): v
             case .trusted: nil
             }
-        snapshots = SnapshotStore(gateID: options.gateID, path: options.snapshotPath, table: table, verifier: verifier)
+        snapshots = SnapshotStore(
+            gateID: options.gateID, path: options.snapshotPath, table: table, verifier: verifier, clock: clock)
         sync = storeFactory.map { [journal, table, snapshots, telemetry] open in
             SyncService(
                 gateID: options.gateID, settings: options.sync, tableSync: options.tableSync, openStore: open,

@@ -13,9 +13,10 @@ import Synchronization
 ///   version past 2^63 − 1 is refused and the table in service stays (issue 16).
 /// - **Trusted mode** (no key, a bench): `PATH` is a checksummed status snapshot (`SnapshotFile`).
 ///
-/// Either way a loaded table counts as never verified (no age: the stale rule applies) until a
-/// sync confirms it; nothing beside the file claims an age (the `.verified` stamp is gone: a file
-/// anyone could write was trusted to say how fresh the data was).
+/// Data age after a load: signed mode's local table is as old as central's signed timestamp
+/// statement kept beside it (`PATH.timestamp`, verified again) says; any other table counts as
+/// never verified (the stale rule applies) until a sync confirms it. Nothing unsigned claims an
+/// age (the `.verified` stamp is gone: a file anyone could write said how fresh the data was).
 ///
 /// Thread-safe: `save`/`append` run on the sync thread, `load` at start and for the control
 /// socket; the deltas kept for `PATH.deltas` are under a lock, each file is replaced atomically.
@@ -26,13 +27,15 @@ final class SnapshotStore: Sendable {
     let table: TableSlot
     /// Signed mode's verifier; nil in trusted mode.
     let verifier: SyncVerifier?
+    let clock: any GateClock
     /// Signed mode: the deltas after the stored snapshot (what `PATH.deltas` holds).
     private let deltas = Mutex<[SignedPublication]>([])
 
     /// Largest signed bundle a gate reads: 2 GiB (a 30M-card snapshot is about 300 MB).
     static let maxBundleBytes = 2 << 30
 
-    init(gateID: String, path: String?, table: TableSlot, verifier: SyncVerifier?) {
+    init(gateID: String, path: String?, table: TableSlot, verifier: SyncVerifier?, clock: any GateClock) {
+        self.clock = clock
         self.gateID = gateID
         self.path = path
         self.table = table
@@ -66,6 +69,26 @@ final class SnapshotStore: Sendable {
         }
     }
 
+    /// Signed mode: keeps central's timestamp statement that last vouched for the table
+    /// (`PATH.timestamp`), so that a restart knows the data's true age.
+    func saveTimestamp(_ sealed: [UInt8]) {
+        guard let path, verifier != nil else { return }
+        do { try SafeFile.replace(path + ".timestamp", with: sealed, mode: 0o644) } catch {
+            Log.warning("gate \(gateID): cannot save the timestamp statement: \(error)")
+        }
+    }
+
+    /// The monotonic time the kept timestamp statement vouches for a table at `version`: it must
+    /// verify (signature, scope, not from the future) and name a version the table holds; nil
+    /// otherwise (the stale rule applies until a sync).
+    private func vouchedAt(version: UInt64) -> UInt64? {
+        guard let path, let verifier, let sealed = try? Self.readBundle(path + ".timestamp"),
+            let t = try? verifier.verifyTimestamp(sealed, nowMillis: clock.wallMillis(), checkExpiry: false),
+            t.version <= version
+        else { return nil }
+        return SyncService.monotonic(ofWall: t.issuedAtMillis, clock: clock)
+    }
+
     private func writeDeltas(_ list: [SignedPublication], path: String) throws {
         try SafeFile.replace(path + ".deltas", with: SignedBundle(list).encoded(), mode: 0o644)
         deltas.withLock { $0 = list }
@@ -79,7 +102,7 @@ final class SnapshotStore: Sendable {
         let isLocal = path == self.path
         let loaded: (table: CompactStatusTable, basis: SignedBasis)
         do { loaded = try verified(path, isLocal: isLocal, verifier) } catch { return .failure(error) }
-        table.publish(loaded.table, verifiedAt: nil)
+        table.publish(loaded.table, verifiedAt: isLocal ? vouchedAt(version: loaded.table.dataVersion) : nil)
         // An operator's bundle becomes the local table, so that a restart serves it too.
         if isLocal { deltas.withLock { $0 = loaded.basis.deltas } } else { save(basis: loaded.basis) }
         Log.info(

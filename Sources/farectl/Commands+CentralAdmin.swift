@@ -197,6 +197,30 @@ let centralAdminCommands: [Command] = [
         return 0
     },
     Command(
+        ["central", "timestamp"],
+        usage:
+            "central timestamp (--db FILE | --pg CONN) --signing-key FILE.sec --network NAME --environment ENV [--valid-seconds N] [--json]",
+        "sign central's timestamp statement (newest signed version, now, expiry) for gates; run every minute (faregate-timestamp.timer)"
+    ) { args in
+        let json = args.flag("--json")
+        let backend = try CentralBackend(&args)
+        let keyPath = try required(&args, "--signing-key")
+        let scope = try requiredScope(&args)
+        let valid = try args.int("--valid-seconds", default: 300, in: 1...86_400)
+        try args.finish()
+        let keys = try loadSigningKey(keyPath)
+        let store = try backend.openPublications()
+        let t = try SyncPublisher.storeTimestamp(
+            in: store, scope: scope, signer: keys, nowMillis: nowMillis(), validForMillis: Int64(valid) * 1000)
+        try report(
+            TimestampReport(
+                version: t.version, issuedAtMillis: t.issuedAtMillis, expiresAtMillis: t.expiresAtMillis,
+                network: scope.network, environment: scope.environment),
+            json: json
+        ) { "signed timestamp: version \(t.version) current for \(scope), valid \(valid) s" }
+        return 0
+    },
+    Command(
         ["central", "export"],
         usage:
             "central export (--db FILE | --pg CONN) --signing-key FILE.sec --network NAME --environment ENV (--snapshot | --after VERSION [--max-changes N]) --out FILE [--json]",
@@ -404,4 +428,12 @@ struct ExportReport: Encodable {
 struct KeygenReport: Encodable {
     var files: [String]
     var publicKey: String?
+}
+
+struct TimestampReport: Encodable {
+    var version: UInt64
+    var issuedAtMillis: Int64
+    var expiresAtMillis: Int64
+    var network: String
+    var environment: String
 }

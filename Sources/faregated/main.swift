@@ -136,7 +136,9 @@ nonisolated func runDaemon() -> Int32 {
             // The config decoder has checked both are there and well formed with a key.
             let scope = try SyncScope(
                 network: config.centralNetwork ?? "", environment: config.centralEnvironment ?? "")
-            tableSync = GateSync(mode: .signed(try SyncVerifier(pinnedPublicKey: key, scope: scope)))
+            var verifier = try SyncVerifier(pinnedPublicKey: key, scope: scope)
+            verifier.minimumVersion = config.centralMinimumVersion
+            tableSync = GateSync(mode: .signed(verifier))
         } catch {
             fail(2, "config \(configPath): central.public_key: \(error)")
         }

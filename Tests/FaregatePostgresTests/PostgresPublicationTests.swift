@@ -42,6 +42,17 @@ final class PostgresPublicationTests: XCTestCase {
         let snapshot = try SyncPublisher.storeSnapshot(in: store, scope: .production, signer: keys, digest: sha)
         XCTAssertEqual(snapshot.toVersion, 1)
 
+        // Central's timestamp statement: stored, replaced, verified as a gate does (issue 16).
+        XCTAssertNil(try store.latestTimestamp())
+        for now: Int64 in [1_000_000, 2_000_000] {
+            try SyncPublisher.storeTimestamp(
+                in: store, scope: .production, signer: keys, nowMillis: now, validForMillis: 300_000)
+        }
+        let statement = try SyncVerifier(pinnedPublicKey: keys.publicKey, scope: .production)
+            .verifyTimestamp(try XCTUnwrap(try store.latestTimestamp()), nowMillis: 2_000_000)
+        XCTAssertEqual(statement.version, 1)
+        XCTAssertEqual(statement.issuedAtMillis, 2_000_000, "the newest statement replaced the first")
+
         // Gate start: snapshot.
         let verifier = try SyncVerifier(pinnedPublicKey: keys.publicKey, scope: .production)
         let snap = try XCTUnwrap(try store.latestSnapshot())

@@ -42,9 +42,13 @@ final class DaemonSignedTableTests: XCTestCase {
             try DaemonProcess.run(farectl, args)
         }
         let production = ["--network", "metro", "--environment", "production"]
+        // Central's timestamp signer, as faregate-timestamp.timer runs it: without its statement
+        // a gate with a pinned key counts its data as of unknown age.
+        let timestamp = ["central", "timestamp", "--db", central, "--signing-key", dir + "/central.sec"] + production
         for args in [
             ["central", "keygen", "--signing", dir + "/central"], ["central", "keygen", "--signing", dir + "/foreign"],
             ["central", "publish", "--db", central, "--signing-key", dir + "/central.sec", "--snapshot"] + production,
+            timestamp,
         ] {
             let r = try ctl(args)
             XCTAssertEqual(r.status, 0, "\(args): \(r.err)")
@@ -74,6 +78,7 @@ final class DaemonSignedTableTests: XCTestCase {
         let signed = try ctl(
             ["central", "publish", "--db", central, "--signing-key", dir + "/central.sec"] + production)
         XCTAssertEqual(signed.status, 0, signed.err)
+        XCTAssertEqual(try ctl(timestamp).status, 0)
         let synced = try ControlClient.send(.syncNow, to: socket)
         let version = try XCTUnwrap(synced.syncedReport?.tableVersion, "\(synced)")
         XCTAssertEqual(version, try SQLiteCentralStore(path: central).dataVersion())
@@ -155,6 +160,11 @@ final class DaemonSignedTableTests: XCTestCase {
         DaemonProcess.drain(log)
         let status = try ControlClient.send(.status, to: socket)
         XCTAssertEqual(status.statusReport?.tableVersion, version)
+        // Its age comes from central's signed timestamp statement kept beside it: fresh enough.
+        let fresh = try ControlClient.send(.tap(card: green), to: socket)
+        XCTAssertEqual(fresh.entry?.decision.outcome, .open, "\(fresh)")
+        XCTAssertEqual(
+            try ControlClient.send(.tap(card: returned), to: socket).entry?.decision.outcome, .deny)
         kill(p.processIdentifier, SIGTERM)
         p.waitUntilExit()
 

@@ -39,6 +39,17 @@ final class SQLitePublicationTests: XCTestCase {
         XCTAssertThrowsError(try verifier.verify(envelope: snap.envelope, body: snap.body, versionInService: 2)) {
             XCTAssertEqual(($0 as? SyncVerificationError)?.code, .rolledBack)
         }
+        // Central's timestamp statement: stored, replaced, verified as a gate does (issue 16); a
+        // version past 2^63 in a caller's hands finds no delta instead of trapping.
+        XCTAssertNil(try store.latestTimestamp())
+        for now: Int64 in [1_000_000, 2_000_000] {
+            try SyncPublisher.storeTimestamp(
+                in: store, scope: .production, signer: keys, nowMillis: now, validForMillis: 300_000)
+        }
+        let statement = try verifier.verifyTimestamp(try XCTUnwrap(try store.latestTimestamp()), nowMillis: 2_000_000)
+        XCTAssertEqual(statement.version, 2)
+        XCTAssertEqual(statement.issuedAtMillis, 2_000_000)
+        XCTAssertEqual(try store.deltas(after: .max, limit: 10).count, 0)
         // A different central key (not pinned) is refused.
         let other = try SyncVerifier(pinnedPublicKey: try Ed25519KeyPair().publicKey, scope: .production)
         XCTAssertThrowsError(try other.verifiedDeltas(try store.deltas(after: 0, limit: 10), versionInService: 0)) {

@@ -327,3 +327,46 @@ final class MemoryCentralStore: CentralAdminStore {
     func recordSync(gate: String, dataVersion: UInt64, wallMillis: Int64) throws(CentralStoreError) {}
     func gateStates() throws(CentralStoreError) -> [GateSyncState] { [] }
 }
+
+/// Central's timestamp statement (issue 16, part 1) at the gate: signature, scope, skew bound,
+/// expiry, and a version past 2^63.
+final class SyncTimestampTests: XCTestCase {
+    func testStatementsAreVerifiedAgainstKeyScopeAndTheGatesClock() throws {
+        let keys = try Ed25519KeyPair()
+        let verifier = try SyncVerifier(pinnedPublicKey: keys.publicKey, scope: .production)
+        let now: Int64 = 1_800_000_000_000
+        func statement(issued: Int64, expires: Int64, scope: SyncScope? = nil, version: UInt64 = 7) throws -> [UInt8] {
+            SyncTimestamp(
+                scope: try scope ?? .production, version: version, issuedAtMillis: issued, expiresAtMillis: expires
+            ).sealed(by: keys)
+        }
+        func code(_ sealed: [UInt8], at t: Int64 = now) -> SyncVerificationError.Code? {
+            do {
+                _ = try verifier.verifyTimestamp(sealed, nowMillis: t)
+                return nil
+            } catch { return error.code }
+        }
+        let good = try statement(issued: now - 1000, expires: now + 299_000)
+        XCTAssertEqual(try verifier.verifyTimestamp(good, nowMillis: now).version, 7)
+        XCTAssertEqual(try verifier.verifyTimestamp(good, nowMillis: now).issuedAtMillis, now - 1000)
+        // Within the skew bound either way: believed.
+        XCTAssertNil(code(try statement(issued: now + 29_000, expires: now + 300_000)))
+        XCTAssertNil(code(good, at: now + 299_000 + 29_000))
+        // Past it: refused.
+        XCTAssertEqual(code(try statement(issued: now + 31_000, expires: now + 300_000)), .outOfDate)
+        XCTAssertEqual(code(good, at: now + 299_000 + 31_000), .outOfDate)
+        XCTAssertNoThrow(try verifier.verifyTimestamp(good, nowMillis: now + 10_000_000, checkExpiry: false))
+        XCTAssertEqual(code(try statement(issued: now, expires: now + 1, scope: .staging)), .wrongScope)
+        XCTAssertEqual(code(try statement(issued: now, expires: now - 1)), .malformed)
+        XCTAssertEqual(code(try statement(issued: now, expires: now + 1, version: .max)), .malformed)
+        var forged = good
+        forged[60] ^= 1  // the version's top byte
+        XCTAssertEqual(code(forged), .badSignature)
+        XCTAssertEqual(code(Array(good.dropLast())), .malformed)
+        // Extremes of the clock do not trap.
+        XCTAssertNotNil(code(good, at: .max))
+        XCTAssertNotNil(code(good, at: .min))
+        // A manifest's bytes never pass for a statement (different magic, same key).
+        XCTAssertEqual(code(Array(repeating: 0, count: SyncTimestamp.sealedSize)), .badSignature)
+    }
+}
