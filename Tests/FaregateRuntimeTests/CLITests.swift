@@ -304,6 +304,11 @@ final class CLITests: XCTestCase {
                 "central", "publish", "--db", db, "--signing-key", dir + "/etc/central.sec", "--network",
                 "beijing-metro", "--environment", "production", "--snapshot",
             ],
+            // What hardware/faregate-timestamp.timer runs every minute (hardware/README.md).
+            [
+                "central", "timestamp", "--db", db, "--signing-key", dir + "/etc/central.sec", "--network",
+                "beijing-metro", "--environment", "production",
+            ],
         ] {
             let r = try run(farectl, args)
             XCTAssertEqual(r.status, 0, "\(args): \(r.err)")

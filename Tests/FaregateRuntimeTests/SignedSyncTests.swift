@@ -84,6 +84,13 @@ final class SignedSyncTests: XCTestCase {
         XCTAssertFalse(gate.syncOnce())
         XCTAssertEqual(gate.table.current().table?.dataVersion, 2)
 
+        // Signed with the right key but for staging (one key used for two environments): refused.
+        try db.execute("DELETE FROM publications WHERE to_version = 3")
+        try SyncPublisher.signNewVersions(in: store, scope: .staging, signer: key, digest: digest)
+        XCTAssertFalse(gate.syncOnce())
+        XCTAssertTrue(gate.lastSyncFailure?.contains("wrong_scope") ?? false, gate.lastSyncFailure ?? "")
+        XCTAssertEqual(gate.table.current().table?.dataVersion, 2)
+
         // Properly signed: accepted.
         try db.execute("DELETE FROM publications WHERE to_version = 3")
         try SyncPublisher.signNewVersions(in: store, scope: .production, signer: key, digest: digest)
