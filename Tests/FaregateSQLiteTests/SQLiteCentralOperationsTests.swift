@@ -58,7 +58,7 @@ final class SQLiteCentralOperationsTests: XCTestCase {
 
     func testCurrentSchemaHasTheOperationLog() throws {
         let store = try SQLiteCentralStore.create(at: dir + "/m.sqlite")
-        XCTAssertEqual(SQLiteCentralStore.schemaVersion, 4)
+        XCTAssertGreaterThanOrEqual(SQLiteCentralStore.schemaVersion, 4, "step 4 added the operation log")
         XCTAssertEqual(try store.operationLog(of: CardKey(rawValue: 1)).count, 0)
     }
 
