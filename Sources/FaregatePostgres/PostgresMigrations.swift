@@ -93,6 +93,12 @@ enum PostgresMigrations {
         """
         DELETE FROM publications;
         CREATE TABLE sync_timestamp(id smallint PRIMARY KEY CHECK (id = 1), statement bytea NOT NULL);
+        -- Gates read it as they read publications (when the least-privilege roles exist).
+        DO $$ BEGIN
+            IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'faregate_gate') THEN
+                GRANT SELECT ON sync_timestamp TO faregate_gate;
+            END IF;
+        END $$;
         """,
     ]
 }
