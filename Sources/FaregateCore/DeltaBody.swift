@@ -68,6 +68,9 @@ public struct DeltaBody: Hashable, Sendable {
         }
         fromVersion = ByteReader.u64(b, at: 4)
         toVersion = ByteReader.u64(b, at: 12)
+        guard fromVersion <= SyncManifest.maxVersion, toVersion <= SyncManifest.maxVersion else {
+            throw SyncVerificationError(.malformed, "delta version is past the limit \(SyncManifest.maxVersion)")
+        }
         let count = Int(ByteReader.u32(b, at: 20))
         guard b.count == Self.headerSize + count * Self.entrySize else {
             throw SyncVerificationError(

@@ -17,7 +17,7 @@ public struct GateStatusReport: Sendable, Hashable {
     public var tableCards: Int
     public var tableVersion: UInt64
     /// Seconds since the table in service was last verified against central state; nil when it
-    /// never was (no `.verified` stamp).
+    /// never was (a table handed over, or with a pinned key no signed timestamp statement vouching for it).
     public var dataAgeSeconds: Double?
     public var lastSyncFailure: String?
     /// Nil on a gate without a barrier controller.

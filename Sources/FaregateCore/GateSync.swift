@@ -27,10 +27,12 @@ public struct GateSync: Sendable {
     public enum Outcome: Sendable {
         /// Nothing newer was published: the table in service is current.
         case current
-        /// A whole new table to put in service, and how it was obtained.
-        case replace(CompactStatusTable, how: String)
-        /// Changes to apply to the table in service, reaching `version`.
-        case apply([StatusChange], version: UInt64, how: String)
+        /// A whole new table to put in service, how it was obtained, and (signed mode) the signed
+        /// publications it was built from, for the gate to keep beside its local table.
+        case replace(CompactStatusTable, how: String, basis: SignedBasis?)
+        /// Changes to apply to the table in service, reaching `version`, and (signed mode) the
+        /// verified deltas they came from.
+        case apply([StatusChange], version: UInt64, how: String, deltas: [SignedPublication])
     }
 
     static func changes(_ bodies: [DeltaBody]) -> [StatusChange] {
@@ -68,7 +70,8 @@ public struct GateSync: Sendable {
             var entries: [(CardKey, CardStatus)] = []
             let loaded = try store.forEachStatus { entries.append(($0, $1)) }
             return .replace(
-                CompactStatusTable(dataVersion: loaded, pairs: entries), how: "full reload of \(entries.count) cards")
+                CompactStatusTable(dataVersion: loaded, pairs: entries), how: "full reload of \(entries.count) cards",
+                basis: nil)
         } catch {
             throw .store(error)
         }
@@ -99,7 +102,8 @@ public struct GateSync: Sendable {
             if reached >= lastSigned {
                 guard !bodies.isEmpty else { return .current }
                 return .apply(
-                    Self.changes(bodies), version: reached, how: "\(bodies.count) delta(s) to version \(reached)")
+                    Self.changes(bodies), version: reached, how: "\(bodies.count) delta(s) to version \(reached)",
+                    deltas: chain)
             }
         }
         let snapshot: SignedPublication?
@@ -120,6 +124,7 @@ public struct GateSync: Sendable {
                 c.status.map { (c.key, $0) }
             })
         var how = "snapshot of \(table.count) cards at version \(body.toVersion)"
+        var basis = SignedBasis(snapshot: snapshot, deltas: [])
         // Deltas signed after the snapshot bring it the rest of the way (all verified, or none).
         if let chain = try? store.deltas(after: table.dataVersion, limit: maxDeltaChain), !chain.isEmpty,
             let bodies = try? verifier.verifiedDeltas(chain, versionInService: table.dataVersion),
@@ -127,8 +132,9 @@ public struct GateSync: Sendable {
         {
             table = table.applying(Self.changes(bodies), dataVersion: last.toVersion)
             how += ", then \(bodies.count) delta(s) to version \(last.toVersion)"
+            basis.deltas = chain
         }
-        return .replace(table, how: how)
+        return .replace(table, how: how, basis: basis)
     }
 }
 

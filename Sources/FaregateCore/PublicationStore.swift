@@ -16,6 +16,10 @@ public protocol PublicationStore: CentralAdminStore {
     func latestSnapshot() throws(CentralStoreError) -> SignedPublication?
     /// The highest version with a stored delta (0 when none).
     func lastSignedVersion() throws(CentralStoreError) -> UInt64
+    /// Replaces the stored timestamp statement (`SyncTimestamp`, sealed).
+    func storeTimestamp(_ sealed: [UInt8]) throws(CentralStoreError)
+    /// The stored timestamp statement, sealed; nil before the first.
+    func latestTimestamp() throws(CentralStoreError) -> [UInt8]?
 }
 
 /// Limits every publication store keeps (see `PublicationStore`).
@@ -38,7 +42,7 @@ extension SyncPublisher {
     /// Returns the versions signed. Run after `publish` by whoever holds the signing key.
     @discardableResult
     public static func signNewVersions(
-        in store: some PublicationStore, signer: some ManifestSigner, digest: some BodyDigest
+        in store: some PublicationStore, scope: SyncScope, signer: some ManifestSigner, digest: some BodyDigest
     ) throws(CentralStoreError) -> [UInt64] {
         let last = try store.lastSignedVersion()
         guard let set = try store.changes(after: last, maxChanges: Int.max), set.toVersion > last else { return [] }
@@ -51,7 +55,8 @@ extension SyncPublisher {
             let delta = ChangeSet(fromVersion: v - 1, toVersion: v, changes: byVersion[v] ?? []).delta
             try store.storePublication(
                 SignedPublication(
-                    kind: .delta, from: v - 1, to: v, body: delta.encoded(), signer: signer, digest: digest))
+                    kind: .delta, from: v - 1, to: v, body: delta.encoded(), scope: scope, signer: signer,
+                    digest: digest))
             signed.append(v)
         }
         return signed
@@ -60,11 +65,30 @@ extension SyncPublisher {
     /// Signs and stores a snapshot of the current table.
     @discardableResult
     public static func storeSnapshot(
-        in store: some PublicationStore, signer: some ManifestSigner, digest: some BodyDigest
+        in store: some PublicationStore, scope: SyncScope, signer: some ManifestSigner, digest: some BodyDigest
     ) throws(CentralStoreError) -> SyncManifest {
-        let p = try snapshot(from: store, signer: signer, digest: digest)
+        let p = try snapshot(from: store, scope: scope, signer: signer, digest: digest)
         try store.storePublication(p)
         return p.manifest
+    }
+}
+
+extension SyncPublisher {
+    /// Signs and stores a timestamp statement: the newest signed version (delta or snapshot) is
+    /// current as of `nowMillis`, believable for `validForMillis`. Run on a schedule by whoever
+    /// holds the online key (`farectl central timestamp`, `hardware/faregate-timestamp.timer`).
+    @discardableResult
+    public static func storeTimestamp(
+        in store: some PublicationStore, scope: SyncScope, signer: some ManifestSigner, nowMillis: Int64,
+        validForMillis: Int64
+    ) throws(CentralStoreError) -> SyncTimestamp {
+        let version = max(try store.lastSignedVersion(), try store.latestSnapshot()?.manifest.toVersion ?? 0)
+        let t = SyncTimestamp(
+            scope: scope, version: version, issuedAtMillis: nowMillis,
+            expiresAtMillis: nowMillis.addingReportingOverflow(validForMillis).overflow
+                ? .max : nowMillis + validForMillis)
+        try store.storeTimestamp(t.sealed(by: signer))
+        return t
     }
 }
 

@@ -123,6 +123,9 @@ public enum StatusSnapshot {
         let hsize = UInt32(littleEndian: base.loadUnaligned(fromByteOffset: 12, as: UInt32.self))
         guard hsize == UInt32(headerSize) else { throw .invalidHeader("header size \(hsize), expected \(headerSize)") }
         let dataVersion = UInt64(littleEndian: base.loadUnaligned(fromByteOffset: 16, as: UInt64.self))
+        guard dataVersion <= SyncManifest.maxVersion else {
+            throw .invalidHeader("data version \(dataVersion) is past the limit \(SyncManifest.maxVersion)")
+        }
         let count64 = UInt64(littleEndian: base.loadUnaligned(fromByteOffset: 24, as: UInt64.self))
         let bits = Int(bytes[32])
         let width = Int(bytes[33])

@@ -1,19 +1,25 @@
-/// What a publication is: a snapshot or a delta, the versions it spans, and the size and SHA-256 of
-/// its body. The central publisher signs the manifest's canonical bytes with Ed25519; the gate pins
-/// the public key and checks signature, size, hash and version before anything reaches its table.
+/// What a publication is: a snapshot or a delta, the versions it spans, the network and
+/// environment it is for, and the size and SHA-256 of its body. The central publisher signs the
+/// manifest's canonical bytes with Ed25519; the gate pins the public key and checks signature,
+/// scope, size, hash and version before anything reaches its table.
 ///
-/// Canonical encoding (62 bytes, integers little-endian), the exact bytes that are signed:
+/// Canonical encoding (110 bytes, integers little-endian), the exact bytes that are signed:
 ///
 ///     0  "FGM1"             magic
-///     4  u8  format = 1
+///     4  u8  format = 2     (format 1 named no scope and is refused)
 ///     5  u8  kind (1 snapshot, 2 delta)
 ///     6  u64 fromVersion    (0 for a snapshot)
 ///     14 u64 toVersion
 ///     22 u64 bodySize
 ///     30 [32] body SHA-256
+///     62 [32] network       (`SyncScope`: ASCII, zero-padded)
+///     94 [16] environment   (ASCII, zero-padded)
 ///
-/// A sealed manifest (the envelope sent beside the body) is those 62 bytes followed by the 64-byte
-/// Ed25519 signature over them.
+/// Versions are below 2^63 (`SyncManifest.maxVersion`): the stores keep them as signed 64-bit
+/// integers, and a manifest naming a larger one is malformed, whoever signed it.
+///
+/// A sealed manifest (the envelope sent beside the body) is those 110 bytes followed by the
+/// 64-byte Ed25519 signature over them.
 public struct SyncManifest: Hashable, Sendable {
     public enum Kind: UInt8, Sendable, CaseIterable, CustomStringConvertible {
         case snapshot = 1
@@ -26,19 +32,26 @@ public struct SyncManifest: Hashable, Sendable {
     public var toVersion: UInt64
     public var bodySize: UInt64
     public var bodySHA256: [UInt8]
+    /// The network and environment the publication is for; a gate configured for another refuses it.
+    public var scope: SyncScope
 
     public static let magic: [UInt8] = Array("FGM1".utf8)
-    public static let format: UInt8 = 1
-    public static let encodedSize = 62
+    public static let format: UInt8 = 2
+    public static let encodedSize = 110
     public static let signatureSize = 64
     public static let sealedSize = encodedSize + signatureSize
+    /// The largest version any publication, table or snapshot may carry: 2^63 − 1.
+    public static let maxVersion = UInt64(Int64.max)
 
-    public init(kind: Kind, fromVersion: UInt64, toVersion: UInt64, bodySize: UInt64, bodySHA256: [UInt8]) {
+    public init(
+        kind: Kind, fromVersion: UInt64, toVersion: UInt64, bodySize: UInt64, bodySHA256: [UInt8], scope: SyncScope
+    ) {
         self.kind = kind
         self.fromVersion = fromVersion
         self.toVersion = toVersion
         self.bodySize = bodySize
         self.bodySHA256 = bodySHA256
+        self.scope = scope
     }
 
     /// The canonical bytes that are signed.
@@ -51,6 +64,7 @@ public struct SyncManifest: Hashable, Sendable {
         ByteWriter.append(toVersion, to: &out)
         ByteWriter.append(bodySize, to: &out)
         out += bodySHA256.count == 32 ? bodySHA256 : [UInt8](repeating: 0, count: 32)
+        out += scope.encoded
         return out
     }
 
@@ -60,8 +74,12 @@ public struct SyncManifest: Hashable, Sendable {
         guard b.count == Self.encodedSize else {
             throw SyncVerificationError(.malformed, "manifest has \(b.count) bytes, expected \(Self.encodedSize)")
         }
-        guard Array(b[0..<4]) == Self.magic, b[4] == Self.format else {
-            throw SyncVerificationError(.malformed, "not a faregate manifest (bad magic or format)")
+        guard Array(b[0..<4]) == Self.magic else {
+            throw SyncVerificationError(.malformed, "not a faregate manifest (bad magic)")
+        }
+        guard b[4] == Self.format else {
+            throw SyncVerificationError(
+                .malformed, "manifest format \(b[4]), this gate reads \(Self.format) (format 1 names no network)")
         }
         guard let kind = Kind(rawValue: b[5]) else {
             throw SyncVerificationError(.malformed, "unknown manifest kind \(b[5])")
@@ -71,6 +89,11 @@ public struct SyncManifest: Hashable, Sendable {
         toVersion = ByteReader.u64(b, at: 14)
         bodySize = ByteReader.u64(b, at: 22)
         bodySHA256 = Array(b[30..<62])
+        scope = try SyncScope(encoded: b[62..<110])
+        guard fromVersion <= Self.maxVersion, toVersion <= Self.maxVersion else {
+            throw SyncVerificationError(
+                .malformed, "manifest version \(max(fromVersion, toVersion)) is past the limit \(Self.maxVersion)")
+        }
     }
 
     /// The envelope: canonical bytes followed by the signature `signer` makes over them.
@@ -114,6 +137,8 @@ public struct SyncVerificationError: Error, Hashable, Sendable, CustomStringConv
         public static let notApplicable = Code(rawValue: "not_applicable")
         /// A different kind than the one requested.
         public static let wrongKind = Code(rawValue: "wrong_kind")
+        /// Signed for another network or environment (a staging publication at a production gate).
+        public static let wrongScope = Code(rawValue: "wrong_scope")
     }
 
     public var code: Code
@@ -134,10 +159,16 @@ public struct SyncVerificationError: Error, Hashable, Sendable, CustomStringConv
 public struct SyncVerifier: Sendable {
     let signatures: any ManifestSignatureVerifier
     let digest: any BodyDigest
+    /// The network and environment this gate serves; publications for any other are refused.
+    public let scope: SyncScope
+    /// The oldest version a gate without a table takes (provisioned with the gate, so that a new
+    /// gate cannot be handed an old, genuinely signed snapshot); 0 takes any.
+    public var minimumVersion: UInt64 = 0
 
-    public init(signatures: any ManifestSignatureVerifier, digest: any BodyDigest) {
+    public init(signatures: any ManifestSignatureVerifier, digest: any BodyDigest, scope: SyncScope) {
         self.signatures = signatures
         self.digest = digest
+        self.scope = scope
     }
 
     /// Verifies `envelope` (a sealed manifest) and `body`; returns the trusted manifest.
@@ -157,6 +188,10 @@ public struct SyncVerifier: Sendable {
             throw SyncVerificationError(.badSignature, "manifest signature does not verify with the pinned central key")
         }
         let manifest = try SyncManifest(canonical: message)
+        guard manifest.scope == scope else {
+            throw SyncVerificationError(
+                .wrongScope, "publication is for \(manifest.scope), this gate serves \(scope)")
+        }
         if let kind, manifest.kind != kind {
             throw SyncVerificationError(.wrongKind, "expected a \(kind), got a \(manifest.kind)")
         }
@@ -180,12 +215,69 @@ public struct SyncVerifier: Sendable {
             }
         } else if manifest.kind == .delta {
             throw SyncVerificationError(.notApplicable, "a gate without a table needs a snapshot, not a delta")
+        } else if manifest.toVersion < minimumVersion {
+            throw SyncVerificationError(
+                .rolledBack,
+                "snapshot at version \(manifest.toVersion) is older than this gate's minimum version \(minimumVersion)")
         }
         guard manifest.kind == .snapshot || manifest.toVersion > manifest.fromVersion else {
             throw SyncVerificationError(
                 .malformed, "delta from \(manifest.fromVersion) to \(manifest.toVersion) goes backwards")
         }
         return manifest
+    }
+}
+
+/// The network and environment a publication is signed for, e.g. `metro` / `production`.
+///
+/// Each is 1…32 (network) or 1…16 (environment) characters of `a-z A-Z 0-9 . _ -`; the manifest
+/// carries both zero-padded. Separate signing keys per environment are the documented practice;
+/// the scope is the second fence, for when one key was used for two (README, trust model).
+public struct SyncScope: Hashable, Sendable, CustomStringConvertible {
+    public let network: String
+    public let environment: String
+
+    public static let networkBytes = 32
+    public static let environmentBytes = 16
+
+    public init(network: String, environment: String) throws(SyncVerificationError) {
+        try Self.check(network, "network", max: Self.networkBytes)
+        try Self.check(environment, "environment", max: Self.environmentBytes)
+        self.network = network
+        self.environment = environment
+    }
+
+    public var description: String { "network '\(network)' environment '\(environment)'" }
+
+    /// Network then environment, each zero-padded to its width.
+    var encoded: [UInt8] {
+        func padded(_ s: String, _ n: Int) -> [UInt8] { Array(s.utf8) + [UInt8](repeating: 0, count: n - s.utf8.count) }
+        return padded(network, Self.networkBytes) + padded(environment, Self.environmentBytes)
+    }
+
+    init(encoded b: ArraySlice<UInt8>) throws(SyncVerificationError) {
+        func field(_ bytes: ArraySlice<UInt8>, _ name: String) throws(SyncVerificationError) -> String {
+            let text = bytes.prefix { $0 != 0 }
+            guard bytes.dropFirst(text.count).allSatisfy({ $0 == 0 }) else {
+                throw SyncVerificationError(.malformed, "manifest \(name) has bytes after its padding")
+            }
+            return String(decoding: text, as: UTF8.self)
+        }
+        let start = b.startIndex
+        try self.init(
+            network: try field(b[start..<start + Self.networkBytes], "network"),
+            environment: try field(b[(start + Self.networkBytes)...], "environment"))
+    }
+
+    static func check(_ s: String, _ name: String, max: Int) throws(SyncVerificationError) {
+        let ok = s.utf8.allSatisfy { c in
+            (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A) || c == 0x2E || c == 0x5F
+                || c == 0x2D
+        }
+        guard !s.isEmpty, s.utf8.count <= max, ok else {
+            throw SyncVerificationError(
+                .malformed, "\(name) '\(s)' must be 1…\(max) characters of a-z A-Z 0-9 . _ -")
+        }
     }
 }
 

@@ -12,14 +12,15 @@ public struct SignedPublication: Sendable {
         self.body = body
     }
 
-    /// Seals `body` as a publication of `kind` spanning `from`→`to`.
+    /// Seals `body` as a publication of `kind` spanning `from`→`to`, for `scope`.
     public init(
-        kind: SyncManifest.Kind, from: UInt64, to: UInt64, body: [UInt8], signer: some ManifestSigner,
-        digest: some BodyDigest
+        kind: SyncManifest.Kind, from: UInt64, to: UInt64, body: [UInt8], scope: SyncScope,
+        signer: some ManifestSigner, digest: some BodyDigest
     ) {
         let hash = body.withUnsafeBytes { digest.sha256($0) }
         let m = SyncManifest(
-            kind: kind, fromVersion: from, toVersion: to, bodySize: UInt64(body.count), bodySHA256: hash)
+            kind: kind, fromVersion: from, toVersion: to, bodySize: UInt64(body.count), bodySHA256: hash,
+            scope: scope)
         self.init(manifest: m, envelope: m.sealed(by: signer), body: body)
     }
 }
@@ -33,28 +34,30 @@ public enum SyncPublisher {
     /// or when the gate is more than `maxChanges` card changes behind; tell the two apart with
     /// `store.dataVersion()` (newer version available and nil here: take a snapshot).
     public static func delta(
-        from store: some CentralAdminStore, after version: UInt64, maxChanges: Int, signer: some ManifestSigner,
-        digest: some BodyDigest
+        from store: some CentralAdminStore, after version: UInt64, maxChanges: Int, scope: SyncScope,
+        signer: some ManifestSigner, digest: some BodyDigest
     ) throws(CentralStoreError) -> SignedPublication? {
         guard let set = try store.changes(after: version, maxChanges: maxChanges), set.toVersion > version else {
             return nil
         }
         return SignedPublication(
-            kind: .delta, from: version, to: set.toVersion, body: set.delta.encoded(), signer: signer, digest: digest)
+            kind: .delta, from: version, to: set.toVersion, body: set.delta.encoded(), scope: scope, signer: signer,
+            digest: digest)
     }
 
     /// A signed snapshot of every card, by default in the delta wire format with `fromVersion` 0
     /// and every card an upsert (sorted by key). `encode` lets a caller use another table format;
     /// it receives the cards sorted by key and the version they form.
     public static func snapshot(
-        from store: some CentralStore, signer: some ManifestSigner, digest: some BodyDigest,
+        from store: some CentralStore, scope: SyncScope, signer: some ManifestSigner, digest: some BodyDigest,
         encode: ([(CardKey, CardStatus)], UInt64) -> [UInt8] = Self.deltaFormatSnapshot
     ) throws(CentralStoreError) -> SignedPublication {
         var cards: [(CardKey, CardStatus)] = []
         let version = try store.forEachStatus { cards.append(($0, $1)) }
         cards.sort { $0.0 < $1.0 }
         return SignedPublication(
-            kind: .snapshot, from: 0, to: version, body: encode(cards, version), signer: signer, digest: digest)
+            kind: .snapshot, from: 0, to: version, body: encode(cards, version), scope: scope, signer: signer,
+            digest: digest)
     }
 
     public static func deltaFormatSnapshot(_ cards: [(CardKey, CardStatus)], _ version: UInt64) -> [UInt8] {

@@ -22,12 +22,18 @@ extension FuzzTarget {
     /// envelope (the input's first `sealedSize` bytes) and a body (the rest) with a signature
     /// check that accepts everything, so the checks after the signature are reached.
     static let manifest = FuzzTarget("manifest", "SyncManifest parsing and SyncVerifier.verify") { bytes in
-        if let m = try? SyncManifest(canonical: bytes.prefix(SyncManifest.encodedSize)) {
+        let parsed = try? SyncManifest(canonical: bytes.prefix(SyncManifest.encodedSize))
+        if let m = parsed {
             fuzzCheck((try? SyncManifest(canonical: m.canonicalBytes)) == m, "manifest does not round-trip")
         }
         let envelope = Array(bytes.prefix(SyncManifest.sealedSize))
         let body = Array(bytes.dropFirst(SyncManifest.sealedSize))
-        let verifier = SyncVerifier(signatures: AcceptingSignatures(), digest: PrefixDigest())
+        // The manifest's own scope, so that the checks after the scope's are reached too.
+        guard let scope = parsed?.scope ?? (try? SyncScope(network: "fuzz", environment: "fuzz")) else { return }
+        let verifier = SyncVerifier(signatures: AcceptingSignatures(), digest: PrefixDigest(), scope: scope)
+        if let bundle = try? SignedBundle(decoding: bytes) {
+            _ = try? verifier.table(from: bundle, versionInService: nil)
+        }
         for inService in [nil, 0, 1, UInt64.max] as [UInt64?] {
             guard let m = try? verifier.verify(envelope: envelope, body: body, versionInService: inService) else {
                 continue

@@ -72,6 +72,23 @@ extension PostgresCentralStore: PublicationStore {
         }
     }
 
+    public func storeTimestamp(_ sealed: [UInt8]) throws(CentralStoreError) {
+        try run("cannot store the timestamp statement") { () throws(PostgresError) in
+            try conn.query(
+                """
+                INSERT INTO sync_timestamp(id, statement) VALUES (1, $1)
+                ON CONFLICT (id) DO UPDATE SET statement = EXCLUDED.statement
+                """, [PostgresHex.literal(sealed)])
+        }
+    }
+
+    public func latestTimestamp() throws(CentralStoreError) -> [UInt8]? {
+        try run("cannot read the timestamp statement") { () throws(PostgresError) in
+            let r = try conn.query("SELECT statement FROM sync_timestamp WHERE id = 1")
+            return r.rows == 0 ? nil : r.bytes(0, 0)
+        }
+    }
+
     /// The stored row as a publication; the manifest is parsed unverified (the gate verifies).
     static func publication(kind: SyncManifest.Kind, envelope: [UInt8]?, body: [UInt8]?) -> SignedPublication? {
         guard let envelope, let body, envelope.count == SyncManifest.sealedSize,

@@ -278,5 +278,18 @@ enum PostgresMigrations {
         CREATE POLICY own_conflict_updates ON journal_conflicts FOR UPDATE TO faregate_gate
             USING (gate_id = (SELECT l.gate_id FROM gate_logins l WHERE l.login = current_user)) WITH CHECK (gate_id = (SELECT l.gate_id FROM gate_logins l WHERE l.login = current_user));
         """,
+        // 6: issue 16. Manifests name their network and environment now (format 2): the format-1
+        //    rows no gate reads any more are dropped (`central publish --signing-key … --snapshot`
+        //    signs every version again), and central's signed timestamp statement has its row.
+        """
+        DELETE FROM publications;
+        CREATE TABLE sync_timestamp(id smallint PRIMARY KEY CHECK (id = 1), statement bytea NOT NULL);
+        -- Gates read it as they read publications (when the least-privilege roles exist).
+        DO $$ BEGIN
+            IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'faregate_gate') THEN
+                GRANT SELECT ON sync_timestamp TO faregate_gate;
+            END IF;
+        END $$;
+        """,
     ]
 }

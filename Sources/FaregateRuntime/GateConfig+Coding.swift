@@ -61,6 +61,20 @@ extension GateConfig: JSONSettings {
                             forKey: k, in: c, debugDescription: "must set sqlite or postgres, not both")
                     }
                     root.centralPublicKeyFile = central.publicKey
+                    root.centralNetwork = central.network
+                    root.centralEnvironment = central.environment
+                    root.centralMinimumVersion = central.minimumVersion
+                    guard central.publicKey == nil || (central.network != nil && central.environment != nil) else {
+                        throw DecodingError.dataCorruptedError(
+                            forKey: k, in: c,
+                            debugDescription:
+                                "public_key needs network and environment (the scope publications are signed for)")
+                    }
+                    if let network = central.network, let environment = central.environment {
+                        do { _ = try SyncScope(network: network, environment: environment) } catch {
+                            throw DecodingError.dataCorruptedError(forKey: k, in: c, debugDescription: "\(error)")
+                        }
+                    }
                 }, encode: { c, k, root in try c.encode(CentralSettings(root), forKey: k) }),
             .value("sync", \.sync), .value("readers", \.readers), .value("barrier", \.barrier),
             JSONField(
@@ -144,6 +158,9 @@ extension GateConfig: JSONSettings {
         var sqlite: String?
         var postgres: String?
         var publicKey: String?
+        var network: String?
+        var environment: String?
+        var minimumVersion: UInt64 = 0
 
         static var defaults: CentralSettings { CentralSettings() }
         static var fields: [JSONField<CentralSettings>] {
@@ -164,6 +181,8 @@ extension GateConfig: JSONSettings {
                         }
                     }, encode: { c, k, root in try c.encodeIfPresent(root.postgres, forKey: k) }),
                 .optional("public_key", \.publicKey),
+                .optional("network", \.network), .optional("environment", \.environment),
+                .value("minimum_version", \.minimumVersion, in: 0...SyncManifest.maxVersion),
             ]
         }
 
@@ -173,6 +192,9 @@ extension GateConfig: JSONSettings {
             if case .sqlite(let path) = config.central { sqlite = path }
             if case .postgres(let conninfo) = config.central { postgres = conninfo }
             publicKey = config.centralPublicKeyFile
+            network = config.centralNetwork
+            environment = config.centralEnvironment
+            minimumVersion = config.centralMinimumVersion
         }
     }
 }

@@ -122,6 +122,13 @@ public struct GateConfig: Sendable, Equatable {
     /// The pinned central Ed25519 public key (a hex key file). When set, the gate takes only
     /// signed publications; without it, it trusts the store and reloads the whole table.
     public var centralPublicKeyFile: String?
+    /// The network and environment this gate serves (`central.network`, `central.environment`):
+    /// required with a pinned key; a publication signed for any other is refused.
+    public var centralNetwork: String?
+    public var centralEnvironment: String?
+    /// The oldest version this gate takes as its first table (`central.minimum_version`, set
+    /// when the gate is provisioned): an old signed snapshot cannot start it.
+    public var centralMinimumVersion: UInt64 = 0
 
     public struct Sync: Sendable, Equatable {
         public var intervalSeconds: Double = 60

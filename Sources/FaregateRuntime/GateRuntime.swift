@@ -132,7 +132,13 @@ public final class GateRuntime: @unchecked Sendable {
                 end: core.end(of: UInt16(index)), clock: clock, barrier: barrier, loop: loop, telemetry: telemetry,
                 index: index)
         }
-        snapshots = SnapshotStore(gateID: options.gateID, path: options.snapshotPath, table: table, clock: clock)
+        let verifier: SyncVerifier? =
+            switch options.tableSync.mode {
+            case .signed(let v): v
+            case .trusted: nil
+            }
+        snapshots = SnapshotStore(
+            gateID: options.gateID, path: options.snapshotPath, table: table, verifier: verifier, clock: clock)
         sync = storeFactory.map { [journal, table, snapshots, telemetry] open in
             SyncService(
                 gateID: options.gateID, settings: options.sync, tableSync: options.tableSync, openStore: open,

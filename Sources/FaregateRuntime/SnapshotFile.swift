@@ -203,6 +203,12 @@ public struct SnapshotFileError: Error, Equatable, Sendable, CustomStringConvert
         case format(StatusSnapshotError)
         /// A valid snapshot, but older than the table in service (version, version in service).
         case olderThanInService(UInt64, UInt64)
+        /// A gate with a pinned key was handed something that is not a bundle of publications
+        /// verified with that key for its network and environment (an unsigned table, a foreign
+        /// key, another environment's publication, a version past 2^63 − 1).
+        case unverified(SyncVerificationError)
+        /// Larger than a gate reads (bytes, limit).
+        case tooLarge(Int, Int)
     }
     public var path: String
     public var problem: Problem
@@ -218,6 +224,9 @@ public struct SnapshotFileError: Error, Equatable, Sendable, CustomStringConvert
         case .format(let e): "status snapshot \(path): \(e)"
         case .olderThanInService(let v, let current):
             "status snapshot \(path): version \(v) is older than version \(current) in service; refused"
+        case .unverified(let e): "signed table \(path): refused: \(e)"
+        case .tooLarge(let size, let limit):
+            "signed table \(path): \(size) bytes, past the \(limit)-byte limit; refused"
         }
     }
 }

@@ -24,6 +24,8 @@ final class SyncService: @unchecked Sendable {
     private let sleeper: ClockSleeper
     private let stopping = Atomic<Bool>(false)
     private let lastError = Mutex<String?>(nil)
+    /// Why the last sync did not refresh the data age (signed mode), to log each reason once.
+    private let freshness = Mutex<String?>(nil)
     private let lock = Mutex<Void>(())
     /// The open connection to central state; nil after a failure (reconnect next time).
     private var store: (any CentralStore)?
@@ -124,6 +126,13 @@ final class SyncService: @unchecked Sendable {
 
     /// Brings the table up to date; a refused publication becomes a store-level error for the
     /// failure accounting (the table in service stays either way).
+    ///
+    /// Data age. Trusted mode: the table counts as verified now. Signed mode: only central's signed
+    /// timestamp statement vouches for freshness (`SyncTimestamp`): the table counts as verified
+    /// at the statement's `issuedAt` (on this gate's clock) when the statement verifies and names
+    /// a version the table holds; otherwise the age is not refreshed, so a frozen central, a
+    /// replayed old state or a stopped timestamp signer make the gate stale after
+    /// `max_data_age_seconds`.
     private func update(from store: any CentralStore) throws(CentralStoreError) {
         let outcome: GateSync.Outcome
         do {
@@ -134,18 +143,71 @@ final class SyncService: @unchecked Sendable {
             case .verification: throw CentralStoreError(.refused, error.description)
             }
         }
+        let now = clock.monotonicNanos()
+        let target: UInt64? =
+            switch outcome {
+            case .current: table.current().table?.dataVersion
+            case .replace(let fresh, _, _): fresh.dataVersion
+            case .apply(_, let version, _, _): version
+            }
+        var vouched: (at: UInt64, sealed: [UInt8])?
+        if case .signed(let verifier) = tableSync.mode {
+            vouched = vouchedAt(store, verifier, version: target ?? 0)
+        }
+        let signed = if case .signed = tableSync.mode { true } else { false }
+        let previous = table.current().verifiedAt
         switch outcome {
         case .current:
-            table.markVerified(at: clock.monotonicNanos())
-        case .replace(let fresh, let how):
-            table.publish(fresh, verifiedAt: clock.monotonicNanos())
+            if !signed { table.markVerified(at: now) } else if let vouched { table.markVerified(at: vouched.at) }
+        case .replace(let fresh, let how, let basis):
+            table.publish(fresh, verifiedAt: signed ? vouched?.at : now)
             Log.info("gate \(gateID): table version \(fresh.dataVersion) in service (\(how)), \(fresh.count) cards")
-            snapshots.save()
-        case .apply(let changes, let version, let how):
-            table.apply(changes, dataVersion: version, verifiedAt: clock.monotonicNanos())
+            snapshots.save(basis: basis)
+        case .apply(let changes, let version, let how, let deltas):
+            table.apply(changes, dataVersion: version, verifiedAt: signed ? (vouched?.at ?? previous ?? 0) : now)
             Log.info("gate \(gateID): table version \(version) in service (\(how))")
-            snapshots.save()
+            snapshots.append(deltas)
         }
+        if let vouched { snapshots.saveTimestamp(vouched.sealed) }
+    }
+
+    /// The monotonic time central's timestamp statement vouches for a table at `version`, and
+    /// the statement; nil (logged when the reason changes) when there is none, it does not
+    /// verify, it is out of date, or it names a version newer than `version`.
+    private func vouchedAt(_ store: any CentralStore, _ verifier: SyncVerifier, version: UInt64) -> (
+        at: UInt64, sealed: [UInt8]
+    )? {
+        let wall = clock.wallMillis()
+        let problem: String
+        do {
+            guard let sealed = try (store as? any PublicationStore)?.latestTimestamp() else {
+                throw SyncVerificationError(.malformed, "central has signed no timestamp statement")
+            }
+            let t = try verifier.verifyTimestamp(sealed, nowMillis: wall)
+            guard t.version <= version else {
+                throw SyncVerificationError(
+                    .notApplicable, "central's timestamp names version \(t.version), the gate holds \(version)")
+            }
+            freshness.withLock { $0 = nil }
+            return (SyncService.monotonic(ofWall: t.issuedAtMillis, clock: clock), sealed)
+        } catch {
+            problem = "\(error)"
+        }
+        let changed = freshness.withLock { last -> Bool in
+            defer { last = problem }
+            return last != problem
+        }
+        if changed { Log.warning("gate \(gateID): data age not refreshed: \(problem)") }
+        return nil
+    }
+
+    /// The monotonic time that was wall time `wallMillis` on `clock` (at least 1: 0 means never).
+    static func monotonic(ofWall wallMillis: Int64, clock: any GateClock) -> UInt64 {
+        let (age, overflow) = clock.wallMillis().subtractingReportingOverflow(wallMillis)
+        let (ageNanos, tooOld) = UInt64(max(0, age)).multipliedReportingOverflow(by: 1_000_000)
+        let now = clock.monotonicNanos()
+        guard !overflow, !tooOld, now > ageNanos else { return 1 }
+        return now - ageNanos
     }
 
     /// Uploads the journal in batches until central holds all of it, recording each

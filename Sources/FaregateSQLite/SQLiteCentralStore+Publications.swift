@@ -28,8 +28,10 @@ extension SQLiteCentralStore: PublicationStore {
                 SELECT from_version, to_version, envelope, CASE WHEN length(body) <= ?3 THEN body END, length(body)
                 FROM publications WHERE kind = 2 AND to_version > ?1 ORDER BY to_version LIMIT ?2
                 """)
+            // Versions are below 2^63 wherever they are parsed; a caller's larger one finds nothing.
+            guard let after = Int64(exactly: version) else { return [] }
             try q.bind(
-                .integer(Int64(version)), .integer(Int64(limit)), .integer(Int64(PublicationLimits.maxBodyBytes)))
+                .integer(after), .integer(Int64(clamping: limit)), .integer(Int64(PublicationLimits.maxBodyBytes)))
             var out: [SignedPublication] = []
             var next = version
             while try q.step() {
@@ -69,6 +71,21 @@ extension SQLiteCentralStore: PublicationStore {
         try run("cannot read publications") { () throws(SQLiteError) in
             let q = try db.prepare("SELECT COALESCE(max(to_version), 0) FROM publications WHERE kind = 2")
             return try q.step() ? UInt64(q.int64(0)) : 0
+        }
+    }
+
+    public func storeTimestamp(_ sealed: [UInt8]) throws(CentralStoreError) {
+        try run("cannot store the timestamp statement") { () throws(SQLiteError) in
+            let q = try db.prepare("INSERT OR REPLACE INTO sync_timestamp(id, statement) VALUES (1, ?)")
+            try q.bind(.blob(sealed))
+            try q.run()
+        }
+    }
+
+    public func latestTimestamp() throws(CentralStoreError) -> [UInt8]? {
+        try run("cannot read the timestamp statement") { () throws(SQLiteError) in
+            let q = try db.prepare("SELECT statement FROM sync_timestamp WHERE id = 1")
+            return try q.step() ? q.blob(0) : nil
         }
     }
 

@@ -115,5 +115,12 @@ enum SQLiteMigrations {
             UNIQUE(gate_id, seq, offered_record)
         );
         """,
+        // 6: issue 16. Manifests name their network and environment now (format 2): the format-1
+        //    rows no gate reads any more are dropped (`central publish --signing-key … --snapshot`
+        //    signs every version again), and central's signed timestamp statement has its row.
+        """
+        DELETE FROM publications;
+        CREATE TABLE sync_timestamp(id INTEGER PRIMARY KEY CHECK (id = 1), statement BLOB NOT NULL);
+        """,
     ]
 }

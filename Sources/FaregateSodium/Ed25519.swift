@@ -85,8 +85,9 @@ public struct Ed25519Verifier: ManifestSignatureVerifier {
 }
 
 extension SyncVerifier {
-    /// The gate's verifier: Ed25519 with the pinned central public key, SHA-256 from libsodium.
-    public init(pinnedPublicKey: [UInt8]) throws(SodiumError) {
-        self.init(signatures: try Ed25519Verifier(publicKey: pinnedPublicKey), digest: SodiumSHA256())
+    /// The gate's verifier: Ed25519 with the pinned central public key, SHA-256 from libsodium,
+    /// for the network and environment the gate serves.
+    public init(pinnedPublicKey: [UInt8], scope: SyncScope) throws(SodiumError) {
+        self.init(signatures: try Ed25519Verifier(publicKey: pinnedPublicKey), digest: SodiumSHA256(), scope: scope)
     }
 }

@@ -147,3 +147,19 @@ func writeKeyFile(_ path: String, _ bytes: [UInt8], secret: Bool) throws {
 func readKeyFile(_ path: String, bytes: Int) throws(CLIError) -> [UInt8] {
     do { return try KeyFile.read(path, bytes: bytes) } catch { throw CLIError.failed(error.description) }
 }
+
+/// `--network NAME --environment ENV`: the scope publications are signed for (a gate configured
+/// for another refuses them). Both required wherever a key signs or checks publications.
+func requiredScope(_ args: inout Arguments) throws(CLIError) -> SyncScope {
+    let network = try required(&args, "--network")
+    let environment = try required(&args, "--environment")
+    do { return try SyncScope(network: network, environment: environment) } catch { throw CLIError(error.message) }
+}
+
+/// A version number as given on the command line: at most 2^63 − 1, like every version.
+func parseVersion(_ text: String, _ name: String) throws(CLIError) -> UInt64 {
+    guard let v = UInt64(text), v <= SyncManifest.maxVersion else {
+        throw CLIError("\(name) takes a version number from 0 to \(SyncManifest.maxVersion), not '\(text)'")
+    }
+    return v
+}

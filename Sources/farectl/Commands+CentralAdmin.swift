@@ -161,25 +161,28 @@ let centralAdminCommands: [Command] = [
     },
     Command(
         ["central", "publish"],
-        usage: "central publish (--db FILE | --pg CONN) [--signing-key FILE.sec [--snapshot]] [--json]",
+        usage:
+            "central publish (--db FILE | --pg CONN) [--signing-key FILE.sec --network NAME --environment ENV [--snapshot]] [--json]",
         "publish pending changes as the next version; with a key, sign new versions (and a snapshot) for gates"
     ) { args in
         let json = args.flag("--json")
         let withSnapshot = args.flag("--snapshot")
         let backend = try CentralBackend(&args)
         let keyPath = try args.value("--signing-key")
+        let scope = keyPath == nil ? nil : try requiredScope(&args)
         try args.finish()
         guard keyPath != nil || !withSnapshot else { throw CLIError("--snapshot needs --signing-key") }
         let store = try backend.openPublications()
         let r = try store.publish(wallMillis: nowMillis())
         var signed: [UInt64] = []
         var snapshotVersion: UInt64?
-        if let keyPath {
+        if let keyPath, let scope {
             let keys = try loadSigningKey(keyPath)
-            signed = try SyncPublisher.signNewVersions(in: store, signer: keys, digest: SodiumSHA256())
+            signed = try SyncPublisher.signNewVersions(in: store, scope: scope, signer: keys, digest: SodiumSHA256())
             if withSnapshot {
-                snapshotVersion = try SyncPublisher.storeSnapshot(in: store, signer: keys, digest: SodiumSHA256())
-                    .toVersion
+                snapshotVersion = try SyncPublisher.storeSnapshot(
+                    in: store, scope: scope, signer: keys, digest: SodiumSHA256()
+                ).toVersion
             }
         }
         let out = PublishReport(
@@ -194,15 +197,40 @@ let centralAdminCommands: [Command] = [
         return 0
     },
     Command(
+        ["central", "timestamp"],
+        usage:
+            "central timestamp (--db FILE | --pg CONN) --signing-key FILE.sec --network NAME --environment ENV [--valid-seconds N] [--json]",
+        "sign central's timestamp statement (newest signed version, now, expiry) for gates; run every minute (faregate-timestamp.timer)"
+    ) { args in
+        let json = args.flag("--json")
+        let backend = try CentralBackend(&args)
+        let keyPath = try required(&args, "--signing-key")
+        let scope = try requiredScope(&args)
+        let valid = try args.int("--valid-seconds", default: 300, in: 1...86_400)
+        try args.finish()
+        let keys = try loadSigningKey(keyPath)
+        let store = try backend.openPublications()
+        let t = try SyncPublisher.storeTimestamp(
+            in: store, scope: scope, signer: keys, nowMillis: nowMillis(), validForMillis: Int64(valid) * 1000)
+        try report(
+            TimestampReport(
+                version: t.version, issuedAtMillis: t.issuedAtMillis, expiresAtMillis: t.expiresAtMillis,
+                network: scope.network, environment: scope.environment),
+            json: json
+        ) { "signed timestamp: version \(t.version) current for \(scope), valid \(valid) s" }
+        return 0
+    },
+    Command(
         ["central", "export"],
         usage:
-            "central export (--db FILE | --pg CONN) --signing-key FILE.sec (--snapshot | --after VERSION [--max-changes N]) --out PATH [--json]",
-        "write a signed snapshot or delta: PATH.manifest (sealed manifest) and PATH.body"
+            "central export (--db FILE | --pg CONN) --signing-key FILE.sec --network NAME --environment ENV (--snapshot | --after VERSION [--max-changes N]) --out FILE [--json]",
+        "write a signed bundle (a snapshot, or a delta): what load-snapshot takes"
     ) { args in
         let json = args.flag("--json")
         let wantSnapshot = args.flag("--snapshot")
         let backend = try CentralBackend(&args)
         let keyPath = try required(&args, "--signing-key")
+        let scope = try requiredScope(&args)
         let out = try required(&args, "--out")
         let after = try args.value("--after")
         let maxChanges = try args.int("--max-changes", default: 1_000_000, in: 0...Int.max)
@@ -214,10 +242,11 @@ let centralAdminCommands: [Command] = [
         let store = try backend.open()
         let publication: SignedPublication
         if let after {
-            guard let from = UInt64(after) else { throw CLIError("--after takes a version number, not '\(after)'") }
+            let from = try parseVersion(after, "--after")
             guard
                 let p = try SyncPublisher.delta(
-                    from: store, after: from, maxChanges: maxChanges, signer: keys, digest: SodiumSHA256())
+                    from: store, after: from, maxChanges: maxChanges, scope: scope, signer: keys,
+                    digest: SodiumSHA256())
             else {
                 let current = try store.dataVersion()
                 if current > from {
@@ -231,11 +260,12 @@ let centralAdminCommands: [Command] = [
             }
             publication = p
         } else {
-            publication = try SyncPublisher.snapshot(from: store, signer: keys, digest: SodiumSHA256())
+            publication = try SyncPublisher.snapshot(
+                from: store, scope: scope, signer: keys, digest: SodiumSHA256())
         }
-        guard FileManager.default.createFile(atPath: out + ".body", contents: Data(publication.body)),
-            FileManager.default.createFile(atPath: out + ".manifest", contents: Data(publication.envelope))
-        else { throw CLIError.failed("cannot write \(out).body / \(out).manifest") }
+        do { try SafeFile.replace(out, with: SignedBundle([publication]).encoded(), mode: 0o644) } catch {
+            throw CLIError.failed("cannot write \(out): \(error)")
+        }
         let m = publication.manifest
         try report(
             ExportReport(
@@ -243,29 +273,34 @@ let centralAdminCommands: [Command] = [
             ),
             json: json
         ) {
-            "wrote \(m.kind) \(m.fromVersion)→\(m.toVersion), \(m.bodySize) body bytes, to \(out).manifest and \(out).body"
+            "wrote signed \(m.kind) \(m.fromVersion)→\(m.toVersion) for \(scope), \(m.bodySize) body bytes, to \(out)"
         }
         return 0
     },
     Command(
         ["central", "verify"],
-        usage: "central verify --public-key FILE.pub --in PATH [--in-service VERSION] [--json]",
-        "check PATH.manifest and PATH.body as a gate would (signature, size, hash, version)"
+        usage:
+            "central verify --public-key FILE.pub --network NAME --environment ENV --in FILE [--in-service VERSION] [--json]",
+        "check a signed bundle as a gate would (signature, scope, size, hash, version)"
     ) { args in
         let json = args.flag("--json")
         let pub = try readKeyFile(try required(&args, "--public-key"), bytes: Ed25519KeyPair.publicKeySize)
+        let scope = try requiredScope(&args)
         let path = try required(&args, "--in")
         let inService = try args.value("--in-service").map { text throws(CLIError) -> UInt64 in
-            guard let v = UInt64(text) else { throw CLIError("--in-service takes a version number") }
-            return v
+            try parseVersion(text, "--in-service")
         }
         try args.finish()
-        guard let envelope = FileManager.default.contents(atPath: path + ".manifest"),
-            let body = FileManager.default.contents(atPath: path + ".body")
-        else { throw CLIError.failed("cannot read \(path).manifest and \(path).body") }
-        let verifier = try SyncVerifier(pinnedPublicKey: pub)
+        guard let bytes = FileManager.default.contents(atPath: path) else {
+            throw CLIError.failed("cannot read \(path)")
+        }
+        let verifier = try SyncVerifier(pinnedPublicKey: pub, scope: scope)
         do {
-            let m = try verifier.verify(envelope: [UInt8](envelope), body: [UInt8](body), versionInService: inService)
+            let bundle = try SignedBundle(decoding: [UInt8](bytes))
+            guard bundle.publications.count == 1, let p = bundle.publications.first else {
+                throw SyncVerificationError(.malformed, "a bundle of \(bundle.publications.count) publications")
+            }
+            let m = try verifier.verify(envelope: p.envelope, body: p.body, versionInService: inService)
             try report(
                 ExportReport(
                     kind: m.kind.description, fromVersion: m.fromVersion, toVersion: m.toVersion,
@@ -393,4 +428,12 @@ struct ExportReport: Encodable {
 struct KeygenReport: Encodable {
     var files: [String]
     var publicKey: String?
+}
+
+struct TimestampReport: Encodable {
+    var version: UInt64
+    var issuedAtMillis: Int64
+    var expiresAtMillis: Int64
+    var network: String
+    var environment: String
 }

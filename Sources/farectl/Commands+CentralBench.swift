@@ -40,12 +40,14 @@ let centralBenchCommands: [Command] = [
         let writeSeconds = t.lap()
         let published = try store.publish(wallMillis: nowMillis())
         let publishSeconds = t.lap()
+        let benchScope = try SyncScope(network: "bench", environment: "bench")
         guard
             let delta = try SyncPublisher.delta(
-                from: store, after: initial.version, maxChanges: Int.max, signer: keys, digest: sha)
+                from: store, after: initial.version, maxChanges: Int.max, scope: benchScope, signer: keys,
+                digest: sha)
         else { throw CLIError.failed("no delta after version \(initial.version)") }
         let fetchSignSeconds = t.lap()
-        let verifier = try SyncVerifier(pinnedPublicKey: keys.publicKey)
+        let verifier = try SyncVerifier(pinnedPublicKey: keys.publicKey, scope: benchScope)
         let m = try verifier.verify(envelope: delta.envelope, body: delta.body, versionInService: initial.version)
         var table: [CardKey: CardStatus] = [:]
         table.reserveCapacity(n)

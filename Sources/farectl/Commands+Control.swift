@@ -153,7 +153,7 @@ let controlCommands: [Command] = [
     },
     Command(
         ["load-snapshot"], usage: "load-snapshot --file PATH [--socket PATH] [--json]",
-        "hand a status-table snapshot file to a running gate; a bad or older file changes nothing"
+        "hand a table to a running gate: a signed bundle (central export) with a pinned key, else a status snapshot; a bad, unsigned or older one changes nothing"
     ) { args in
         guard let file = try args.value("--file") else { throw CLIError("--file PATH is required") }
         let path = file.hasPrefix("/") ? file : FileManager.default.currentDirectoryPath + "/" + file

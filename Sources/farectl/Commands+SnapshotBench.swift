@@ -44,7 +44,9 @@ let snapshotBenchCommands: [Command] = [
         let body = SyncPublisher.deltaFormatSnapshot(cards, 1)
         cards = []
         let encode = t.lap()
-        let publication = SignedPublication(kind: .snapshot, from: 0, to: 1, body: body, signer: keys, digest: sha)
+        let benchScope = try SyncScope(network: "bench", environment: "bench")
+        let publication = SignedPublication(
+            kind: .snapshot, from: 0, to: 1, body: body, scope: benchScope, signer: keys, digest: sha)
         let sign = t.lap()
         try store.storePublication(publication)
         let storeSeconds = t.lap()
@@ -53,7 +55,7 @@ let snapshotBenchCommands: [Command] = [
         let gateStore = try SQLiteCentralStore(path: db)
         guard let fetched = try gateStore.latestSnapshot() else { throw CLIError.failed("no snapshot stored") }
         let fetch = t.lap()
-        let verifier = try SyncVerifier(pinnedPublicKey: keys.publicKey)
+        let verifier = try SyncVerifier(pinnedPublicKey: keys.publicKey, scope: benchScope)
         let manifest = try verifier.verify(
             envelope: fetched.envelope, body: fetched.body, versionInService: nil, expecting: .snapshot)
         let verify = t.lap()

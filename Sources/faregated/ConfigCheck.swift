@@ -104,8 +104,10 @@ enum ConfigCheck {
         }
         if let keyFile = config.centralPublicKeyFile {
             do {
-                _ = try SyncVerifier(pinnedPublicKey: try KeyFile.read(keyFile, bytes: 32))
-                summary.append("central.public_key \(keyFile): signed publications only")
+                let scope = try SyncScope(
+                    network: config.centralNetwork ?? "", environment: config.centralEnvironment ?? "")
+                _ = try SyncVerifier(pinnedPublicKey: try KeyFile.read(keyFile, bytes: 32), scope: scope)
+                summary.append("central.public_key \(keyFile): signed publications only, for \(scope)")
             } catch {
                 check.error("central.public_key \(keyFile): \(error)")
             }

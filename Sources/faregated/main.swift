@@ -173,8 +173,12 @@ nonisolated func runDaemon() -> Int32 {
     if let keyFile = config.centralPublicKeyFile {
         do {
             let key = try KeyFile.read(keyFile, bytes: 32)
-            tableSync = GateSync(
-                mode: .signed(try SyncVerifier(pinnedPublicKey: key)))
+            // The config decoder has checked both are there and well formed with a key.
+            let scope = try SyncScope(
+                network: config.centralNetwork ?? "", environment: config.centralEnvironment ?? "")
+            var verifier = try SyncVerifier(pinnedPublicKey: key, scope: scope)
+            verifier.minimumVersion = config.centralMinimumVersion
+            tableSync = GateSync(mode: .signed(verifier))
         } catch {
             fail(2, "config \(configPath): central.public_key: \(error)")
         }

@@ -77,7 +77,7 @@ final class DeltaBodyTests: XCTestCase {
     func testManifestCanonicalBytesRoundTrip() throws {
         let m = SyncManifest(
             kind: .snapshot, fromVersion: 0, toVersion: 77, bodySize: 1234,
-            bodySHA256: Array(repeating: 0xAB, count: 32))
+            bodySHA256: Array(repeating: 0xAB, count: 32), scope: try .production)
         let bytes = m.canonicalBytes
         XCTAssertEqual(bytes.count, SyncManifest.encodedSize)
         XCTAssertEqual(try SyncManifest(canonical: bytes), m)
@@ -85,5 +85,11 @@ final class DeltaBodyTests: XCTestCase {
         badKind[5] = 9
         XCTAssertThrowsError(try SyncManifest(canonical: badKind))
         XCTAssertThrowsError(try SyncManifest(canonical: bytes.dropLast()))
+        var formatOne = bytes
+        formatOne[4] = 1  // the format that named no network
+        XCTAssertThrowsError(try SyncManifest(canonical: formatOne))
+        var padded = bytes
+        padded[62 + 10] = 0x41  // a byte after the network's zero padding
+        XCTAssertThrowsError(try SyncManifest(canonical: padded))
     }
 }

@@ -97,8 +97,8 @@ final class PostgresGateRoleTests: XCTestCase {
             },
             wallMillis: 1)
         try store.publish(wallMillis: 1)
-        try SyncPublisher.signNewVersions(in: store, signer: keys, digest: SodiumSHA256())
-        try SyncPublisher.storeSnapshot(in: store, signer: keys, digest: SodiumSHA256())
+        try SyncPublisher.signNewVersions(in: store, scope: .production, signer: keys, digest: SodiumSHA256())
+        try SyncPublisher.storeSnapshot(in: store, scope: .production, signer: keys, digest: SodiumSHA256())
         return (store, keys)
     }
 
@@ -126,16 +126,16 @@ final class PostgresGateRoleTests: XCTestCase {
 
         // Pull: the gate's signed update, every statement run as the gate's login.
         let gate = try PostgresCentralStore(connecting: conninfo)
-        let sync = GateSync(mode: .signed(try SyncVerifier(pinnedPublicKey: keys.publicKey)))
-        guard case .replace(let table, _) = try sync.update(from: gate, inService: nil) else {
+        let sync = GateSync(mode: .signed(try SyncVerifier(pinnedPublicKey: keys.publicKey, scope: .production)))
+        guard case .replace(let table, _, _) = try sync.update(from: gate, inService: nil) else {
             return XCTFail("a gate without a table takes the snapshot")
         }
         XCTAssertEqual(table.dataVersion, 1)
         XCTAssertEqual(table.count, 4)
         try central.setHealth(of: key(0), to: .red, wallMillis: 2)
         XCTAssertEqual(try central.publish(wallMillis: 2).version, 2)
-        try SyncPublisher.signNewVersions(in: central, signer: keys, digest: SodiumSHA256())
-        guard case .apply(let changes, let version, _) = try sync.update(from: gate, inService: table) else {
+        try SyncPublisher.signNewVersions(in: central, scope: .production, signer: keys, digest: SodiumSHA256())
+        guard case .apply(let changes, let version, _, _) = try sync.update(from: gate, inService: table) else {
             return XCTFail("the gate follows the delta chain")
         }
         XCTAssertEqual(version, 2)
@@ -363,8 +363,8 @@ final class PostgresGateRoleTests: XCTestCase {
         try store.bind(key(9), identityHash: [9], wallMillis: 2)
         XCTAssertEqual(try store.setHealth(of: key(0), to: .red, wallMillis: 2), 1)
         XCTAssertEqual(try store.publish(wallMillis: 3), PublishResult(version: 1, cards: 4))
-        XCTAssertEqual(try SyncPublisher.signNewVersions(in: store, signer: keys, digest: SodiumSHA256()), [1])
-        XCTAssertEqual(try SyncPublisher.storeSnapshot(in: store, signer: keys, digest: SodiumSHA256()).toVersion, 1)
+        XCTAssertEqual(try SyncPublisher.signNewVersions(in: store, scope: .production, signer: keys, digest: SodiumSHA256()), [1])
+        XCTAssertEqual(try SyncPublisher.storeSnapshot(in: store, scope: .production, signer: keys, digest: SodiumSHA256()).toVersion, 1)
         XCTAssertEqual(try XCTUnwrap(try store.changes(after: 0, maxChanges: 100)).changes.count, 4)
         var n = 0
         XCTAssertEqual(try store.forEachStatus { _, _ in n += 1 }, 1)

@@ -42,8 +42,8 @@ final class PostgresPublicationTests: XCTestCase {
         try store.publish(wallMillis: 1)
         try store.setHealth(of: key(0), to: .red, wallMillis: 2)
         try store.publish(wallMillis: 2)
-        XCTAssertEqual(try SyncPublisher.signNewVersions(in: store, signer: keys, digest: sha), [1, 2])
-        try SyncPublisher.storeSnapshot(in: store, signer: keys, digest: sha)
+        XCTAssertEqual(try SyncPublisher.signNewVersions(in: store, scope: .production, signer: keys, digest: sha), [1, 2])
+        try SyncPublisher.storeSnapshot(in: store, scope: .production, signer: keys, digest: sha)
         // Past the limit by one byte (TOAST compresses the repeated bytes: the server stores little).
         let admin = try PostgresConnection(conninfo)
         try admin.execute(
@@ -66,12 +66,23 @@ final class PostgresPublicationTests: XCTestCase {
             },
             wallMillis: 1)
         try store.publish(wallMillis: 1)
-        XCTAssertEqual(try SyncPublisher.signNewVersions(in: store, signer: keys, digest: sha), [1])
-        let snapshot = try SyncPublisher.storeSnapshot(in: store, signer: keys, digest: sha)
+        XCTAssertEqual(try SyncPublisher.signNewVersions(in: store, scope: .production, signer: keys, digest: sha), [1])
+        let snapshot = try SyncPublisher.storeSnapshot(in: store, scope: .production, signer: keys, digest: sha)
         XCTAssertEqual(snapshot.toVersion, 1)
 
+        // Central's timestamp statement: stored, replaced, verified as a gate does (issue 16).
+        XCTAssertNil(try store.latestTimestamp())
+        for now: Int64 in [1_000_000, 2_000_000] {
+            try SyncPublisher.storeTimestamp(
+                in: store, scope: .production, signer: keys, nowMillis: now, validForMillis: 300_000)
+        }
+        let statement = try SyncVerifier(pinnedPublicKey: keys.publicKey, scope: .production)
+            .verifyTimestamp(try XCTUnwrap(try store.latestTimestamp()), nowMillis: 2_000_000)
+        XCTAssertEqual(statement.version, 1)
+        XCTAssertEqual(statement.issuedAtMillis, 2_000_000, "the newest statement replaced the first")
+
         // Gate start: snapshot.
-        let verifier = try SyncVerifier(pinnedPublicKey: keys.publicKey)
+        let verifier = try SyncVerifier(pinnedPublicKey: keys.publicKey, scope: .production)
         let snap = try XCTUnwrap(try store.latestSnapshot())
         let sm = try verifier.verify(
             envelope: snap.envelope, body: snap.body, versionInService: nil, expecting: .snapshot)
@@ -84,8 +95,11 @@ final class PostgresPublicationTests: XCTestCase {
         try store.publish(wallMillis: 2)
         try store.setHealth(of: key(2), to: .yellow, wallMillis: 3)
         try store.publish(wallMillis: 3)
-        XCTAssertEqual(try SyncPublisher.signNewVersions(in: store, signer: keys, digest: sha), [2, 3])
-        XCTAssertEqual(try SyncPublisher.signNewVersions(in: store, signer: keys, digest: sha), [], "idempotent")
+        XCTAssertEqual(
+            try SyncPublisher.signNewVersions(in: store, scope: .production, signer: keys, digest: sha), [2, 3])
+        XCTAssertEqual(
+            try SyncPublisher.signNewVersions(in: store, scope: .production, signer: keys, digest: sha), [],
+            "idempotent")
         let chain = try store.deltas(after: version, limit: 10)
         XCTAssertEqual(chain.map(\.manifest.toVersion), [2, 3])
         for d in try verifier.verifiedDeltas(chain, versionInService: version) { d.apply(to: &table) }
@@ -97,7 +111,7 @@ final class PostgresPublicationTests: XCTestCase {
         // Someone with database access but not the key rewrites a stored delta: refused, table kept.
         try store.setHealth(of: key(0), to: .green, wallMillis: 4)
         try store.publish(wallMillis: 4)
-        try SyncPublisher.signNewVersions(in: store, signer: keys, digest: sha)
+        try SyncPublisher.signNewVersions(in: store, scope: .production, signer: keys, digest: sha)
         let admin = try PostgresConnection(conninfo)
         try admin.execute("UPDATE publications SET body = set_byte(body, length(body) - 1, 3) WHERE to_version = 4")
         let kept = table

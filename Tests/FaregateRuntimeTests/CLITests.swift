@@ -188,12 +188,18 @@ final class CLITests: XCTestCase {
             ["central", "stats", "--db", db, "--json"],
             ["central", "gates", "--db", db, "--json"],
             ["central", "keygen", "--signing", dir + "/sig", "--json"],
-            ["central", "publish", "--db", db, "--signing-key", dir + "/sig.sec", "--snapshot", "--json"],
             [
-                "central", "export", "--db", db, "--signing-key", dir + "/sig.sec", "--snapshot", "--out", dir + "/pub",
-                "--json",
+                "central", "publish", "--db", db, "--signing-key", dir + "/sig.sec", "--network", "metro",
+                "--environment", "production", "--snapshot", "--json",
             ],
-            ["central", "verify", "--public-key", dir + "/sig.pub", "--in", dir + "/pub", "--json"],
+            [
+                "central", "export", "--db", db, "--signing-key", dir + "/sig.sec", "--network", "metro",
+                "--environment", "production", "--snapshot", "--out", dir + "/pub.bundle", "--json",
+            ],
+            [
+                "central", "verify", "--public-key", dir + "/sig.pub", "--network", "metro", "--environment",
+                "production", "--in", dir + "/pub.bundle", "--json",
+            ],
             ["policy", "check", "seeds/policies", "--json"],
             ["policy", "explain", "--card", "1000751000000000001", "--at", "2023-05-01", "--json"],
             ["policy", "office", "bind", "--card", "1000751000000000001", "--at", "2024-05-01", "--json"],
@@ -299,7 +305,15 @@ final class CLITests: XCTestCase {
         let db = dir + "/state/central.sqlite"
         for args in [
             ["central", "init", "--db", db, "--demo", "100"], ["central", "keygen", "--signing", dir + "/etc/central"],
-            ["central", "publish", "--db", db, "--signing-key", dir + "/etc/central.sec", "--snapshot"],
+            [
+                "central", "publish", "--db", db, "--signing-key", dir + "/etc/central.sec", "--network",
+                "beijing-metro", "--environment", "production", "--snapshot",
+            ],
+            // What hardware/faregate-timestamp.timer runs every minute (hardware/README.md).
+            [
+                "central", "timestamp", "--db", db, "--signing-key", dir + "/etc/central.sec", "--network",
+                "beijing-metro", "--environment", "production",
+            ],
         ] {
             let r = try run(farectl, args)
             XCTAssertEqual(r.status, 0, "\(args): \(r.err)")

@@ -81,16 +81,16 @@ final class ExactlyOnceSyncTests: XCTestCase {
         let (central, store) = try makeCentral()
         let key = try Ed25519KeyPair()
         let digest = SodiumSHA256()
-        try SyncPublisher.signNewVersions(in: store, signer: key, digest: digest)
-        try SyncPublisher.storeSnapshot(in: store, signer: key, digest: digest)
+        try SyncPublisher.signNewVersions(in: store, scope: .production, signer: key, digest: digest)
+        try SyncPublisher.storeSnapshot(in: store, scope: .production, signer: key, digest: digest)
         let (gate, reader, collector) = try makeGate(
-            central: central, tableSync: GateSync(mode: .signed(try SyncVerifier(pinnedPublicKey: key.publicKey))))
+            central: central, tableSync: GateSync(mode: .signed(try SyncVerifier(pinnedPublicKey: key.publicKey, scope: .production))))
         gate.start()
         defer { gate.stop() }
         XCTAssertEqual(gate.table.current().table?.dataVersion, 1)
         // The next delta altered in the database: the table update is refused at every sync.
         try store.setHealth(of: a, to: .red, wallMillis: 2)
-        try SyncPublisher.signNewVersions(in: store, signer: key, digest: digest)
+        try SyncPublisher.signNewVersions(in: store, scope: .production, signer: key, digest: digest)
         let db = try SQLiteConnection(path: central)
         try db.execute("UPDATE publications SET body = substr(body, 1, length(body) - 1) || x'00' WHERE to_version = 2")
         for i in 1...3 {

@@ -49,7 +49,7 @@ enum FuzzSeeds {
             ],
             "snapshot": [("table.snapshot", try snapshot())],
             "delta": deltas().enumerated().map { ("delta-\($0)", $1.encoded()) },
-            "manifest": manifests(),
+            "manifest": try manifests(),
             "policy": try policies(),
             "config": configs(),
             "control": controlRequests(),
@@ -225,7 +225,8 @@ enum FuzzSeeds {
 
     /// Sealed manifests with their bodies, hashed with the target's stand-in digest so that
     /// verification passes and the checks after it are reached.
-    static func manifests() -> [(String, [UInt8])] {
+    static func manifests() throws -> [(String, [UInt8])] {
+        let scope = try SyncScope.production
         struct ZeroSigner: ManifestSigner {
             func signature(of message: [UInt8]) -> [UInt8] { [UInt8](repeating: 0x5A, count: 64) }
         }
@@ -234,7 +235,7 @@ enum FuzzSeeds {
             let digest = Array(bytes.prefix(32)) + [UInt8](repeating: 0, count: max(0, 32 - bytes.count))
             let m = SyncManifest(
                 kind: body.fromVersion == 0 ? .snapshot : .delta, fromVersion: body.fromVersion,
-                toVersion: body.toVersion, bodySize: UInt64(bytes.count), bodySHA256: digest)
+                toVersion: body.toVersion, bodySize: UInt64(bytes.count), bodySHA256: digest, scope: scope)
             return ("sealed-\(i)", m.sealed(by: ZeroSigner()) + bytes)
         }
     }
@@ -256,7 +257,7 @@ enum FuzzSeeds {
                     {"gate_id": "BJ-L1-XIDAN-E01", "station": "xidan", "line": "1", "journal_dir": "/var/lib/faregate/journal",
                      "journal_fsync": true, "journal_rotate_mib": 64, "ring_capacity": 1024, "utc_offset_hours": 8,
                      "control_socket": "/run/faregate/faregated.sock", "metrics_file": "/var/lib/node_exporter/textfile/faregate.prom",
-                     "central": {"postgres": "host=db1,db2 port=5432 dbname=faregate user=fg_gate_xidan_e01 sslmode=verify-full sslrootcert=/etc/faregate/central-ca.crt options='-c search_path=faregate'", "public_key": "/etc/faregate/central.pub"},
+                     "central": {"postgres": "host=db1,db2 port=5432 dbname=faregate user=fg_gate_xidan_e01 sslmode=verify-full sslrootcert=/etc/faregate/central-ca.crt options='-c search_path=faregate'", "public_key": "/etc/faregate/central.pub", "network": "metro", "environment": "production"},
                      "sync": {"interval_seconds": 60, "jitter_seconds": 10, "max_backoff_seconds": 600, "upload_batch": 5000},
                      "readers": {"backend": "pcsc", "names": ["ACR122"], "busy_budget_ms": 150},
                      "barrier": {"directions": "bidirectional", "enforcement": "enforced", "reader_ends": ["unpaid", "paid"]},

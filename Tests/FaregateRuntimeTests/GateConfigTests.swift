@@ -190,6 +190,8 @@ final class GateConfigTests: XCTestCase {
         c.logLevel = .warning
         c.central = .postgres(conninfo: "host=db1,db2 dbname=faregate")
         c.centralPublicKeyFile = "/etc/faregate/central.pub"
+        c.centralNetwork = "metro"
+        c.centralEnvironment = "production"
         c.sync.intervalSeconds = 0.25
         c.sync.uploadBatch = 7
         c.readers.backend = .pcsc

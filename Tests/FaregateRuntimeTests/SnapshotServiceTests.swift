@@ -5,7 +5,8 @@ import FaregateSimulation
 import Foundation
 import XCTest
 
-/// The local snapshot: a restart serves from it while central state is unreachable, and a bad
+/// The local snapshot: a restart serves from it while central state is unreachable (its statuses
+/// are in service; with no signed word on how old they are, the stale rule decides), and a bad
 /// snapshot handed to a running gate is refused with the table in service untouched.
 final class SnapshotServiceTests: XCTestCase {
     var dir: String!
@@ -53,10 +54,12 @@ final class SnapshotServiceTests: XCTestCase {
         let (g, reader) = try gate(central: central, clock: clock, collector: collector)
         g.start()
         XCTAssertNotNil(g.lastSyncFailure)
+        XCTAssertEqual(g.table.current().table?.status(of: green)?.health, .green, "the local table is in service")
+        XCTAssertNil(g.table.current().verifiedAt, "of unknown age: nothing beside the file vouches for it")
         reader.present(.transit(green.identifier))
         collector.waitFor(1)
         g.stop()
-        XCTAssertEqual(collector.decisions, [.open(.ok)], "decided from the snapshot, 10 minutes old")
+        XCTAssertEqual(collector.decisions, [.staff(.staleData)], "until a sync confirms it")
     }
 
     func testABadSnapshotHandedToARunningGateChangesNothing() throws {

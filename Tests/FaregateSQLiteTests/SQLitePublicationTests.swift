@@ -21,8 +21,8 @@ final class SQLitePublicationTests: XCTestCase {
             },
             wallMillis: 1)
         try store.setHealth(of: key(1), to: .red, wallMillis: 2)
-        XCTAssertEqual(try SyncPublisher.signNewVersions(in: store, signer: keys, digest: sha), [1, 2])
-        try SyncPublisher.storeSnapshot(in: store, signer: keys, digest: sha)
+        XCTAssertEqual(try SyncPublisher.signNewVersions(in: store, scope: .production, signer: keys, digest: sha), [1, 2])
+        try SyncPublisher.storeSnapshot(in: store, scope: .production, signer: keys, digest: sha)
         let admin = try SQLiteConnection(path: path)
         try admin.execute(
             "UPDATE publications SET body = zeroblob(\(PublicationLimits.maxBodyBytes + 1)) WHERE kind = 1 OR to_version = 2"
@@ -47,8 +47,9 @@ final class SQLitePublicationTests: XCTestCase {
             },
             wallMillis: 1)
         try store.setHealth(of: key(1), to: .red, wallMillis: 2)
-        XCTAssertEqual(try SyncPublisher.signNewVersions(in: store, signer: keys, digest: sha), [1, 2])
-        let verifier = try SyncVerifier(pinnedPublicKey: keys.publicKey)
+        XCTAssertEqual(
+            try SyncPublisher.signNewVersions(in: store, scope: .production, signer: keys, digest: sha), [1, 2])
+        let verifier = try SyncVerifier(pinnedPublicKey: keys.publicKey, scope: .production)
 
         var table: [CardKey: CardStatus] = [:]
         for d in try verifier.verifiedDeltas(try store.deltas(after: 0, limit: 10), versionInService: 0) {
@@ -59,15 +60,26 @@ final class SQLitePublicationTests: XCTestCase {
         XCTAssertEqual(table, truth)
 
         // A chain with a hole stops before it; the gate then takes the snapshot.
-        try SyncPublisher.storeSnapshot(in: store, signer: keys, digest: sha)
+        try SyncPublisher.storeSnapshot(in: store, scope: .production, signer: keys, digest: sha)
         XCTAssertEqual(try store.deltas(after: 5, limit: 10).count, 0)
         let snap = try XCTUnwrap(try store.latestSnapshot())
         XCTAssertEqual(try verifier.verify(envelope: snap.envelope, body: snap.body, versionInService: 1).toVersion, 2)
         XCTAssertThrowsError(try verifier.verify(envelope: snap.envelope, body: snap.body, versionInService: 2)) {
             XCTAssertEqual(($0 as? SyncVerificationError)?.code, .rolledBack)
         }
+        // Central's timestamp statement: stored, replaced, verified as a gate does (issue 16); a
+        // version past 2^63 in a caller's hands finds no delta instead of trapping.
+        XCTAssertNil(try store.latestTimestamp())
+        for now: Int64 in [1_000_000, 2_000_000] {
+            try SyncPublisher.storeTimestamp(
+                in: store, scope: .production, signer: keys, nowMillis: now, validForMillis: 300_000)
+        }
+        let statement = try verifier.verifyTimestamp(try XCTUnwrap(try store.latestTimestamp()), nowMillis: 2_000_000)
+        XCTAssertEqual(statement.version, 2)
+        XCTAssertEqual(statement.issuedAtMillis, 2_000_000)
+        XCTAssertEqual(try store.deltas(after: .max, limit: 10).count, 0)
         // A different central key (not pinned) is refused.
-        let other = try SyncVerifier(pinnedPublicKey: try Ed25519KeyPair().publicKey)
+        let other = try SyncVerifier(pinnedPublicKey: try Ed25519KeyPair().publicKey, scope: .production)
         XCTAssertThrowsError(try other.verifiedDeltas(try store.deltas(after: 0, limit: 10), versionInService: 0)) {
             XCTAssertEqual(($0 as? SyncVerificationError)?.code, .badSignature)
         }
