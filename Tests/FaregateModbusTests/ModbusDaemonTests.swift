@@ -226,13 +226,7 @@ final class ModbusDaemonTests: XCTestCase {
         let said = DaemonLog(out.fileHandleForReading)
         func tell(_ line: String) { commands.fileHandleForWriting.write(Data((line + "\n").utf8)) }
         /// Waits until the board has said `line` `n` times in all.
-        func saw(_ line: String, _ n: Int = 1) -> Bool {
-            while said.wait(for: line) {
-                if said.text.components(separatedBy: line + "\n").count - 1 >= n { return true }
-                if !said.grows(timeoutSeconds: 10) { break }
-            }
-            return false
-        }
+        func saw(_ line: String, _ n: Int = 1) -> Bool { said.wait(for: line + "\n", count: n) }
         XCTAssertTrue(said.wait(for: "lamps off off"), said.text)
         let port = try XCTUnwrap(
             said.text.split(separator: "\n").first { $0.hasPrefix("port ") }.flatMap { Int($0.dropFirst(5)) })
@@ -409,14 +403,18 @@ final class DaemonLog: @unchecked Sendable {
 
     var text: String { buffer.withLock { $0.text } }
 
-    /// Waits until more text comes (true) or the stream closes or the deadline passes (false).
-    func grows(timeoutSeconds: Double) -> Bool {
-        let before = buffer.withLock { $0.text.count }
+    /// Waits until `marker` has appeared `n` times in all (true), or the stream closes or the
+    /// deadline passes (false). The count is taken under the lock before each wait on the
+    /// semaphore, whose signals add up, so text arriving between two looks is never missed.
+    func wait(for marker: String, count n: Int, timeoutSeconds: Double = 10) -> Bool {
         let deadline = DispatchTime.now() + timeoutSeconds
+        func seen() -> (Int, Bool) {
+            buffer.withLock { ($0.text.components(separatedBy: marker).count - 1, $0.closed) }
+        }
         while true {
-            let (count, closed) = buffer.withLock { ($0.text.count, $0.closed) }
-            if count > before { return true }
-            if closed || grew.wait(timeout: deadline) == .timedOut { return false }
+            let (count, closed) = seen()
+            if count >= n { return true }
+            if closed || grew.wait(timeout: deadline) == .timedOut { return seen().0 >= n }
         }
     }
 

@@ -74,7 +74,11 @@ final class PostgresGateDaemonTests: XCTestCase {
                     identityHash: [UInt8](repeating: 2, count: 32), health: .green),
             ], wallMillis: 1)
         _ = try farectlOK(["central", "keygen", "--signing", dir + "/central"])
-        _ = try farectlOK(["central", "publish", "--pg", admin, "--signing-key", dir + "/central.sec", "--snapshot"])
+        let scope = ["--network", "metro", "--environment", "production"]
+        _ = try farectlOK(
+            ["central", "publish", "--pg", admin, "--signing-key", dir + "/central.sec", "--snapshot"] + scope)
+        // The signed timestamp statement the gate counts its data's age from (issue 16.1).
+        _ = try farectlOK(["central", "timestamp", "--pg", admin, "--signing-key", dir + "/central.sec"] + scope)
         _ = try farectlOK(
             ["central", "gate-role", "add", "--pg", admin, "--gate", "PG-1", "--login", login, "--password-stdin"],
             input: "gate-pg-1-password\n")
@@ -94,7 +98,8 @@ final class PostgresGateDaemonTests: XCTestCase {
         let config = dir + "/gate.json"
         try """
         {"gate_id": "PG-1", "journal_dir": "journal", "control_socket": "gate.sock",
-         "central": {"postgres": "\(conninfo)", "public_key": "central.pub"}, "sync": {"interval_seconds": 3600},
+         "central": {"postgres": "\(conninfo)", "public_key": "central.pub",
+                     "network": "metro", "environment": "production"}, "sync": {"interval_seconds": 3600},
          "readers": {"backend": "simulated", "count": 1}}
         """.write(toFile: config, atomically: true, encoding: .utf8)
         let check = try DaemonProcess.run(daemon, ["--check-config", config])
