@@ -28,6 +28,8 @@ struct Options {
     var pgControl = ""
     var pgConninfo = ""
     var verbose = false
+    /// The trial kinds the plan draws from (default: all).
+    var kinds = TrialKind.allCases
 
     static func parse(_ args: [String]) throws -> Options {
         var o = Options()
@@ -49,6 +51,15 @@ struct Options {
             case "--bin": o.bin = try value()
             case "--pg-control": o.pgControl = try value()
             case "--pg": o.pgConninfo = try value()
+            case "--kinds":
+                let names = try value().split(separator: ",").map(String.init)
+                o.kinds = try names.map { n in
+                    guard let k = TrialKind(rawValue: n) else {
+                        throw TortureError(
+                            "--kinds takes a list of \(TrialKind.allCases.map(\.rawValue).joined(separator: ",")), not '\(n)'")
+                    }
+                    return k
+                }
             case "-v", "--verbose": o.verbose = true
             default: throw TortureError("unknown argument \(args[i])")
             }
@@ -93,9 +104,9 @@ enum TrialKind: String, CaseIterable {
         }
     }
 
-    static func pick(_ rng: inout SplitMix64) -> TrialKind {
-        var r = rng.next() % allCases.reduce(0) { $0 + $1.weight }
-        for k in allCases {
+    static func pick(_ rng: inout SplitMix64, from kinds: [TrialKind]) -> TrialKind {
+        var r = rng.next() % kinds.reduce(0) { $0 + $1.weight }
+        for k in kinds {
             if r < k.weight { return k }
             r -= k.weight
         }
@@ -146,7 +157,7 @@ final class Campaign {
             gates.append(g)
         }
         for t in 0..<o.trials {
-            let kind = TrialKind.pick(&rng)
+            let kind = TrialKind.pick(&rng, from: o.kinds)
             let gate = gates[Int(rng.next() % UInt64(gates.count))]
             log("trial \(t): \(kind.rawValue) on \(gate.id)")
             try trial(kind, gate)
