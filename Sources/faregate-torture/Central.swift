@@ -4,6 +4,10 @@ import FaregateSQLite
 import FaregateSimulation
 import Foundation
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// The real central store the gates sync with, as the driver administers, faults and reads it.
 enum Central {
     case sqlite(path: String)
@@ -102,8 +106,8 @@ enum Central {
                 p.waitUntilExit()
             })
         case .postgres(_, let control):
-            _ = try run(control, ["pause"])
-            return Outage(end: { _ = try? run(control, ["resume"]) })
+            try service(control, "pause")
+            return Outage(end: { try? service(control, "resume") })
         }
     }
 
@@ -162,4 +166,24 @@ final class Locked<T>: @unchecked Sendable {
     func get() -> T { lock.withLock { value } }
     func set(_ v: T) { lock.withLock { value = v } }
     func update<R>(_ body: (inout T) -> R) -> R { lock.withLock { body(&value) } }
+}
+
+/// Runs the PostgreSQL service script with `verb`. Spawned and reaped here (posix_spawn,
+/// waitpid), output to the null device: Foundation's `Process.waitUntilExit` missed the end of
+/// this short script (the child stayed a zombie), and a pipe would be held open by the server it
+/// starts.
+func service(_ script: String, _ verb: String) throws {
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+    posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+    let argv: [UnsafeMutablePointer<CChar>?] = [strdup(script), strdup(verb), nil]
+    defer { for a in argv { free(a) } }
+    var pid: pid_t = 0
+    let rc = posix_spawn(&pid, script, &actions, nil, argv, environ)
+    guard rc == 0 else { throw TortureError("cannot run \(script): \(String(cString: strerror(rc)))") }
+    var status: Int32 = 0
+    while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+    guard status == 0 else { throw TortureError("\(script) \(verb) failed (wait status \(status))") }
 }

@@ -18,6 +18,7 @@ final class TortureGate: @unchecked Sendable {
     let socket: String
     let config: String
     let logPath: String
+    let pidFile: String
     let daemon: URL
     let ledger = Ledger()
     private let lock = NSLock()
@@ -45,6 +46,7 @@ final class TortureGate: @unchecked Sendable {
         socket = workDir + "/\(id).sock"
         config = workDir + "/\(id).json"
         logPath = workDir + "/\(id).log"
+        pidFile = workDir + "/\(id).pid"
         follower = JournalFollower(directory: journalDir)
         try """
         {"gate_id": "\(id)", "journal_dir": "\(journalDir)", "journal_rotate_mib": 1, "control_socket": "\(socket)",
@@ -65,6 +67,8 @@ final class TortureGate: @unchecked Sendable {
         p.standardError = FileHandle(fileDescriptor: log, closeOnDealloc: true)
         p.standardOutput = FileHandle.nullDevice
         try p.run()
+        // For scripts/torture's cleanup: a driver that is itself killed leaves no daemon behind.
+        try? "\(p.processIdentifier)\n".write(toFile: pidFile, atomically: true, encoding: .utf8)
         lock.withLock {
             process = p
             follower.reset()

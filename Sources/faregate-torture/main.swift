@@ -185,11 +185,18 @@ final class Campaign {
             usleep(millis(0...8))
             killAndRestart(gate)
         case .killRotation:
-            // Tap on until journal.log passes its rotation size (1 MiB): the next append after
-            // everything is acknowledged rotates; the kill lands somewhere around it.
+            // journal.log rotates at the first append after it has passed 1 MiB with every entry
+            // acknowledged. Tap on until it has passed, let the gate catch up (taps paused), then
+            // tap again and kill at a moment around that append.
             let deadline = Date().addingTimeInterval(60)
             while gate.journalSize < (1 << 20) && Date() < deadline { usleep(5000) }
-            usleep(millis(0...150))
+            gate.tapping.set(false)
+            usleep(20_000)
+            while let s = gate.status(), s.journalAcknowledged < s.journalLastSequence, Date() < deadline {
+                usleep(5000)
+            }
+            gate.tapping.set(true)
+            usleep(millis(0...20))
             killAndRestart(gate)
         case .tail:
             usleep(millis(5...200))
@@ -200,12 +207,15 @@ final class Campaign {
         case .outage:
             usleep(millis(5...100))
             let outage = try central.beginOutage()
+            log("central outage begun")
             usleep(millis(100...1500))
             if rng.next() % 2 == 0 {
                 killAndRestart(gate)
+                log("\(gate.id) killed and restarted during the outage")
                 usleep(millis(50...500))
             }
             outage.end()
+            log("central outage ended")
         case .diskFull:
             usleep(millis(5...100))
             for g in gates { g.following.set(false) }
