@@ -73,6 +73,18 @@ enum Central {
         return rows
     }
 
+    /// The sequences central holds as holes for `gate` (records the gate reported lost, where the
+    /// store keeps such: `journal_holes`); none where it does not.
+    func holes(gate: String) -> Set<UInt64> {
+        let query = "SELECT seq FROM journal_holes WHERE gate_id = '\(gate)'"
+        let out: String?
+        switch self {
+        case .sqlite(let path): out = try? run("/usr/bin/sqlite3", ["-readonly", path, query])
+        case .postgres(let conninfo, _): out = try? run("/usr/bin/psql", [conninfo, "-X", "-A", "-t", "-c", query])
+        }
+        return Set((out ?? "").split(separator: "\n").compactMap { UInt64($0) })
+    }
+
     /// The record central holds for each of `sequences` of `gate` (read while the gate is down).
     func holds(gate: String) -> [UInt64: String] {
         guard let rows = try? records(gate: gate) else { return [:] }

@@ -60,6 +60,7 @@ final class Ledger: @unchecked Sendable {
         var unbacked = 0
         var gaps = 0
         var destroyed = 0
+        var holes = 0
         var examples: [String] = []
 
         mutating func add(_ o: Findings) {
@@ -72,6 +73,7 @@ final class Ledger: @unchecked Sendable {
             unbacked += o.unbacked
             gaps += o.gaps
             destroyed += o.destroyed
+            holes += o.holes
             examples += o.examples
         }
 
@@ -79,7 +81,7 @@ final class Ledger: @unchecked Sendable {
     }
 
     /// Compares the ledger with central's rows for this gate (sequence → stored record).
-    func verify(gate: String, central rows: [(sequence: UInt64, record: String)]) -> Findings {
+    func verify(gate: String, central rows: [(sequence: UInt64, record: String)], holes: Set<UInt64>) -> Findings {
         lock.lock()
         defer { lock.unlock() }
         var f = Findings()
@@ -107,12 +109,14 @@ final class Ledger: @unchecked Sendable {
             }
         }
         f.records = central.count
-        // Gapless: central holds 1…max, every one.
-        if let top = central.keys.max() {
-            let missing = Int(top) - central.count
+        f.holes = holes.count
+        // Gapless: central holds 1…max, every one, as a record or as a hole the gate reported.
+        let stored = Set(central.keys).union(holes)
+        if let top = stored.max() {
+            let missing = Int(top) - stored.count
             if missing > 0 {
                 f.gaps += missing
-                let first = (1...top).first { central[$0] == nil } ?? 0
+                let first = (1...top).first { !stored.contains($0) } ?? 0
                 example("central has \(missing) gap(s) below \(top), the first at \(first)")
             }
         }

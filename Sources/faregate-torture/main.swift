@@ -192,7 +192,12 @@ final class Campaign {
             while gate.journalSize < (1 << 20) && Date() < deadline { usleep(5000) }
             gate.tapping.set(false)
             usleep(20_000)
-            while let s = gate.status(), s.journalAcknowledged < s.journalLastSequence, Date() < deadline {
+            // A gate whose uploads make no progress for 2 s never rotates: kill it anyway.
+            var last = (acked: UInt64.max, at: Date())
+            while let s = gate.status(), s.journalAcknowledged < s.journalLastSequence,
+                Date().timeIntervalSince(last.at) < 2
+            {
+                if s.journalAcknowledged != last.acked { last = (s.journalAcknowledged, Date()) }
                 usleep(5000)
             }
             gate.tapping.set(true)
@@ -345,7 +350,7 @@ final class Campaign {
         var unanswered = 0
         var rotations = 0
         for g in gates {
-            f.add(g.ledger.verify(gate: g.id, central: try central.records(gate: g.id)))
+            f.add(g.ledger.verify(gate: g.id, central: try central.records(gate: g.id), holes: central.holes(gate: g.id)))
             refused += g.ledger.refused
             unanswered += g.ledger.unanswered
             let log = (try? String(contentsOfFile: g.logPath, encoding: .utf8)) ?? ""
@@ -356,7 +361,7 @@ final class Campaign {
             "torture: central=\(central.name) seed=\(o.seed) trials=\(o.trials) kills=\(kills) \(byKind) "
                 + "rotations=\(rotations) records=\(f.records) opens=\(f.opens) refused=\(refused) unanswered=\(unanswered) "
                 + "lost=\(f.lost) duplicated=\(f.duplicated) reused=\(f.reused) phantom=\(f.phantom) "
-                + "unbacked=\(f.unbacked) gaps=\(f.gaps) destroyed=\(f.destroyed) stalled=\(stalled.count)")
+                + "unbacked=\(f.unbacked) gaps=\(f.gaps) destroyed=\(f.destroyed) holes=\(f.holes) stalled=\(stalled.count)")
         for s in stalled + badStops + notes + f.examples { FileHandle.standardError.write(Data("torture: \(s)\n".utf8)) }
         return f.failures > 0 || !badStops.isEmpty || !stalled.isEmpty || startFailures > 0 || f.records == 0 ? 1 : 0
     }
