@@ -136,7 +136,9 @@ let package = Package(
         // part of the product): release faregated subprocesses against a real central.
         .executableTarget(
             name: "faregate-torture",
-            dependencies: ["FaregateCore", "FaregateRuntime", "FaregateSimulation", "FaregateSQLite", "FaregatePostgres"]),
+            dependencies: [
+                "FaregateCore", "FaregateRuntime", "FaregateSimulation", "FaregateSQLite", "FaregatePostgres",
+            ]),
 
         // MARK: Benchmarks (release build via scripts/bench; not part of the product)
         .executableTarget(

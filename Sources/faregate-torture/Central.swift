@@ -105,7 +105,8 @@ enum Central {
             p.standardOutput = output
             p.standardError = FileHandle.nullDevice
             try p.run()
-            input.fileHandleForWriting.write(Data("PRAGMA busy_timeout=10000;\nBEGIN EXCLUSIVE;\nSELECT 'held';\n".utf8))
+            input.fileHandleForWriting.write(
+                Data("PRAGMA busy_timeout=10000;\nBEGIN EXCLUSIVE;\nSELECT 'held';\n".utf8))
             var got = Data()
             while !String(decoding: got, as: UTF8.self).contains("held") {
                 let chunk = output.fileHandleForReading.availableData

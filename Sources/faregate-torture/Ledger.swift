@@ -148,7 +148,9 @@ final class Ledger: @unchecked Sendable {
             if a.open { f.opens += 1 }
             if !(observed[a.sequence]?.contains(a.line) ?? false) {
                 f.unbacked += 1
-                example("the gate answered sequence \(a.sequence) (\(a.open ? "open" : "not open")) but no journal line holds it")
+                example(
+                    "the gate answered sequence \(a.sequence) (\(a.open ? "open" : "not open")) but no journal line holds it"
+                )
             }
         }
         return f

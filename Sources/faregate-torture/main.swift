@@ -56,7 +56,8 @@ struct Options {
                 o.kinds = try names.map { n in
                     guard let k = TrialKind(rawValue: n) else {
                         throw TortureError(
-                            "--kinds takes a list of \(TrialKind.allCases.map(\.rawValue).joined(separator: ",")), not '\(n)'")
+                            "--kinds takes a list of \(TrialKind.allCases.map(\.rawValue).joined(separator: ",")), not '\(n)'"
+                        )
                     }
                     return k
                 }
@@ -350,7 +351,8 @@ final class Campaign {
         var unanswered = 0
         var rotations = 0
         for g in gates {
-            f.add(g.ledger.verify(gate: g.id, central: try central.records(gate: g.id), holes: central.holes(gate: g.id)))
+            f.add(
+                g.ledger.verify(gate: g.id, central: try central.records(gate: g.id), holes: central.holes(gate: g.id)))
             refused += g.ledger.refused
             unanswered += g.ledger.unanswered
             let log = (try? String(contentsOfFile: g.logPath, encoding: .utf8)) ?? ""
@@ -361,8 +363,11 @@ final class Campaign {
             "torture: central=\(central.name) seed=\(o.seed) trials=\(o.trials) kills=\(kills) \(byKind) "
                 + "rotations=\(rotations) records=\(f.records) opens=\(f.opens) refused=\(refused) unanswered=\(unanswered) "
                 + "lost=\(f.lost) duplicated=\(f.duplicated) reused=\(f.reused) phantom=\(f.phantom) "
-                + "unbacked=\(f.unbacked) gaps=\(f.gaps) destroyed=\(f.destroyed) holes=\(f.holes) stalled=\(stalled.count)")
-        for s in stalled + badStops + notes + f.examples { FileHandle.standardError.write(Data("torture: \(s)\n".utf8)) }
+                + "unbacked=\(f.unbacked) gaps=\(f.gaps) destroyed=\(f.destroyed) holes=\(f.holes) stalled=\(stalled.count)"
+        )
+        for s in stalled + badStops + notes + f.examples {
+            FileHandle.standardError.write(Data("torture: \(s)\n".utf8))
+        }
         return f.failures > 0 || !badStops.isEmpty || !stalled.isEmpty || startFailures > 0 || f.records == 0 ? 1 : 0
     }
 }
