@@ -126,12 +126,21 @@ final class TortureGate: @unchecked Sendable {
         return p.terminationReason == .exit ? p.terminationStatus : 128 + p.terminationStatus
     }
 
+    /// Files already read whole that the gate never writes again (set-aside damaged journals, a
+    /// previous generation), by name, inode and size: read once, not at every kill.
+    private var seenFiles: Set<String> = []
+
     /// Every valid line of every journal file the gate keeps (current, previous, set aside).
     func observeFiles() {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: journalDir)) ?? []
         for name in names where name.hasPrefix("journal.") && name.hasSuffix(".log") {
-            if let bytes = readBytes(journalDir + "/" + name) {
+            let path = journalDir + "/" + name
+            var st = stat()
+            let key = stat(path, &st) == 0 ? "\(name) \(st.st_ino) \(st.st_size)" : ""
+            if name != "journal.log" && lock.withLock({ seenFiles.contains(key) }) { continue }
+            if let bytes = readBytes(path) {
                 ledger.observe(bytes: bytes[...])
+                if name != "journal.log" { _ = lock.withLock { seenFiles.insert(key) } }
             }
         }
     }
