@@ -42,9 +42,65 @@ public protocol CentralStore: AnyObject {
     /// Streams every card key and its status to `body`; returns the data version they form.
     func forEachStatus(_ body: (CardKey, CardStatus) -> Void) throws(CentralStoreError) -> UInt64
 
-    /// Stores journal entries of `gate`; entries already stored are ignored (idempotent upload).
+    /// Stores journal entries of `gate`; an entry stored before with the same bytes is ignored
+    /// (idempotent upload). One that differs from the record stored for its (gate, sequence) is
+    /// never dropped silently: it goes to the conflicts an operator reviews
+    /// (`journalConflicts`), and the acknowledgement stops below it.
     func uploadJournal(gate: String, entries: [JournalEntry]) throws(CentralStoreError)
 
-    /// The highest sequence of `gate` such that every entry 1...n is stored centrally.
+    /// Records holes of `gate`: sequences the gate handed out but cannot produce any more (a
+    /// damaged line, a lost journal tail). A sequence stored as a record already stays as it is
+    /// (the hole only says the gate lost its copy); the others are stored as holes, which count
+    /// for the acknowledgement and are listed for an operator (`journalHoles`).
+    func recordHoles(gate: String, ranges: [ClosedRange<UInt64>], reason: String) throws(CentralStoreError)
+
+    /// The highest sequence of `gate` such that every entry 1...n is stored centrally (as a
+    /// record or a hole), and below any unresolved conflict of the gate.
     func acknowledgedSequence(gate: String) throws(CentralStoreError) -> UInt64
+
+    /// The highest sequence stored for `gate` (a record or a hole); 0 when none. The gate asks
+    /// at start and numbers after it, so a gate whose local state was lost never reuses one.
+    func highestSequence(gate: String) throws(CentralStoreError) -> UInt64
+}
+
+/// A sequence a gate reported lost (`CentralStore.recordHoles`), as an operator sees it.
+public struct JournalHole: Hashable, Sendable {
+    public var gate: String
+    public var sequence: UInt64
+    public var reason: String
+    public var notedMillis: Int64
+
+    public init(gate: String, sequence: UInt64, reason: String, notedMillis: Int64) {
+        self.gate = gate
+        self.sequence = sequence
+        self.reason = reason
+        self.notedMillis = notedMillis
+    }
+}
+
+/// A record offered for a (gate, sequence) that central already holds with other bytes: kept,
+/// never acknowledged, for an operator to decide.
+public struct JournalConflict: Hashable, Sendable {
+    public var gate: String
+    public var sequence: UInt64
+    /// The record stored first (`hole` when the sequence was stored as a hole).
+    public var storedRecord: String
+    public var offeredRecord: String
+    public var seenMillis: Int64
+
+    public init(gate: String, sequence: UInt64, storedRecord: String, offeredRecord: String, seenMillis: Int64) {
+        self.gate = gate
+        self.sequence = sequence
+        self.storedRecord = storedRecord
+        self.offeredRecord = offeredRecord
+        self.seenMillis = seenMillis
+    }
+}
+
+/// What an operator reviews of the journals: holes and conflicts (issue 16.5, 16.6).
+public protocol JournalReviewStore: AnyObject {
+    /// Holes, by gate and sequence; `gate` nil: every gate.
+    func journalHoles(gate: String?) throws(CentralStoreError) -> [JournalHole]
+    /// Conflicting records, by gate and sequence; `gate` nil: every gate.
+    func journalConflicts(gate: String?) throws(CentralStoreError) -> [JournalConflict]
 }

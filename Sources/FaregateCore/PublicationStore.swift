@@ -5,6 +5,7 @@
 /// Signed content is deterministic (canonical body, Ed25519 signatures are deterministic), so two
 /// publishers signing the same version store identical rows and the store keeps one.
 public protocol PublicationStore: CentralAdminStore {
+    // Bodies past `PublicationLimits.maxBodyBytes` are never read (checked in SQL first).
     /// Stores a signed publication; an existing one with the same kind and `toVersion` is kept.
     /// A stored snapshot replaces older snapshots.
     func storePublication(_ p: SignedPublication) throws(CentralStoreError)
@@ -15,6 +16,21 @@ public protocol PublicationStore: CentralAdminStore {
     func latestSnapshot() throws(CentralStoreError) -> SignedPublication?
     /// The highest version with a stored delta (0 when none).
     func lastSignedVersion() throws(CentralStoreError) -> UInt64
+}
+
+/// Limits every publication store keeps (see `PublicationStore`).
+public enum PublicationLimits {
+    /// The largest publication body a store hands out: 256 MiB (the 30M-card snapshot is about
+    /// 250 MB). The length is checked in SQL before the body is fetched, so a huge row is refused
+    /// without being read (issue 16.6: a 400 MB row used to be read whole first).
+    public static let maxBodyBytes = 256 << 20
+
+    /// The error for a stored body past `maxBodyBytes`.
+    public static func tooLarge(kind: SyncManifest.Kind, bytes: Int64) -> CentralStoreError {
+        CentralStoreError(
+            .refused,
+            "stored \(kind) publication body of \(bytes) bytes is past the \(maxBodyBytes >> 20) MiB limit; not read")
+    }
 }
 
 extension SyncPublisher {

@@ -37,6 +37,26 @@ extension FuzzTarget {
         }
     }
 
+    /// The `high-water` state file: `HighWaterFile.parse`, then a journal opened beside it (which
+    /// must refuse a file with no valid slot, and never number below a valid one).
+    static let highWater = FuzzTarget("high-water", "HighWaterFile.parse and FileJournal opening high-water") { bytes in
+        let parsed = HighWaterFile.parse(bytes)
+        if let (g, v) = parsed {
+            fuzzCheck(v <= JournalEntry.maxSequence, "high-water \(v) past the ceiling")
+            fuzzCheck(
+                HighWaterFile.parseSlot(HighWaterFile.encodeSlot(generation: g, sequence: v)[...])?.sequence == v,
+                "high-water \(v) does not round-trip")
+        }
+        FuzzDirectory.shared.with(files: [HighWaterFile.fileName: bytes]) { dir in
+            let journal = try? FileJournal(directory: dir, fsync: false)
+            fuzzCheck((journal == nil) == (parsed == nil), "a journal opened beside a high-water file it cannot read")
+            if let journal, let (_, v) = parsed {
+                fuzzCheck(journal.lastSequence >= v, "numbering below the high-water mark \(v)")
+            }
+            exerciseJournal(in: dir)
+        }
+    }
+
     /// Snapshot files: `SnapshotFile.load` of a temp file holding the input, both placements,
     /// three ways: the input as it is; extended (sparse) to the size its header declares, when
     /// that is at most 16 MiB, so fuzzed bodies of the right size are reached; and extended to

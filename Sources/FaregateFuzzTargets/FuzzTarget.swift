@@ -23,7 +23,8 @@ public struct FuzzTarget: Sendable {
 
     /// Every target, in the order `scripts/fuzz` runs them.
     public static let all: [FuzzTarget] = [
-        card, journalLine, journalRecovery, acked, snapshot, delta, manifest, policy, config, control, tapScript,
+        card, journalLine, journalRecovery, acked, highWater, snapshot, delta, manifest, policy, config, control,
+        tapScript,
     ]
 
     public static func named(_ name: String) -> FuzzTarget? { all.first { $0.name == name } }

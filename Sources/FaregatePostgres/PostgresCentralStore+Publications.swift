@@ -29,12 +29,15 @@ extension PostgresCentralStore: PublicationStore {
         try run("cannot read publications") { () throws(PostgresError) in
             let r = try conn.query(
                 """
-                SELECT from_version, to_version, envelope, body FROM publications
-                WHERE kind = 2 AND to_version > $1 ORDER BY to_version LIMIT $2
-                """, [String(version), String(limit)])
+                SELECT from_version, to_version, envelope,
+                       CASE WHEN octet_length(body) <= $3 THEN body END, octet_length(body)
+                FROM publications WHERE kind = 2 AND to_version > $1 ORDER BY to_version LIMIT $2
+                """, [String(version), String(limit), String(PublicationLimits.maxBodyBytes)])
             var out: [SignedPublication] = []
             var next = version
             for row in 0..<r.rows {
+                // A body past the limit was not fetched: the chain stops there, as at a gap.
+                guard let size = r.int64(row, 4), size <= Int64(PublicationLimits.maxBodyBytes) else { break }
                 guard let from = r.int64(row, 0), UInt64(from) == next, let to = r.int64(row, 1),
                     let p = Self.publication(kind: .delta, envelope: r.bytes(row, 2), body: r.bytes(row, 3))
                 else { break }  // gap or damaged row: the caller falls back to a snapshot
@@ -46,11 +49,20 @@ extension PostgresCentralStore: PublicationStore {
     }
 
     public func latestSnapshot() throws(CentralStoreError) -> SignedPublication? {
-        try run("cannot read publications") { () throws(PostgresError) in
-            let r = try conn.query(
-                "SELECT envelope, body FROM publications WHERE kind = 1 ORDER BY to_version DESC LIMIT 1")
-            return r.rows == 0 ? nil : Self.publication(kind: .snapshot, envelope: r.bytes(0, 0), body: r.bytes(0, 1))
+        let r = try run("cannot read publications") { () throws(PostgresError) in
+            try conn.query(
+                """
+                SELECT envelope, CASE WHEN octet_length(body) <= $1 THEN body END, octet_length(body)
+                FROM publications WHERE kind = 1 ORDER BY to_version DESC LIMIT 1
+                """, [String(PublicationLimits.maxBodyBytes)])
         }
+        guard r.rows > 0 else { return nil }
+        // A body past the limit was not fetched: refused, the table in service stays.
+        let size = r.int64(0, 2) ?? 0
+        guard size <= Int64(PublicationLimits.maxBodyBytes) else {
+            throw PublicationLimits.tooLarge(kind: .snapshot, bytes: size)
+        }
+        return Self.publication(kind: .snapshot, envelope: r.bytes(0, 0), body: r.bytes(0, 1))
     }
 
     public func lastSignedVersion() throws(CentralStoreError) -> UInt64 {

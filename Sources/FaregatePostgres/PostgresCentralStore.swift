@@ -146,18 +146,44 @@ public final class PostgresCentralStore: CentralAdminStore {
         }
     }
 
+    static let nowMillis = "(extract(epoch FROM now()) * 1000)::bigint"
+
     public func uploadJournal(gate: String, entries: [JournalEntry]) throws(CentralStoreError) {
         try run("cannot store journal of gate \(gate)") { () throws(PostgresError) in
             try conn.transaction { () throws(PostgresError) in
+                try conn.query("INSERT INTO gates(gate_id) VALUES ($1) ON CONFLICT DO NOTHING", [gate])
+                // The gate's row locked first: uploads of one gate are serialised, so the check
+                // below sees every record stored before.
+                try conn.query("SELECT 1 FROM gates WHERE gate_id = $1 FOR UPDATE", [gate])
                 for e in entries {
+                    let record = JournalCodec.encode(e)
+                    let held = try conn.query(
+                        """
+                        SELECT record FROM journal WHERE gate_id = $1 AND seq = $2
+                        UNION ALL SELECT 'hole' FROM journal_holes WHERE gate_id = $1 AND seq = $2
+                        """, [gate, String(e.sequence)])
+                    if held.rows > 0 {
+                        // The same bytes are a repeated upload; other bytes a conflict, kept for an
+                        // operator (never dropped, never acknowledged).
+                        let stored = held.text(0, 0) ?? ""
+                        if stored != record {
+                            try conn.query(
+                                """
+                                INSERT INTO journal_conflicts(gate_id, seq, stored_record, offered_record, seen_at)
+                                VALUES ($1, $2, $3, $4, \(Self.nowMillis))
+                                ON CONFLICT (gate_id, seq, offered_record) DO UPDATE SET seen_at = excluded.seen_at
+                                """, [gate, String(e.sequence), stored, record])
+                        }
+                        continue
+                    }
                     try conn.query(
                         """
                         INSERT INTO journal(gate_id, seq, wall_ms, card_key, kind, outcome, reason, record)
-                        VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING
+                        VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
                         """,
                         [
                             gate, String(e.sequence), String(e.wallMillis), Self.key(e.key), e.kind.description,
-                            e.decision.outcome.description, e.decision.reason.code, JournalCodec.encode(e),
+                            e.decision.outcome.description, e.decision.reason.code, record,
                         ])
                 }
                 try advanceAcknowledged(gate: gate)
@@ -165,22 +191,58 @@ public final class PostgresCentralStore: CentralAdminStore {
         }
     }
 
-    /// Moves `gates.acked_seq` up over every contiguous stored sequence. The gate's row is locked
-    /// (`FOR UPDATE`) so two uploads of one gate cannot race each other's computation.
+    public func recordHoles(gate: String, ranges: [ClosedRange<UInt64>], reason: String) throws(CentralStoreError) {
+        try run("cannot store holes of gate \(gate)") { () throws(PostgresError) in
+            try conn.transaction { () throws(PostgresError) in
+                try conn.query("INSERT INTO gates(gate_id) VALUES ($1) ON CONFLICT DO NOTHING", [gate])
+                try conn.query("SELECT 1 FROM gates WHERE gate_id = $1 FOR UPDATE", [gate])
+                for range in ranges where range.upperBound <= JournalEntry.maxSequence {
+                    // A sequence held as a record stays a record; one held as a hole stays as it is.
+                    try conn.query(
+                        """
+                        INSERT INTO journal_holes(gate_id, seq, reason, noted_at)
+                        SELECT $1, s, $4, \(Self.nowMillis) FROM generate_series($2::bigint, $3::bigint) AS s
+                        WHERE NOT EXISTS (SELECT 1 FROM journal j WHERE j.gate_id = $1 AND j.seq = s)
+                          AND NOT EXISTS (SELECT 1 FROM journal_holes h WHERE h.gate_id = $1 AND h.seq = s)
+                        """, [gate, String(range.lowerBound), String(range.upperBound), reason])
+                }
+                try advanceAcknowledged(gate: gate)
+            }
+        }
+    }
+
+    /// Moves `gates.acked_seq` up over every contiguous stored sequence (records and holes), and
+    /// never to or past a conflicting record. The gate's row is locked (`FOR UPDATE`) so two
+    /// uploads of one gate cannot race each other's computation.
     func advanceAcknowledged(gate: String) throws(PostgresError) {
         try conn.query("INSERT INTO gates(gate_id) VALUES ($1) ON CONFLICT DO NOTHING", [gate])
         let a = try conn.query("SELECT acked_seq FROM gates WHERE gate_id = $1 FOR UPDATE", [gate])
-        let acked = a.int64(0, 0) ?? 0
+        var acked = a.int64(0, 0) ?? 0
+        let c = try conn.query("SELECT min(seq) FROM journal_conflicts WHERE gate_id = $1", [gate])
+        let conflict = c.int64(0, 0)
+        if let conflict, acked >= conflict { acked = conflict - 1 }
         // Rows after `acked` in order: the run that continues it is where seq - row_number = acked.
         try conn.query(
             """
-            UPDATE gates SET acked_seq = COALESCE((
+            UPDATE gates SET acked_seq = LEAST(COALESCE((
                 SELECT max(seq) FROM (
                     SELECT seq, seq - row_number() OVER (ORDER BY seq) AS offset_from_run
-                    FROM journal WHERE gate_id = $1 AND seq > $2) t
-                WHERE offset_from_run = $2), $2)
+                    FROM (SELECT seq FROM journal WHERE gate_id = $1 AND seq > $2
+                          UNION SELECT seq FROM journal_holes WHERE gate_id = $1 AND seq > $2) u) t
+                WHERE offset_from_run = $2), $2), $3::bigint)
             WHERE gate_id = $1
-            """, [gate, String(acked)])
+            """, [gate, String(acked), String(conflict.map { $0 - 1 } ?? Int64.max)])
+    }
+
+    public func highestSequence(gate: String) throws(CentralStoreError) -> UInt64 {
+        try run("cannot read highest sequence of gate \(gate)") { () throws(PostgresError) in
+            let r = try conn.query(
+                """
+                SELECT GREATEST((SELECT max(seq) FROM journal WHERE gate_id = $1),
+                                (SELECT max(seq) FROM journal_holes WHERE gate_id = $1))
+                """, [gate])
+            return UInt64(r.int64(0, 0) ?? 0)
+        }
     }
 
     public func acknowledgedSequence(gate: String) throws(CentralStoreError) -> UInt64 {
@@ -195,6 +257,39 @@ public final class PostgresCentralStore: CentralAdminStore {
         try run("cannot read journal of \(gate)") { () throws(PostgresError) in
             let r = try conn.query("SELECT record FROM journal WHERE gate_id = $1 ORDER BY seq", [gate])
             return (0..<r.rows).compactMap { row in r.text(row, 0).flatMap { try? JournalCodec.decode(Substring($0)) } }
+        }
+    }
+}
+
+extension PostgresCentralStore: JournalReviewStore {
+    public func journalHoles(gate: String?) throws(CentralStoreError) -> [JournalHole] {
+        try run("cannot read journal holes") { () throws(PostgresError) in
+            let r = try conn.query(
+                """
+                SELECT gate_id, seq, reason, noted_at FROM journal_holes WHERE $1::text IS NULL OR gate_id = $1
+                ORDER BY gate_id, seq
+                """, [gate])
+            return (0..<r.rows).map { row in
+                JournalHole(
+                    gate: r.text(row, 0) ?? "", sequence: UInt64(r.int64(row, 1) ?? 0), reason: r.text(row, 2) ?? "",
+                    notedMillis: r.int64(row, 3) ?? 0)
+            }
+        }
+    }
+
+    public func journalConflicts(gate: String?) throws(CentralStoreError) -> [JournalConflict] {
+        try run("cannot read journal conflicts") { () throws(PostgresError) in
+            let r = try conn.query(
+                """
+                SELECT gate_id, seq, stored_record, offered_record, seen_at FROM journal_conflicts
+                WHERE $1::text IS NULL OR gate_id = $1 ORDER BY gate_id, seq, id
+                """, [gate])
+            return (0..<r.rows).map { row in
+                JournalConflict(
+                    gate: r.text(row, 0) ?? "", sequence: UInt64(r.int64(row, 1) ?? 0),
+                    storedRecord: r.text(row, 2) ?? "", offeredRecord: r.text(row, 3) ?? "",
+                    seenMillis: r.int64(row, 4) ?? 0)
+            }
         }
     }
 }

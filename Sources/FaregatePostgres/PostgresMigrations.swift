@@ -87,5 +87,26 @@ enum PostgresMigrations {
         CREATE INDEX operations_card ON operations(card_key);
         CREATE INDEX journal_card ON journal(card_key);
         """,
+        // 4: exactly-once under faults (issue 16.5, 16.6): sequences a gate lost (holes, which count
+        //    for the acknowledgement) and records offered for a held (gate, seq) with other bytes
+        //    (conflicts: kept for an operator, never acknowledged).
+        """
+        CREATE TABLE journal_holes(
+            gate_id text NOT NULL,
+            seq bigint NOT NULL,
+            reason text NOT NULL,
+            noted_at bigint NOT NULL,
+            PRIMARY KEY(gate_id, seq)
+        );
+        CREATE TABLE journal_conflicts(
+            id bigserial PRIMARY KEY,
+            gate_id text NOT NULL,
+            seq bigint NOT NULL,
+            stored_record text NOT NULL,
+            offered_record text NOT NULL,
+            seen_at bigint NOT NULL,
+            UNIQUE(gate_id, seq, offered_record)
+        );
+        """,
     ]
 }

@@ -20,15 +20,20 @@ public struct JournalError: Error, CustomStringConvertible, Sendable {
 /// The gate's append-only journal file (`journal.log` in the journal directory), one
 /// `JournalCodec` line per entry, with the highest centrally acknowledged sequence in `acked`.
 ///
-/// Durability: `append` writes a batch and `fdatasync`s it before returning, so a caller that
-/// opens the barrier after `append` returns never opens for an entry a power cut can lose.
+/// Durability: `append` writes a batch and `fdatasync`s it (and then the high-water mark) before
+/// returning, so a caller that opens the barrier after `append` returns never opens for an entry
+/// a power cut can lose.
 ///
 /// Recovery at open:
 /// - a torn last line (no newline, or a bad checksum on the last line) is cut off: it was never
 ///   synced, so no barrier opened for it;
 /// - a damaged line in the middle (disk corruption) does not stop the gate: the file is kept as
 ///   `journal.damaged-<ms>.log` for inspection and the valid lines are copied into a fresh
-///   `journal.log`; the sequence goes on after the highest valid one.
+///   `journal.log`;
+/// - the sequence goes on after the highest ever handed out (`HighWaterFile`, raised with every
+///   batch before `append` returns), so a lost tail or an unreadable `acked` never makes a
+///   sequence be numbered twice; sequences handed out that no valid line holds any more are
+///   uploaded as holes (`pendingBatch`).
 ///
 /// Thread-safety: one writer thread calls `append`; one uploader thread calls `pendingUpload`
 /// and `acknowledge`; they share only atomics and a mutex-guarded read cursor.
@@ -43,6 +48,11 @@ public final class FileJournal: @unchecked Sendable {
     private var length: Int
     public private(set) var lastSequence: UInt64
     private let durableLength: Atomic<Int>
+    /// The last sequence of the durable prefix (published with `durableLength`): the uploader's
+    /// upper bound for holes at the end of the file.
+    private let durableSequence: Atomic<UInt64>
+    /// The highest sequence ever handed out, durably (`HighWaterFile`).
+    private let highWater: HighWaterFile
     private let cursor = Mutex<(offset: Int, acked: UInt64)>((0, 0))
     /// Held while the uploader reads the file and while the writer rotates it.
     let fileLock = NSLock()
@@ -75,8 +85,21 @@ public final class FileJournal: @unchecked Sendable {
         let readAcked = AckedFile.read(directory: directory)
         let acked = readAcked ?? 0
         let floor = readAcked == nil ? Self.lastSequence(inFileAt: directory + "/journal.previous.log") : 0
-        lastSequence = max(recovered.lastSequence, acked, floor)
+        // The high-water mark outlives rotation and a lost tail: a sequence handed out before is
+        // never handed out again, even when the lines that carried it are gone (issue 16.6).
+        let known = max(recovered.lastSequence, acked, floor)
+        do { highWater = try HighWaterFile(directory: directory, floor: known, fsync: fsync) } catch {
+            close(fd)
+            throw JournalError(path: directory + "/" + HighWaterFile.fileName, message: error.description)
+        }
+        lastSequence = max(known, highWater.mark)
+        if lastSequence > recovered.lastSequence && lastSequence > acked {
+            recoveryNotes.append(
+                "sequences \(max(recovered.lastSequence, acked) + 1)...\(lastSequence) were handed out but are not in the journal; they are uploaded as holes"
+            )
+        }
         durableLength = Atomic(recovered.length)
+        durableSequence = Atomic(lastSequence)
         cursor.withLock { $0 = (0, acked) }
     }
 
@@ -122,11 +145,39 @@ public final class FileJournal: @unchecked Sendable {
             _ = ftruncate(fd, off_t(length))
             throw JournalError(path: path, message: "cannot make entries durable (fdatasync)", errno: err)
         }
+        do { try highWater.raise(to: seq) } catch {
+            _ = ftruncate(fd, off_t(length))
+            throw JournalError(path: highWater.path, message: error.description)
+        }
         length += bytes.count
         lastSequence = seq
-        // Release: the uploader that acquires this length sees the bytes written above.
+        // Release: the uploader that acquires this length sees the bytes written above. The
+        // sequence after the length: an uploader that sees it sees the line too (never a false hole).
         durableLength.store(length, ordering: .releasing)
+        durableSequence.store(seq, ordering: .releasing)
     }
+
+    /// Numbers the next entry after `sequence` at least (central's highest record for this gate,
+    /// asked at start): durable in the high-water mark before it counts. Writer thread only (the
+    /// daemon calls it before the runtime starts).
+    public func raiseFloor(to sequence: UInt64) throws(JournalError) {
+        guard sequence > lastSequence else { return }
+        guard sequence <= JournalEntry.maxSequence else {
+            throw JournalError(path: highWater.path, message: "floor \(sequence) out of range")
+        }
+        do { try highWater.raise(to: sequence) } catch {
+            throw JournalError(path: highWater.path, message: error.description)
+        }
+        lastSequence = sequence
+        durableSequence.store(sequence, ordering: .releasing)
+    }
+
+    /// The durable high-water mark (the highest sequence ever handed out). Writer thread only.
+    public var highWaterMark: UInt64 { highWater.mark }
+
+    /// Whether this open created the high-water file (no mark survived: first start, an upgrade,
+    /// or a lost state directory); the daemon then waits, briefly, for central's highest record.
+    public var highWaterCreated: Bool { highWater.created }
 
     /// Starts a new `journal.log` when everything in the current one is acknowledged centrally;
     /// the previous file is kept as `journal.previous.log` (one generation). Best effort: on any
@@ -159,45 +210,92 @@ public final class FileJournal: @unchecked Sendable {
         }
     }
 
+    /// What one upload carries: entries, and the holes between them (sequences handed out whose
+    /// line is damaged or gone), oldest first.
+    public struct UploadBatch: Equatable, Sendable {
+        public var entries: [JournalEntry] = []
+        /// Ranges of sequences the journal cannot produce, ascending, disjoint from `entries`.
+        public var holes: [ClosedRange<UInt64>] = []
+        /// The highest sequence the batch covers (entry or hole); nil when it is empty.
+        public var lastSequence: UInt64? {
+            max(entries.last?.sequence ?? 0, holes.last?.upperBound ?? 0) == 0
+                ? nil : max(entries.last?.sequence ?? 0, holes.last?.upperBound ?? 0)
+        }
+        public var isEmpty: Bool { entries.isEmpty && holes.isEmpty }
+        /// Sequences covered (entries plus hole sizes).
+        public var count: Int { entries.count + holes.reduce(0) { $0 + Int(clamping: $1.count) } }
+    }
+
     /// Durable entries not yet acknowledged by the central store, oldest first, at most `limit`.
     public func pendingUpload(limit: Int) throws(JournalError) -> [JournalEntry] {
+        try pendingBatch(limit: limit).entries
+    }
+
+    /// The next upload after `after` (default: the acknowledged sequence): durable entries, and a
+    /// hole for every sequence in between that no valid line holds (a damaged line, a lost tail
+    /// the high-water mark remembers), so that uploads carry on past damage instead of sending
+    /// the same batch for ever (issue 16.6). At most `limit` sequences, entries and holes together.
+    public func pendingBatch(limit: Int, after: UInt64? = nil) throws(JournalError) -> UploadBatch {
         fileLock.lock()
         defer { fileLock.unlock() }
+        // The sequence before the length (see `append`).
+        let lastDurable = durableSequence.load(ordering: .acquiring)
         let end = durableLength.load(ordering: .acquiring)
         let (offset, acked) = cursor.withLock { $0 }
-        guard end > offset else { return [] }
-        let readFD = open(path, O_RDONLY | O_CLOEXEC)
-        guard readFD >= 0 else { throw JournalError(path: path, message: "cannot open for reading", errno: errno) }
-        defer { close(readFD) }
-        var buffer = [UInt8](repeating: 0, count: end - offset)
-        var got = 0
-        while got < buffer.count {
-            let n = buffer.withUnsafeMutableBytes {
-                pread(readFD, $0.baseAddress! + got, $0.count - got, off_t(offset + got))
-            }
-            if n < 0 && errno == EINTR { continue }
-            guard n > 0 else {
-                throw JournalError(path: path, message: "short read of journal", errno: n < 0 ? errno : nil)
-            }
-            got += n
+        let from = max(after ?? acked, acked)
+        var batch = UploadBatch()
+        var expected = from + 1
+        var room = max(limit, 1)
+        func hole(upTo last: UInt64) {
+            guard last >= expected, room > 0 else { return }
+            let upper = min(last, expected + UInt64(room) - 1)
+            batch.holes.append(expected...upper)
+            room -= Int(upper - expected + 1)
+            expected = upper + 1
         }
-        var out: [JournalEntry] = []
-        var lineStart = 0
         var skipOffset = offset
-        for i in 0..<buffer.count where buffer[i] == UInt8(ascii: "\n") {
-            let line = String(decoding: buffer[lineStart..<i], as: UTF8.self)
-            lineStart = i + 1
-            guard let e = try? JournalCodec.decode(Substring(line)) else { continue }
-            if e.sequence <= acked {
-                if out.isEmpty { skipOffset = offset + lineStart }
-                continue
+        if end > offset {
+            let readFD = open(path, O_RDONLY | O_CLOEXEC)
+            guard readFD >= 0 else {
+                throw JournalError(path: path, message: "cannot open for reading", errno: errno)
             }
-            out.append(e)
-            if out.count >= limit { break }
+            defer { close(readFD) }
+            var buffer = [UInt8](repeating: 0, count: end - offset)
+            var got = 0
+            while got < buffer.count {
+                let n = buffer.withUnsafeMutableBytes {
+                    pread(readFD, $0.baseAddress! + got, $0.count - got, off_t(offset + got))
+                }
+                if n < 0 && errno == EINTR { continue }
+                guard n > 0 else {
+                    throw JournalError(path: path, message: "short read of journal", errno: n < 0 ? errno : nil)
+                }
+                got += n
+            }
+            var lineStart = 0
+            for i in 0..<buffer.count where buffer[i] == UInt8(ascii: "\n") {
+                guard room > 0 else { break }
+                let line = String(decoding: buffer[lineStart..<i], as: UTF8.self)
+                lineStart = i + 1
+                guard let e = try? JournalCodec.decode(Substring(line)) else { continue }
+                if e.sequence <= acked {
+                    if batch.isEmpty { skipOffset = offset + lineStart }
+                    continue
+                }
+                // Below `expected`: already covered (after `after`, or a line out of order).
+                guard e.sequence >= expected else { continue }
+                hole(upTo: e.sequence - 1)
+                guard room > 0 else { break }
+                batch.entries.append(e)
+                room -= 1
+                expected = e.sequence + 1
+            }
         }
+        // Sequences handed out past the last valid line (a damaged last line, a lost tail).
+        hole(upTo: lastDurable)
         // Remember where the unacknowledged part starts so the next read skips the acked prefix.
         cursor.withLock { if $0.acked == acked { $0.offset = max($0.offset, skipOffset) } }
-        return out
+        return batch
     }
 
     /// Bytes of the current file known durable.

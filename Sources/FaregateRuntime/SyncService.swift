@@ -92,8 +92,13 @@ final class SyncService: @unchecked Sendable {
                 let store: any CentralStore
                 if let open = self.store { store = open } else { store = try openStore() }
                 self.store = store
-                try update(from: store)
+                // The journal upload does not depend on the table update: a publication the gate
+                // refuses (or one it cannot read) must not stop its records reaching central
+                // (issue 16.6). A table failure is still the sync's failure, after the upload.
+                var tableFailure: CentralStoreError?
+                do throws(CentralStoreError) { try update(from: store) } catch { tableFailure = error }
                 try upload(to: store)
+                if let tableFailure { throw tableFailure }
                 let wall = clock.wallMillis()
                 telemetry.count {
                     $0.syncs += 1
@@ -141,26 +146,39 @@ final class SyncService: @unchecked Sendable {
         }
     }
 
-    /// Uploads the journal in batches until central holds all of it (or holds a gap: retried at
-    /// the next sync), recording each acknowledgement.
+    /// Uploads the journal in batches until central holds all of it, recording each
+    /// acknowledgement. Holes (sequences whose line is damaged or gone) go up as holes, so the
+    /// acknowledgement moves past them; when it still stops short (a conflict central flagged for
+    /// an operator), the later batches are uploaded all the same.
     private func upload(to store: any CentralStore) throws(CentralStoreError) {
+        var after: UInt64? = nil
         while true {
-            let pending: [JournalEntry]
+            let batch: FileJournal.UploadBatch
             do {
-                pending = try journal.pendingUpload(limit: settings.uploadBatch)
+                batch = try journal.pendingBatch(limit: settings.uploadBatch, after: after)
             } catch {
                 throw CentralStoreError(.queryFailed, "cannot read local journal for upload", cause: error.description)
             }
-            guard let last = pending.last else { return }
-            try store.uploadJournal(gate: gateID, entries: pending)
+            guard let last = batch.lastSequence else { return }
+            if !batch.holes.isEmpty {
+                let shown = batch.holes.map {
+                    $0.count == 1 ? "\($0.lowerBound)" : "\($0.lowerBound)...\($0.upperBound)"
+                }
+                Log.warning(
+                    "gate \(gateID): journal sequence(s) \(shown.joined(separator: ",")) damaged or missing locally; uploading them as holes"
+                )
+                try store.recordHoles(
+                    gate: gateID, ranges: batch.holes, reason: "damaged or missing in the gate's journal")
+            }
+            if !batch.entries.isEmpty { try store.uploadJournal(gate: gateID, entries: batch.entries) }
             let acked = try store.acknowledgedSequence(gate: gateID)
             do {
                 try journal.acknowledge(acked)
             } catch {
                 throw CentralStoreError(.queryFailed, "cannot record acknowledgement locally", cause: error.description)
             }
-            telemetry.count { $0.uploaded += UInt64(pending.count) }
-            if acked < last.sequence { return }  // central holds a gap: retry later
+            telemetry.count { $0.uploaded += UInt64(batch.entries.count) }
+            after = max(acked, last)
         }
     }
 }

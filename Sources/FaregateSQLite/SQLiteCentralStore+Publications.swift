@@ -24,13 +24,18 @@ extension SQLiteCentralStore: PublicationStore {
     public func deltas(after version: UInt64, limit: Int) throws(CentralStoreError) -> [SignedPublication] {
         try run("cannot read publications") { () throws(SQLiteError) in
             let q = try db.prepare(
-                "SELECT from_version, to_version, envelope, body FROM publications WHERE kind = 2 AND to_version > ? ORDER BY to_version LIMIT ?"
-            )
-            try q.bind(.integer(Int64(version)), .integer(Int64(limit)))
+                """
+                SELECT from_version, to_version, envelope, CASE WHEN length(body) <= ?3 THEN body END, length(body)
+                FROM publications WHERE kind = 2 AND to_version > ?1 ORDER BY to_version LIMIT ?2
+                """)
+            try q.bind(
+                .integer(Int64(version)), .integer(Int64(limit)), .integer(Int64(PublicationLimits.maxBodyBytes)))
             var out: [SignedPublication] = []
             var next = version
             while try q.step() {
                 guard UInt64(q.int64(0)) == next else { break }  // gap: the caller falls back to a snapshot
+                // A body past the limit was not fetched: the chain stops there, as at a gap.
+                guard q.int64(4) <= Int64(PublicationLimits.maxBodyBytes) else { break }
                 guard let p = Self.publication(kind: .delta, envelope: q.blob(2), body: q.blob(3)) else { break }
                 out.append(p)
                 next = UInt64(q.int64(1))
@@ -40,12 +45,24 @@ extension SQLiteCentralStore: PublicationStore {
     }
 
     public func latestSnapshot() throws(CentralStoreError) -> SignedPublication? {
-        try run("cannot read publications") { () throws(SQLiteError) in
+        let row = try run("cannot read publications") { () throws(SQLiteError) -> (SignedPublication?, Int64)? in
             let q = try db.prepare(
-                "SELECT envelope, body FROM publications WHERE kind = 1 ORDER BY to_version DESC LIMIT 1")
+                """
+                SELECT envelope, CASE WHEN length(body) <= ? THEN body END, length(body)
+                FROM publications WHERE kind = 1 ORDER BY to_version DESC LIMIT 1
+                """)
+            try q.bind(.integer(Int64(PublicationLimits.maxBodyBytes)))
             guard try q.step() else { return nil }
-            return Self.publication(kind: .snapshot, envelope: q.blob(0), body: q.blob(1))
+            let size = q.int64(2)
+            guard size <= Int64(PublicationLimits.maxBodyBytes) else { return (nil, size) }
+            return (Self.publication(kind: .snapshot, envelope: q.blob(0), body: q.blob(1)), size)
         }
+        guard let (publication, size) = row else { return nil }
+        // A body past the limit was not fetched: refused, the table in service stays.
+        guard size <= Int64(PublicationLimits.maxBodyBytes) else {
+            throw PublicationLimits.tooLarge(kind: .snapshot, bytes: size)
+        }
+        return publication
     }
 
     public func lastSignedVersion() throws(CentralStoreError) -> UInt64 {

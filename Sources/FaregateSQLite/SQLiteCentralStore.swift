@@ -142,43 +142,107 @@ public final class SQLiteCentralStore: CentralStore {
         return try q.step() ? UInt64(q.text(0)) ?? 0 : 0
     }
 
+    static let nowMillis = "CAST(strftime('%s','now') AS INTEGER) * 1000"
+
     public func uploadJournal(gate: String, entries: [JournalEntry]) throws(CentralStoreError) {
         try run("cannot store journal of gate \(gate)") { () throws(SQLiteError) in
             try db.transaction { () throws(SQLiteError) in
                 let ins = try db.prepare(
                     """
-                    INSERT OR IGNORE INTO journal(gate_id, seq, wall_ms, card_key, kind, outcome, reason, record)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                    INSERT INTO journal(gate_id, seq, wall_ms, card_key, kind, outcome, reason, record)
+                    SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8
+                    WHERE NOT EXISTS (SELECT 1 FROM journal_holes WHERE gate_id = ?1 AND seq = ?2)
+                    ON CONFLICT(gate_id, seq) DO NOTHING
+                    """)
+                let held = try db.prepare(
+                    """
+                    SELECT record FROM journal WHERE gate_id = ?1 AND seq = ?2
+                    UNION ALL SELECT 'hole' FROM journal_holes WHERE gate_id = ?1 AND seq = ?2
+                    """)
+                let flag = try db.prepare(
+                    """
+                    INSERT OR IGNORE INTO journal_conflicts(gate_id, seq, stored_record, offered_record, seen_at)
+                    VALUES (?, ?, ?, ?, \(Self.nowMillis))
                     """)
                 for e in entries {
+                    let record = JournalCodec.encode(e)
                     try ins.bind(
                         .text(gate), .integer(Int64(e.sequence)), .integer(e.wallMillis),
                         .integer(Int64(bitPattern: e.key.rawValue)), .text(e.kind.description),
-                        .text(e.decision.outcome.description), .text(e.decision.reason.code),
-                        .text(JournalCodec.encode(e)))
+                        .text(e.decision.outcome.description), .text(e.decision.reason.code), .text(record))
                     try ins.run()
+                    if db.changes > 0 { continue }
+                    // Held already: the same bytes are a repeated upload; other bytes a conflict,
+                    // kept for an operator (never dropped, never acknowledged).
+                    try held.bind(.text(gate), .integer(Int64(e.sequence)))
+                    let stored = try held.step() ? held.text(0) : "hole"
+                    if stored != record {
+                        try flag.bind(.text(gate), .integer(Int64(e.sequence)), .text(stored), .text(record))
+                        try flag.run()
+                    }
                 }
                 try advanceAcknowledged(gate: gate)
             }
         }
     }
 
-    /// Moves `gates.acked_seq` up over every contiguous stored sequence.
+    public func recordHoles(gate: String, ranges: [ClosedRange<UInt64>], reason: String) throws(CentralStoreError) {
+        try run("cannot store holes of gate \(gate)") { () throws(SQLiteError) in
+            try db.transaction { () throws(SQLiteError) in
+                let ins = try db.prepare(
+                    """
+                    INSERT OR IGNORE INTO journal_holes(gate_id, seq, reason, noted_at)
+                    SELECT ?1, ?2, ?3, \(Self.nowMillis)
+                    WHERE NOT EXISTS (SELECT 1 FROM journal WHERE gate_id = ?1 AND seq = ?2)
+                    """)
+                for range in ranges where range.upperBound <= JournalEntry.maxSequence {
+                    for seq in range {
+                        try ins.bind(.text(gate), .integer(Int64(seq)), .text(reason))
+                        try ins.run()
+                    }
+                }
+                try advanceAcknowledged(gate: gate)
+            }
+        }
+    }
+
+    /// Moves `gates.acked_seq` up over every contiguous stored sequence (records and holes), and
+    /// never to or past a conflicting record.
     func advanceAcknowledged(gate: String) throws(SQLiteError) {
         let up = try db.prepare("INSERT OR IGNORE INTO gates(gate_id, acked_seq) VALUES (?, 0)")
         try up.bind(.text(gate))
         try up.run()
+        let c = try db.prepare("SELECT min(seq) FROM journal_conflicts WHERE gate_id = ?")
+        try c.bind(.text(gate))
+        let conflict: UInt64? = try c.step() && !c.isNull(0) ? UInt64(c.int64(0)) : nil
         var acked = try ackedInTransaction(gate: gate)
-        let next = try db.prepare("SELECT seq FROM journal WHERE gate_id = ? AND seq > ? ORDER BY seq")
+        if let conflict, acked >= conflict { acked = conflict - 1 }
+        let next = try db.prepare(
+            """
+            SELECT seq FROM journal WHERE gate_id = ?1 AND seq > ?2
+            UNION SELECT seq FROM journal_holes WHERE gate_id = ?1 AND seq > ?2 ORDER BY seq
+            """)
         try next.bind(.text(gate), .integer(Int64(acked)))
         while try next.step() {
             let s = UInt64(next.int64(0))
-            guard s == acked + 1 else { break }
+            guard s == acked + 1, s != conflict else { break }
             acked = s
         }
         let set = try db.prepare("UPDATE gates SET acked_seq = ? WHERE gate_id = ?")
         try set.bind(.integer(Int64(acked)), .text(gate))
         try set.run()
+    }
+
+    public func highestSequence(gate: String) throws(CentralStoreError) -> UInt64 {
+        try run("cannot read highest sequence of gate \(gate)") { () throws(SQLiteError) in
+            let q = try db.prepare(
+                """
+                SELECT max(m) FROM (SELECT max(seq) AS m FROM journal WHERE gate_id = ?1
+                                    UNION ALL SELECT max(seq) FROM journal_holes WHERE gate_id = ?1)
+                """)
+            try q.bind(.text(gate))
+            return try q.step() && !q.isNull(0) ? UInt64(q.int64(0)) : 0
+        }
     }
 
     func ackedInTransaction(gate: String) throws(SQLiteError) -> UInt64 {
@@ -204,6 +268,45 @@ public final class SQLiteCentralStore: CentralStore {
                 """)
             try q.bind(.text(gate), .integer(wallMillis), .integer(Int64(dataVersion)))
             try q.run()
+        }
+    }
+}
+
+extension SQLiteCentralStore: JournalReviewStore {
+    public func journalHoles(gate: String?) throws(CentralStoreError) -> [JournalHole] {
+        try run("cannot read journal holes") { () throws(SQLiteError) in
+            let q = try db.prepare(
+                """
+                SELECT gate_id, seq, reason, noted_at FROM journal_holes WHERE ?1 IS NULL OR gate_id = ?1
+                ORDER BY gate_id, seq
+                """)
+            try q.bind(gate.map { .text($0) } ?? .null)
+            var out: [JournalHole] = []
+            while try q.step() {
+                out.append(
+                    JournalHole(
+                        gate: q.text(0), sequence: UInt64(q.int64(1)), reason: q.text(2), notedMillis: q.int64(3)))
+            }
+            return out
+        }
+    }
+
+    public func journalConflicts(gate: String?) throws(CentralStoreError) -> [JournalConflict] {
+        try run("cannot read journal conflicts") { () throws(SQLiteError) in
+            let q = try db.prepare(
+                """
+                SELECT gate_id, seq, stored_record, offered_record, seen_at FROM journal_conflicts
+                WHERE ?1 IS NULL OR gate_id = ?1 ORDER BY gate_id, seq, id
+                """)
+            try q.bind(gate.map { .text($0) } ?? .null)
+            var out: [JournalConflict] = []
+            while try q.step() {
+                out.append(
+                    JournalConflict(
+                        gate: q.text(0), sequence: UInt64(q.int64(1)), storedRecord: q.text(2),
+                        offeredRecord: q.text(3), seenMillis: q.int64(4)))
+            }
+            return out
         }
     }
 }

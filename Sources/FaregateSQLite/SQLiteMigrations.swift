@@ -94,5 +94,26 @@ enum SQLiteMigrations {
         CREATE INDEX operations_card ON operations(card_key);
         CREATE INDEX journal_card ON journal(card_key);
         """,
+        // 5: exactly-once under faults (issue 16.5, 16.6): sequences a gate lost (holes, which count
+        //    for the acknowledgement) and records offered for a held (gate, seq) with other bytes
+        //    (conflicts: kept for an operator, never acknowledged).
+        """
+        CREATE TABLE journal_holes(
+            gate_id TEXT NOT NULL,
+            seq INTEGER NOT NULL,
+            reason TEXT NOT NULL,
+            noted_at INTEGER NOT NULL,
+            PRIMARY KEY(gate_id, seq)
+        ) WITHOUT ROWID;
+        CREATE TABLE journal_conflicts(
+            id INTEGER PRIMARY KEY,
+            gate_id TEXT NOT NULL,
+            seq INTEGER NOT NULL,
+            stored_record TEXT NOT NULL,
+            offered_record TEXT NOT NULL,
+            seen_at INTEGER NOT NULL,
+            UNIQUE(gate_id, seq, offered_record)
+        );
+        """,
     ]
 }

@@ -40,8 +40,18 @@ public final class SimulatedOutageCentralStore: CentralStore {
         try inner.uploadJournal(gate: gate, entries: entries)
     }
 
+    public func recordHoles(gate: String, ranges: [ClosedRange<UInt64>], reason: String) throws(CentralStoreError) {
+        try check()
+        try inner.recordHoles(gate: gate, ranges: ranges, reason: reason)
+    }
+
     public func acknowledgedSequence(gate: String) throws(CentralStoreError) -> UInt64 {
         try check()
         return try inner.acknowledgedSequence(gate: gate)
+    }
+
+    public func highestSequence(gate: String) throws(CentralStoreError) -> UInt64 {
+        try check()
+        return try inner.highestSequence(gate: gate)
     }
 }

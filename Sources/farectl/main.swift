@@ -6,8 +6,9 @@ import Foundation
 // Commands+<Topic>.swift file; this table is the only place they meet, and dispatch, every help
 // text and the README's command list derive from it (Help.swift).
 let commands: [Command] =
-    simulateCommands + stationCommands + centralCommands + centralAdminCommands + centralBenchCommands
-    + centralOperationCommands + journalCommands + controlCommands + policyCommands + policyBenchCommands
+    simulateCommands + stationCommands + centralCommands + centralAdminCommands + centralJournalCommands
+    + centralBenchCommands + centralOperationCommands + journalCommands + controlCommands + policyCommands
+    + policyBenchCommands
     + cardCommands + snapshotBenchCommands + boardCommands + rideCodeCommands
 
 /// One-line summaries of the command groups (`farectl central`, `farectl journal`, …).

@@ -232,6 +232,11 @@ nonisolated func runDaemon() -> Int32 {
         enforcement: config.barrier.enforcement, timings: timings)
     barrier.start()
     options.readerEnds = readerEnds
+    // Never reuse a sequence (issue 16.6): when no high-water mark survived, central's highest
+    // record for this gate is asked for (2 s at most) before the first sequence is handed out.
+    if let storeFactory {
+        CentralSequenceCheck.run(gateID: config.gateID, journal: journal, within: .seconds(2), openStore: storeFactory)
+    }
     let runtime = GateRuntime(
         options: options, journal: journal, readers: readers, barrier: barrier, clock: clock,
         // The decision loop logs each tap at debug level (`tap seq=…`, DecisionLoop).

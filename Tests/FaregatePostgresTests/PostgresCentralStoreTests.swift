@@ -1,3 +1,4 @@
+import FaregateCentralScenarios
 import FaregateCore
 import FaregatePostgres
 import Foundation
@@ -324,4 +325,15 @@ final class Tables: @unchecked Sendable {  // invariant: `items` only touched un
         lock.withLock { items.append((p, t, v, polls)) }
     }
     var all: [(Int, [CardKey: CardStatus], UInt64, Int)] { lock.withLock { items } }
+}
+
+extension PostgresCentralStoreTests {
+    func onceScenarios() -> JournalExactlyOnceScenarios {
+        JournalExactlyOnceScenarios { [conninfo] in try PostgresCentralStore.create(connecting: conninfo) }
+    }
+
+    func testConflictIsFlaggedAndNeverAcknowledged() throws {
+        try onceScenarios().conflictIsFlaggedAndNeverAcknowledged()
+    }
+    func testHolesCountAndAreListed() throws { try onceScenarios().holesCountAndAreListed() }
 }

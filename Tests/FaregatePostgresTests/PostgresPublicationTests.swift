@@ -28,6 +28,34 @@ final class PostgresPublicationTests: XCTestCase {
 
     func key(_ n: UInt64) -> CardKey { CardKey(rawValue: 1_000_000_000_000_000_000 + n) }
 
+    /// A row past `PublicationLimits.maxBodyBytes` is refused by its length, before its body is
+    /// fetched (issue 16.6); the rows before it in a chain are still handed out.
+    func testOversizedBodiesAreRefusedBeforeTheyAreRead() throws {
+        let store = try PostgresCentralStore.create(connecting: conninfo)
+        let keys = try Ed25519KeyPair()
+        let sha = SodiumSHA256()
+        try store.insertCards(
+            (0..<2).map {
+                CentralCardRecord(key: key($0), cardType: .normal, identityHash: [UInt8($0)], health: .green)
+            },
+            wallMillis: 1)
+        try store.publish(wallMillis: 1)
+        try store.setHealth(of: key(0), to: .red, wallMillis: 2)
+        try store.publish(wallMillis: 2)
+        XCTAssertEqual(try SyncPublisher.signNewVersions(in: store, signer: keys, digest: sha), [1, 2])
+        try SyncPublisher.storeSnapshot(in: store, signer: keys, digest: sha)
+        // Past the limit by one byte (TOAST compresses the repeated bytes: the server stores little).
+        let admin = try PostgresConnection(conninfo)
+        try admin.execute(
+            "UPDATE publications SET body = convert_to(repeat('a', \(PublicationLimits.maxBodyBytes + 1)), 'UTF8') WHERE kind = 1 OR to_version = 2"
+        )
+        XCTAssertThrowsError(try store.latestSnapshot()) { error in
+            XCTAssertEqual((error as? CentralStoreError)?.code, .refused)
+            XCTAssertTrue("\(error)".contains("MiB limit"), "\(error)")
+        }
+        XCTAssertEqual(try store.deltas(after: 0, limit: 10).map(\.manifest.toVersion), [1], "stops at the huge row")
+    }
+
     func testGateFollowsSignedChainAndRefusesTamperedRows() throws {
         let store = try PostgresCentralStore.create(connecting: conninfo)
         let keys = try Ed25519KeyPair()

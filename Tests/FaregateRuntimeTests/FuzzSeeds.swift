@@ -36,6 +36,17 @@ enum FuzzSeeds {
                 ("near-ceiling.log", [0] + nearCeiling()),
             ],
             "acked": [("acked", AckedFile.encode(1234)), ("acked-old-format", Array("77\n".utf8))],
+            "high-water": [
+                (
+                    "high-water",
+                    HighWaterFile.encodeSlot(generation: 3, sequence: 1234)
+                        + HighWaterFile.encodeSlot(generation: 2, sequence: 1200)
+                ),
+                (
+                    "one-slot-torn",
+                    [UInt8](repeating: 0, count: 64) + HighWaterFile.encodeSlot(generation: 5, sequence: 9)
+                ),
+            ],
             "snapshot": [("table.snapshot", try snapshot())],
             "delta": deltas().enumerated().map { ("delta-\($0)", $1.encoded()) },
             "manifest": manifests(),

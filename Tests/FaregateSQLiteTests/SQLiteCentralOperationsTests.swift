@@ -58,7 +58,7 @@ final class SQLiteCentralOperationsTests: XCTestCase {
 
     func testCurrentSchemaHasTheOperationLog() throws {
         let store = try SQLiteCentralStore.create(at: dir + "/m.sqlite")
-        XCTAssertEqual(SQLiteCentralStore.schemaVersion, 4)
+        XCTAssertGreaterThanOrEqual(SQLiteCentralStore.schemaVersion, 4, "the operation log came with migration 4")
         XCTAssertEqual(try store.operationLog(of: CardKey(rawValue: 1)).count, 0)
     }
 

@@ -1,3 +1,4 @@
+import FaregateCentralScenarios
 import FaregateCore
 import FaregateSQLite
 import Foundation
@@ -107,4 +108,23 @@ final class SQLiteCentralStoreTests: XCTestCase {
             XCTAssertEqual(($0 as? CentralStoreError)?.code, .schemaMismatch)
         }
     }
+}
+
+/// Issue 16.5 / 16.6 on the SQLite store (`JournalExactlyOnceScenarios`).
+final class SQLiteJournalExactlyOnceTests: XCTestCase {
+    var dir: String!
+
+    override func setUpWithError() throws {
+        dir = NSTemporaryDirectory() + "faregate-sqlite-once-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    }
+
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: dir) }
+
+    func scenarios() -> JournalExactlyOnceScenarios {
+        JournalExactlyOnceScenarios { try SQLiteCentralStore.create(at: self.dir + "/\(UUID().uuidString).sqlite") }
+    }
+
+    func testConflictIsFlaggedAndNeverAcknowledged() throws { try scenarios().conflictIsFlaggedAndNeverAcknowledged() }
+    func testHolesCountAndAreListed() throws { try scenarios().holesCountAndAreListed() }
 }

@@ -215,6 +215,8 @@ final class MemoryCentralStore: CentralAdminStore {
     }
     func uploadJournal(gate: String, entries: [JournalEntry]) throws(CentralStoreError) {}
     func acknowledgedSequence(gate: String) throws(CentralStoreError) -> UInt64 { 0 }
+    func recordHoles(gate: String, ranges: [ClosedRange<UInt64>], reason: String) throws(CentralStoreError) {}
+    func highestSequence(gate: String) throws(CentralStoreError) -> UInt64 { 0 }
     func insertCards(_ cards: some Sequence<CentralCardRecord>, wallMillis: Int64) throws(CentralStoreError) {}
     func bind(_ key: CardKey, identityHash: [UInt8], wallMillis: Int64) throws(CentralStoreError) {}
     func setHealth(of key: CardKey, to health: HealthStatus, wallMillis: Int64) throws(CentralStoreError) -> Int { 0 }

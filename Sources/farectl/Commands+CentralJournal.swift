@@ -1,0 +1,62 @@
+import FaregateCore
+import FaregatePostgres
+import FaregateSQLite
+import Foundation
+
+// What an operator reviews of the gates' journals (issue 16.5, 16.6): holes (sequences a gate
+// handed out but lost: a damaged line, a lost tail) and conflicts (a record offered for a
+// (gate, sequence) central holds with other bytes; kept, never acknowledged).
+let centralJournalCommands: [Command] = [
+    Command(
+        ["central", "journal-review"], usage: "central journal-review (--db FILE | --pg CONN) [--gate G] [--json]",
+        "journal holes and conflicting records, for an operator (a conflict stops the gate's acknowledgement)"
+    ) { args in
+        let json = args.flag("--json")
+        let backend = try CentralBackend(&args)
+        let gate = try args.value("--gate")
+        try args.finish()
+        let store: any JournalReviewStore
+        switch backend.kind {
+        case .sqlite(let path): store = try SQLiteCentralStore(path: path)
+        case .postgres(let conn): store = try PostgresCentralStore(connecting: conn)
+        }
+        let review = JournalReview(
+            holes: try store.journalHoles(gate: gate).map {
+                JournalReview.Hole(gate: $0.gate, sequence: $0.sequence, reason: $0.reason, notedMillis: $0.notedMillis)
+            },
+            conflicts: try store.journalConflicts(gate: gate).map {
+                JournalReview.Conflict(
+                    gate: $0.gate, sequence: $0.sequence, storedRecord: $0.storedRecord,
+                    offeredRecord: $0.offeredRecord, seenMillis: $0.seenMillis)
+            })
+        try report(review, json: json) {
+            var lines = ["\(review.holes.count) hole(s), \(review.conflicts.count) conflict(s)"]
+            for h in review.holes { lines.append("  hole      \(h.gate) seq \(h.sequence): \(h.reason)") }
+            for c in review.conflicts {
+                lines.append("  conflict  \(c.gate) seq \(c.sequence)")
+                lines.append("    stored  \(c.storedRecord)")
+                lines.append("    offered \(c.offeredRecord)")
+            }
+            return lines.joined(separator: "\n")
+        }
+        return 0
+    }
+]
+
+struct JournalReview: Encodable {
+    struct Hole: Encodable {
+        var gate: String
+        var sequence: UInt64
+        var reason: String
+        var notedMillis: Int64
+    }
+    struct Conflict: Encodable {
+        var gate: String
+        var sequence: UInt64
+        var storedRecord: String
+        var offeredRecord: String
+        var seenMillis: Int64
+    }
+    var holes: [Hole]
+    var conflicts: [Conflict]
+}
