@@ -270,7 +270,8 @@ final class Campaign {
         let cut = 1 + Int(rng.next() % UInt64(max(span, 1)))
         let keep = bytes.count - cut
         let held = central.holds(gate: gate.id)
-        for l in lines where l.range.upperBound > keep {
+        // A line whose newline is cut is torn too (the gate cuts it): `>=`, not `>`.
+        for l in lines where l.range.upperBound >= keep {
             if let s = l.sequence, held[s] != l.text { gate.ledger.noteDestroyed(l.text) }
         }
         guard truncate(path, off_t(keep)) == 0 else { throw TortureError("cannot cut \(path)") }
