@@ -134,6 +134,14 @@ let package = Package(
         .executableTarget(
             name: "faregate-modbus-bench", dependencies: ["FaregateCore", "FaregateModbus", "FaregateRuntime"]),
 
+        // MARK: The crash-and-fault torture driver (issue 13; release build via scripts/torture, not
+        // part of the product): release faregated subprocesses against a real central.
+        .executableTarget(
+            name: "faregate-torture",
+            dependencies: [
+                "FaregateCore", "FaregateRuntime", "FaregateSimulation", "FaregateSQLite", "FaregatePostgres",
+            ]),
+
         // MARK: Benchmarks (release build via scripts/bench; not part of the product)
         .executableTarget(
             name: "faregate-bench", dependencies: ["FaregateCore", "FaregateRuntime", "FaregateBenchRings"]),
