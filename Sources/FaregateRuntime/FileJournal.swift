@@ -172,6 +172,10 @@ public final class FileJournal: @unchecked Sendable {
         durableSequence.store(sequence, ordering: .releasing)
     }
 
+    /// The last sequence written durably, for any thread (status, metrics): `lastSequence` is the
+    /// writer thread's own, and reading it elsewhere is a data race (ThreadSanitizer saw one).
+    public var durableLastSequence: UInt64 { durableSequence.load(ordering: .acquiring) }
+
     /// The durable high-water mark (the highest sequence ever handed out). Writer thread only.
     public var highWaterMark: UInt64 { highWater.mark }
 

@@ -86,7 +86,7 @@ public struct GateControl: Sendable {
         var report = GateStatusReport(
             gateID: runtime.options.gateID, uptimeSeconds: Double(now &- runtime.startedAt) / 1e9, taps: c.taps,
             rejected: c.rejected, journalFailures: c.journalFailures, syncs: c.syncs, syncFailures: c.syncFailures,
-            readerLosses: c.readerLosses, journalLastSequence: runtime.journal.lastSequence,
+            readerLosses: c.readerLosses, journalLastSequence: runtime.journal.durableLastSequence,
             journalAcknowledged: runtime.journal.acknowledged, tableCards: table?.count ?? 0,
             tableVersion: table?.dataVersion ?? 0, dataAgeSeconds: verifiedAt.map { Double(now &- $0) / 1e9 },
             lastSyncFailure: runtime.lastSyncFailure)

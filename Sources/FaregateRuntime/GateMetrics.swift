@@ -44,7 +44,7 @@ public enum GateMetrics {
             [([], "\(c.laneEvents)")])
         out.metric(
             "faregate_journal_last_sequence", "gauge", "Highest journal sequence written.",
-            [([], "\(runtime.journal.lastSequence)")])
+            [([], "\(runtime.journal.durableLastSequence)")])
         out.metric(
             "faregate_journal_acknowledged_sequence", "gauge", "Highest sequence the central store holds contiguously.",
             [([], "\(runtime.journal.acknowledged)")])
