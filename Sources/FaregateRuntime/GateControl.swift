@@ -112,14 +112,7 @@ public struct GateControl: Sendable {
             let report = runtime.waitForReport(
                 reader: scanReaders[Int(scanner)], afterSerial: before, timeout: 2)
         else { return failure(.failed, "the gate did not answer within 2 s") }
-        guard report.durable else {
-            let told = report.told
-            return failure(
-                .failed,
-                "not journalled: the rider was told \(told) \(told.reason.messageZH) / \(told.reason.messageEN) "
-                    + "(the journal could not be written; the rules said \(report.entry.decision))")
-        }
-        return .tap(report.entry)
+        return answer(report)
     }
 
     func tap(_ key: CardKey, reader: UInt16, fault: CardFault?) -> ControlResponse {
@@ -136,8 +129,13 @@ public struct GateControl: Sendable {
         guard let report = runtime.waitForReport(reader: reader, afterSerial: before, timeout: 2) else {
             return failure(.failed, "the gate did not answer within 2 s")
         }
-        // The entry was not journalled: the lane showed gate_out_of_service, whatever the rules
-        // decided, and its sequence was handed out again. The answer is a refusal saying so.
+        return answer(report)
+    }
+
+    /// A tap's or scan's answer from its report. An entry that was not journalled: the lane showed
+    /// gate_out_of_service, whatever the rules decided, and its sequence was handed out again; the
+    /// answer is a refusal saying so.
+    private func answer(_ report: GateTelemetry.TapReport) -> ControlResponse {
         guard report.durable else {
             let told = report.told
             return failure(
