@@ -68,7 +68,7 @@ public protocol CentralStore: AnyObject {
 }
 
 /// A sequence a gate reported lost (`CentralStore.recordHoles`), as an operator sees it.
-public struct JournalHole: Hashable, Sendable {
+public struct JournalHole: Hashable, Sendable, Encodable {
     public var gate: String
     public var sequence: UInt64
     public var reason: String
@@ -84,7 +84,7 @@ public struct JournalHole: Hashable, Sendable {
 
 /// A record offered for a (gate, sequence) that central already holds with other bytes: kept,
 /// never acknowledged, for an operator to decide.
-public struct JournalConflict: Hashable, Sendable {
+public struct JournalConflict: Hashable, Sendable, Encodable {
     public var gate: String
     public var sequence: UInt64
     /// The record stored first (`hole` when the sequence was stored as a hole).

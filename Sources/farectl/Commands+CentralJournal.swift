@@ -21,14 +21,7 @@ let centralJournalCommands: [Command] = [
         case .postgres(let conn): store = try PostgresCentralStore(connecting: conn)
         }
         let review = JournalReview(
-            holes: try store.journalHoles(gate: gate).map {
-                JournalReview.Hole(gate: $0.gate, sequence: $0.sequence, reason: $0.reason, notedMillis: $0.notedMillis)
-            },
-            conflicts: try store.journalConflicts(gate: gate).map {
-                JournalReview.Conflict(
-                    gate: $0.gate, sequence: $0.sequence, storedRecord: $0.storedRecord,
-                    offeredRecord: $0.offeredRecord, seenMillis: $0.seenMillis)
-            })
+            holes: try store.journalHoles(gate: gate), conflicts: try store.journalConflicts(gate: gate))
         try report(review, json: json) {
             var lines = ["\(review.holes.count) hole(s), \(review.conflicts.count) conflict(s)"]
             for h in review.holes { lines.append("  hole      \(h.gate) seq \(h.sequence): \(h.reason)") }
@@ -43,20 +36,8 @@ let centralJournalCommands: [Command] = [
     }
 ]
 
+/// The report: the store's own hole and conflict values (snake_case keys in `--json`).
 struct JournalReview: Encodable {
-    struct Hole: Encodable {
-        var gate: String
-        var sequence: UInt64
-        var reason: String
-        var notedMillis: Int64
-    }
-    struct Conflict: Encodable {
-        var gate: String
-        var sequence: UInt64
-        var storedRecord: String
-        var offeredRecord: String
-        var seenMillis: Int64
-    }
-    var holes: [Hole]
-    var conflicts: [Conflict]
+    var holes: [JournalHole]
+    var conflicts: [JournalConflict]
 }
