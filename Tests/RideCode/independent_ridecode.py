@@ -509,6 +509,12 @@ class Corpus:
         # 4. Issuer not accepted at the gate (check 2; verify has no rules and accepts it).
         self.add("issuer not accepted by the gate's rules (merchants-bank)", self.phone_code(self.cmb, SM2))
 
+        # An issuer number RIDECODE.md's table does not have (its key is in no file).
+        self.add("issuer number 5 (outside the table)",
+                 self.phone_code(IssuerKey(5, 1, ED25519, n - DAY, n + DAY, listed=False), ED25519))
+        self.add("issuer number 130 (outside the table), SM2",
+                 self.phone_code(IssuerKey(130, 7, SM2, n - DAY, n + DAY, listed=False), SM2))
+
         # 5. Correctly signed but not a v1 code.
         self.add("signed, version 2", self.phone_code(self.alipay, ED25519, version=2), cert_sig_ok=True)
         self.add("signed, account 2^52", self.phone_code(self.transit, ED25519, account=2**52))
