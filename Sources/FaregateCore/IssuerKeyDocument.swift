@@ -45,13 +45,17 @@ public struct IssuerKeyDocument: Hashable, Sendable {
         self.version = version
         self.issuedAtMillis = issuedAtMillis
         self.expiresAtMillis = expiresAtMillis
-        self.keys = keys
+        // Kept in canonical order, so two documents of one key set compare equal however built
+        // (sorting a list without duplicates cannot make one).
+        self.keys = (try? RideCodeIssuerKeyList(Self.sorted(keys.keys))) ?? keys
+    }
+
+    static func sorted(_ keys: [RideCodeIssuerKey]) -> [RideCodeIssuerKey] {
+        keys.sorted { ($0.issuer.rawValue, $0.keyID) < ($1.issuer.rawValue, $1.keyID) }
     }
 
     /// The keys in canonical order.
-    var sortedKeys: [RideCodeIssuerKey] {
-        keys.keys.sorted { ($0.issuer.rawValue, $0.keyID) < ($1.issuer.rawValue, $1.keyID) }
-    }
+    var sortedKeys: [RideCodeIssuerKey] { Self.sorted(keys.keys) }
 
     public var canonicalBytes: [UInt8] {
         var out = Self.magic

@@ -30,9 +30,9 @@ final class RideCodeIssuerKeyHolderTests: XCTestCase {
     }
 
     func testReadersRacingReplacesNeverSeeAMixedSet() throws {
-        let holder = RideCodeIssuerKeyHolder(try Self.set(1, count: 1))
         let generations: UInt32 = 2000
         let sets = try (1...generations).map { try Self.set($0, count: Int($0 % 7) + 1) }
+        let holder = RideCodeIssuerKeyHolder(sets[0])
         let done = Locked(false)
         let readers = 3
         let finished = DispatchSemaphore(value: 0)
