@@ -122,12 +122,14 @@ func rideCodePTYBenchReport(_ rows: [RideCodePTYBenchRow], count: Int, intervalM
     let cores = ProcessInfo.processInfo.activeProcessorCount
     func ms(_ micros: Double) -> String { String(format: "%.3f ms", micros / 1000) }
     try report(Out(cores: cores, intervalMillis: intervalMillis, rows: rows), json: json) {
-        "ride-code scan received → decided through a release faregated's pty scanner, \(count) codes each, "
+        "ride-code scan received → decided through a running faregated's pty scanner, \(count) codes each, "
             + "one every \(intervalMillis) ms, \(cores) cores\n"
             + rows.map {
                 "  issuer \($0.issuerAlg) / phone \($0.userAlg): \($0.accepted)/\($0.codes) accepted; decided p50 "
                     + "\(ms($0.decidedP50Micros)), p99 \(ms($0.decidedP99Micros)), max \(ms($0.decidedMaxMicros)) "
-                    + "(verify mean \(ms($0.verifyMeanMicros)), decision thread mean \(ms($0.decisionThreadMeanMicros))); "
+                    + "(verify mean \(ms($0.verifyMeanMicros)), p99 \(ms($0.verifyP99Micros)); "
+                    + "queue p99 \(ms($0.queueP99Micros)); "
+                    + "decision thread mean \(ms($0.decisionThreadMeanMicros))); "
                     + "metrics p99: decided \(ms($0.metricDecidedP99Micros)), commanded \(ms($0.metricCommandedP99Micros))"
             }.joined(separator: "\n")
     }

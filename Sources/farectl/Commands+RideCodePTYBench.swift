@@ -22,8 +22,11 @@ struct RideCodePTYBenchRow: Encodable {
     var decidedP50Micros: Double
     var decidedP99Micros: Double
     var decidedMaxMicros: Double
-    /// The scanner thread's share (`t_read`: parse and both signatures), mean.
+    /// The scanner thread's share (`t_read`: parse and both signatures), mean and p99.
     var verifyMeanMicros: Double
+    var verifyP99Micros: Double
+    /// Waiting on the ring for the decision thread (`t_queue`: behind a commit's fsyncs), p99.
+    var queueP99Micros: Double
     /// Ring, replay check, lookup and decision (`t_queue + t_lookup + t_decide`), mean.
     var decisionThreadMeanMicros: Double
     /// The gate's own summaries (log-linear histogram, within ~3 %).
@@ -131,15 +134,18 @@ private func ptyBenchPair(
         let t = e.timings
         return UInt64(t.read) + UInt64(t.queue) + UInt64(t.lookup) + UInt64(t.decide)
     }.sorted()
-    func q(_ p: Double) -> Double {
-        decided.isEmpty ? 0 : Double(decided[min(decided.count - 1, Int((Double(decided.count) * p).rounded(.up)) - 1)])
+    func quantile(_ xs: [UInt64], _ p: Double) -> Double {
+        xs.isEmpty ? 0 : Double(xs[max(0, min(xs.count - 1, Int((Double(xs.count) * p).rounded(.up)) - 1))])
     }
+    func q(_ p: Double) -> Double { quantile(decided, p) }
     let n = Double(max(1, measured.count))
     return RideCodePTYBenchRow(
         issuerAlg: issuerAlg.name, userAlg: userAlg.name, codes: measured.count,
         accepted: measured.filter { if case .open = $0.decision { true } else { false } }.count,
         decidedP50Micros: q(0.5), decidedP99Micros: q(0.99), decidedMaxMicros: Double(decided.last ?? 0),
         verifyMeanMicros: Double(measured.reduce(0) { $0 + UInt64($1.timings.read) }) / n,
+        verifyP99Micros: quantile(measured.map { UInt64($0.timings.read) }.sorted(), 0.99),
+        queueP99Micros: quantile(measured.map { UInt64($0.timings.queue) }.sorted(), 0.99),
         decisionThreadMeanMicros: Double(
             measured.reduce(0) { $0 + UInt64($1.timings.queue) + UInt64($1.timings.lookup) + UInt64($1.timings.decide) }
         ) / n,
