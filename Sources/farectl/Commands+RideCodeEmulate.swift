@@ -63,7 +63,7 @@ func rideCodeEmulate(_ args: inout Arguments) throws -> Int32 {
     }
     withExtendedLifetime(sources) { done.wait() }
     // The process exits without running deinitialisers: close the pty and remove the link here.
-    scanner.unplug()
+    scanner.abandon()
     if let f = failure.withLock({ $0 }) { throw CLIError.failed(f) }
     return 0
 }

@@ -91,6 +91,17 @@ final class ScannerPTY: @unchecked Sendable {
         }
     }
 
+    /// For the end of the process: unplugs, or, while a send blocks on a full pty (no one reads
+    /// the slave) and holds the lock, removes the link without waiting (exiting closes the rest).
+    func abandon() {
+        guard lock.try() else {
+            if let link { unlink(link) }
+            return
+        }
+        pty = nil
+        lock.unlock()
+    }
+
     /// A new pair, with the link pointed at it; returns the new slave's path.
     func replug() throws -> String {
         try lock.withLock {
