@@ -20,6 +20,12 @@ public protocol PublicationStore: CentralAdminStore {
     func storeTimestamp(_ sealed: [UInt8]) throws(CentralStoreError)
     /// The stored timestamp statement, sealed; nil before the first.
     func latestTimestamp() throws(CentralStoreError) -> [UInt8]?
+    /// Stores a root-signed key set (`PublicationKeySet`, sealed) as `version`; the store keeps
+    /// every version (an audit trail) and refuses a second one with the same version.
+    func storeKeySet(_ sealed: [UInt8], version: UInt64) throws(CentralStoreError)
+    /// The sealed key set with the highest version; nil before the first. Gates fetch it at
+    /// every sync and verify it with the pinned root key.
+    func latestKeySet() throws(CentralStoreError) -> [UInt8]?
 }
 
 /// Limits every publication store keeps (see `PublicationStore`).

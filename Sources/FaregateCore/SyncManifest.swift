@@ -108,9 +108,23 @@ public protocol ManifestSigner {
     func signature(of message: [UInt8]) -> [UInt8]
 }
 
-/// Checks a manifest signature against the pinned central public key.
+/// Checks the signature of a sync document (manifest, timestamp statement, …): one pinned key
+/// (`Ed25519Verifier`), or the online keys of a root-signed key set (`PublicationKeyRing`).
 public protocol ManifestSignatureVerifier: Sendable {
     func isValidSignature(_ signature: [UInt8], of message: [UInt8]) -> Bool
+    /// Throws why `signature` is not believed (`.badSignature`, `.revokedKey`, `.keyNotValid`,
+    /// `.noKeySet`); `what` names the document in the message.
+    func checkSignature(_ signature: [UInt8], of message: [UInt8], what: String) throws(SyncVerificationError)
+}
+
+extension ManifestSignatureVerifier {
+    public func checkSignature(_ signature: [UInt8], of message: [UInt8], what: String)
+        throws(SyncVerificationError)
+    {
+        guard isValidSignature(signature, of: message) else {
+            throw SyncVerificationError(.badSignature, "\(what) signature does not verify with the pinned central key")
+        }
+    }
 }
 
 /// Computes the SHA-256 of a body.
@@ -157,7 +171,7 @@ public struct SyncVerificationError: Error, Hashable, Sendable, CustomStringConv
 ///
 /// Pure and thread-safe; the crypto comes in through the two protocols.
 public struct SyncVerifier: Sendable {
-    let signatures: any ManifestSignatureVerifier
+    public let signatures: any ManifestSignatureVerifier
     let digest: any BodyDigest
     /// The network and environment this gate serves; publications for any other are refused.
     public let scope: SyncScope
@@ -184,9 +198,7 @@ public struct SyncVerifier: Sendable {
         let message = Array(envelope[0..<SyncManifest.encodedSize])
         let signature = Array(envelope[SyncManifest.encodedSize...])
         // Signature first: nothing in an unauthenticated manifest is worth acting on.
-        guard signatures.isValidSignature(signature, of: message) else {
-            throw SyncVerificationError(.badSignature, "manifest signature does not verify with the pinned central key")
-        }
+        try signatures.checkSignature(signature, of: message, what: "manifest")
         let manifest = try SyncManifest(canonical: message)
         guard manifest.scope == scope else {
             throw SyncVerificationError(

@@ -89,6 +89,24 @@ extension PostgresCentralStore: PublicationStore {
         }
     }
 
+    public func storeKeySet(_ sealed: [UInt8], version: UInt64) throws(CentralStoreError) {
+        guard version <= SyncManifest.maxVersion else {
+            throw CentralStoreError(.refused, "key set version \(version) is past the limit")
+        }
+        try run("cannot store the key set") { () throws(PostgresError) in
+            try conn.query(
+                "INSERT INTO key_sets(version, sealed) VALUES ($1, $2)", [String(version), PostgresHex.literal(sealed)])
+        }
+    }
+
+    public func latestKeySet() throws(CentralStoreError) -> [UInt8]? {
+        try run("cannot read the key set") { () throws(PostgresError) in
+            let r = try conn.query(
+                "SELECT sealed FROM key_sets WHERE length(sealed) <= 4096 ORDER BY version DESC LIMIT 1")
+            return r.rows == 0 ? nil : r.bytes(0, 0)
+        }
+    }
+
     /// The stored row as a publication; the manifest is parsed unverified (the gate verifies).
     static func publication(kind: SyncManifest.Kind, envelope: [UInt8]?, body: [UInt8]?) -> SignedPublication? {
         guard let envelope, let body, envelope.count == SyncManifest.sealedSize,

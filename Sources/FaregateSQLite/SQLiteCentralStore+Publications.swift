@@ -89,6 +89,25 @@ extension SQLiteCentralStore: PublicationStore {
         }
     }
 
+    public func storeKeySet(_ sealed: [UInt8], version: UInt64) throws(CentralStoreError) {
+        guard version <= SyncManifest.maxVersion else {
+            throw CentralStoreError(.refused, "key set version \(version) is past the limit")
+        }
+        try run("cannot store the key set") { () throws(SQLiteError) in
+            let q = try db.prepare("INSERT INTO key_sets(version, sealed) VALUES (?, ?)")
+            try q.bind(.integer(Int64(version)), .blob(sealed))
+            try q.run()
+        }
+    }
+
+    public func latestKeySet() throws(CentralStoreError) -> [UInt8]? {
+        try run("cannot read the key set") { () throws(SQLiteError) in
+            let q = try db.prepare(
+                "SELECT sealed FROM key_sets WHERE length(sealed) <= 4096 ORDER BY version DESC LIMIT 1")
+            return try q.step() ? q.blob(0) : nil
+        }
+    }
+
     /// The stored row as a publication; the manifest is parsed unverified (the gate verifies).
     static func publication(kind: SyncManifest.Kind, envelope: [UInt8], body: [UInt8]) -> SignedPublication? {
         guard envelope.count == SyncManifest.sealedSize,

@@ -122,5 +122,10 @@ enum SQLiteMigrations {
         DELETE FROM publications;
         CREATE TABLE sync_timestamp(id INTEGER PRIMARY KEY CHECK (id = 1), statement BLOB NOT NULL);
         """,
+        // 7: issue 16.4. Root-signed key sets (the online publication keys gates believe);
+        //    every version is kept, the highest is served.
+        """
+        CREATE TABLE key_sets(version INTEGER PRIMARY KEY CHECK (version >= 1), sealed BLOB NOT NULL);
+        """,
     ]
 }

@@ -428,6 +428,7 @@ struct ExportReport: Encodable {
 struct KeygenReport: Encodable {
     var files: [String]
     var publicKey: String?
+    var keyID: String? = nil
 }
 
 struct TimestampReport: Encodable {
