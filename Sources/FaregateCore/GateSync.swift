@@ -88,7 +88,8 @@ public struct GateSync: Sendable {
             let (table, basis) = try verifier.table(from: SignedBundle(publications), versionInService: floor)
             return .replace(
                 table,
-                how: "rebuilt under the keys in force from a snapshot and \(basis.deltas.count) delta(s), version \(table.dataVersion)",
+                how:
+                    "rebuilt under the keys in force from a snapshot and \(basis.deltas.count) delta(s), version \(table.dataVersion)",
                 basis: basis)
         } catch {
             throw .verification(error)

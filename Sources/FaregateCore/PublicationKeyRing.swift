@@ -80,7 +80,8 @@ public final class PublicationKeyRing: ManifestSignatureVerifier, Sendable {
         var verifiers: [UInt32: any ManifestSignatureVerifier] = [:]
         for k in set.keys {
             guard let v = verifierFor(k.publicKey) else {
-                throw SyncVerificationError(.malformed, "key \(PublicationKeySet.hex(k.keyID)) is not a valid public key")
+                throw SyncVerificationError(
+                    .malformed, "key \(PublicationKeySet.hex(k.keyID)) is not a valid public key")
             }
             verifiers[k.keyID] = v
         }
@@ -146,9 +147,11 @@ public final class PublicationKeyRing: ManifestSignatureVerifier, Sendable {
         for (id, v) in former where v.isValidSignature(signature, of: message) {
             let hex = PublicationKeySet.hex(id)
             if set.revoked.contains(id) {
-                throw SyncVerificationError(.revokedKey, "signed by key \(hex), revoked in key set version \(set.version)")
+                throw SyncVerificationError(
+                    .revokedKey, "signed by key \(hex), revoked in key set version \(set.version)")
             }
-            throw SyncVerificationError(.keyNotValid, "signed by key \(hex), no longer in key set version \(set.version)")
+            throw SyncVerificationError(
+                .keyNotValid, "signed by key \(hex), no longer in key set version \(set.version)")
         }
         throw SyncVerificationError(
             .badSignature, "signature is by no key of key set version \(set.version) (revoked, unknown or tampered)")

@@ -144,7 +144,8 @@ public struct PublicationKeySet: Hashable, Sendable {
                 validFromMillis: Int64(bitPattern: ByteReader.u64(b, at: o + 36)),
                 validUntilMillis: Int64(bitPattern: ByteReader.u64(b, at: o + 44)))
             guard k.validUntilMillis >= k.validFromMillis else {
-                throw SyncVerificationError(.malformed, "key \(Self.hex(k.keyID)) is valid until before it is valid from")
+                throw SyncVerificationError(
+                    .malformed, "key \(Self.hex(k.keyID)) is valid until before it is valid from")
             }
             if let last = keys.last, last.keyID >= k.keyID {
                 throw SyncVerificationError(.malformed, "key set key ids are not strictly increasing")

@@ -8,7 +8,8 @@ extension PostgresCentralStore: PublicationStore {
                 let kind = String(p.manifest.kind.rawValue)
                 if p.manifest.kind == .snapshot {
                     try conn.query(
-                        "DELETE FROM publications WHERE kind = $1 AND to_version < $2",
+                        // `<=`: the same snapshot signed again (by a new key) replaces it.
+                        "DELETE FROM publications WHERE kind = $1 AND to_version <= $2",
                         [kind, String(p.manifest.toVersion)])
                 }
                 try conn.query(
@@ -89,12 +90,21 @@ extension PostgresCentralStore: PublicationStore {
         }
     }
 
+    public func discardPublications() throws(CentralStoreError) {
+        try run("cannot discard publications") { () throws(PostgresError) in
+            try conn.transaction { () throws(PostgresError) in
+                _ = try conn.query("DELETE FROM publications")
+                _ = try conn.query("DELETE FROM sync_timestamp")
+            }
+        }
+    }
+
     public func storeKeySet(_ sealed: [UInt8], version: UInt64) throws(CentralStoreError) {
         guard version <= SyncManifest.maxVersion else {
             throw CentralStoreError(.refused, "key set version \(version) is past the limit")
         }
         try run("cannot store the key set") { () throws(PostgresError) in
-            try conn.query(
+            _ = try conn.query(
                 "INSERT INTO key_sets(version, sealed) VALUES ($1, $2)", [String(version), PostgresHex.literal(sealed)])
         }
     }

@@ -70,8 +70,9 @@ extension GateConfig: JSONSettings {
                     root.centralNetwork = central.network
                     root.centralEnvironment = central.environment
                     root.centralMinimumVersion = central.minimumVersion
-                    guard (central.publicKey == nil && central.rootKey == nil)
-                        || (central.network != nil && central.environment != nil)
+                    guard
+                        (central.publicKey == nil && central.rootKey == nil)
+                            || (central.network != nil && central.environment != nil)
                     else {
                         throw DecodingError.dataCorruptedError(
                             forKey: k, in: c,

@@ -6,7 +6,8 @@ extension SQLiteCentralStore: PublicationStore {
         try run("cannot store publication") { () throws(SQLiteError) in
             try db.transaction { () throws(SQLiteError) in
                 if p.manifest.kind == .snapshot {
-                    let d = try db.prepare("DELETE FROM publications WHERE kind = ? AND to_version < ?")
+                    // `<=`: the same snapshot signed again (by a new key, after a rotation) replaces it.
+                    let d = try db.prepare("DELETE FROM publications WHERE kind = ? AND to_version <= ?")
                     try d.bind(.integer(Int64(p.manifest.kind.rawValue)), .integer(Int64(p.manifest.toVersion)))
                     try d.run()
                 }
@@ -86,6 +87,15 @@ extension SQLiteCentralStore: PublicationStore {
         try run("cannot read the timestamp statement") { () throws(SQLiteError) in
             let q = try db.prepare("SELECT statement FROM sync_timestamp WHERE id = 1")
             return try q.step() ? q.blob(0) : nil
+        }
+    }
+
+    public func discardPublications() throws(CentralStoreError) {
+        try run("cannot discard publications") { () throws(SQLiteError) in
+            try db.transaction { () throws(SQLiteError) in
+                try db.execute("DELETE FROM publications")
+                try db.execute("DELETE FROM sync_timestamp")
+            }
         }
     }
 

@@ -75,7 +75,7 @@ let centralKeyCommands: [Command] = [
         ["central", "keys", "reset-epoch"],
         usage:
             "central keys reset-epoch (--db FILE | --pg CONN) --root-key ROOT.sec --network NAME --environment ENV --floor VERSION [--json]",
-        "compromise recovery: a new epoch; each gate then takes central's newest snapshot reaching VERSION, even below the version it serves, once"
+        "compromise recovery: a new epoch (discards stored publications); each gate then takes the newest snapshot reaching VERSION, even below the version it serves, once"
     ) { args in
         let json = args.flag("--json")
         var edit = try KeySetEdit(&args)
@@ -84,7 +84,13 @@ let centralKeyCommands: [Command] = [
         guard edit.next.epoch < SyncManifest.maxVersion else { throw CLIError.failed("epoch at its limit") }
         edit.next.epoch += 1
         edit.next.epochFloor = floor
-        return try edit.store(json: json, did: "epoch \(edit.next.epoch), floor version \(floor)")
+        // The stored publications may be an attacker's (signed with the compromised key, at any
+        // version): all go; `central publish --snapshot` with a new key signs every version again.
+        return try edit.store(
+            json: json, then: { store throws(CentralStoreError) in try store.discardPublications() },
+            did:
+                "epoch \(edit.next.epoch), floor version \(floor); stored publications discarded: run central publish --signing-key NEW.sec --snapshot"
+        )
     },
     Command(
         ["central", "keys", "list"],
@@ -161,12 +167,15 @@ private struct KeySetEdit {
         }
     }
 
-    func store(json: Bool, did: String) throws -> Int32 {
+    func store(
+        json: Bool, then: (any PublicationStore) throws(CentralStoreError) -> Void = { _ in }, did: String
+    ) throws -> Int32 {
         let sealed = next.sealed(by: root)
         do {
             // Round trip: what gates will parse.
             _ = try PublicationKeySet(canonical: sealed.dropLast(PublicationKeySet.signatureSize))
             try store.storeKeySet(sealed, version: next.version)
+            try then(store)
         } catch {
             throw CLIError.failed("\(error)")
         }
@@ -214,7 +223,9 @@ struct KeySetReport: Encodable {
         ]
         let f = ISO8601DateFormatter()
         func date(_ ms: Int64) -> String { f.string(from: Date(timeIntervalSince1970: Double(ms) / 1000)) }
-        for k in keys { lines.append("  key \(k.keyID) valid \(date(k.validFromMillis)) … \(date(k.validUntilMillis))") }
+        for k in keys {
+            lines.append("  key \(k.keyID) valid \(date(k.validFromMillis)) … \(date(k.validUntilMillis))")
+        }
         if !revoked.isEmpty { lines.append("  revoked \(revoked.joined(separator: ", "))") }
         return lines.joined(separator: "\n")
     }

@@ -109,7 +109,8 @@ enum ConfigCheck {
                 _ = try SyncVerifier(
                     pinnedRootKey: try KeyFile.read(keyFile, bytes: 32), scope: scope, wallMillis: { 0 })
                 summary.append(
-                    "central.root_key \(keyFile): publications signed by the root-signed online keys only, for \(scope)")
+                    "central.root_key \(keyFile): publications signed by the root-signed online keys only, for \(scope)"
+                )
             } catch {
                 check.error("central.root_key \(keyFile): \(error)")
             }

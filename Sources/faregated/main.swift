@@ -170,7 +170,8 @@ nonisolated func runDaemon() -> Int32 {
     // With a pinned key the gate takes signed publications only; a key that cannot be read
     // refuses the start (running unverified by accident is worse than not running).
     var tableSync = GateSync(mode: .trusted)
-    let keySetting = config.centralRootKeyFile.map { ("root_key", $0) } ?? config.centralPublicKeyFile.map { ("public_key", $0) }
+    let keySetting =
+        config.centralRootKeyFile.map { ("root_key", $0) } ?? config.centralPublicKeyFile.map { ("public_key", $0) }
     if let (name, keyFile) = keySetting {
         do {
             let key = try KeyFile.read(keyFile, bytes: 32)

@@ -304,7 +304,13 @@ final class CLITests: XCTestCase {
         try text.write(toFile: config, atomically: true, encoding: .utf8)
         let db = dir + "/state/central.sqlite"
         for args in [
-            ["central", "init", "--db", db, "--demo", "100"], ["central", "keygen", "--signing", dir + "/etc/central"],
+            ["central", "init", "--db", db, "--demo", "100"],
+            ["central", "keys", "root-keygen", "--out", dir + "/etc/root"],
+            ["central", "keys", "online-keygen", "--out", dir + "/etc/central"],
+            [
+                "central", "keys", "issue", "--db", db, "--root-key", dir + "/etc/root.sec", "--network",
+                "beijing-metro", "--environment", "production", "--key", dir + "/etc/central.pub",
+            ],
             [
                 "central", "publish", "--db", db, "--signing-key", dir + "/etc/central.sec", "--network",
                 "beijing-metro", "--environment", "production", "--snapshot",
@@ -334,7 +340,7 @@ final class CLITests: XCTestCase {
         let broken: [(String, String, expect: String)] = [
             ("\"ring_capacity\"", "\"ring_capacty\"", "ring_capacty is not a known setting"),
             ("seeds/policies", "seeds/no-such-policies", "policy_dir"),
-            ("central.pub", "missing.pub", "central.public_key"),
+            ("root.pub", "missing.pub", "central.root_key"),
             ("central.sqlite", "missing.sqlite", "central.sqlite"),
             ("\"station\": \"beijing-west\"", "\"station\": \"beijing-west\", \"era\": \"1999-none\"", "era"),
             (

@@ -94,7 +94,10 @@ final class PublicationKeySetTests: XCTestCase {
         refused({ $0.append(0) }, "a byte after the end")
         refused({ $0.removeLast() }, "a byte short")
         refused({ b in for i in 0..<8 { b[79 + 44 + i] = i == 7 ? 0x80 : 0 } }, "valid until before valid from")
-        refused({ $0[79 + 52] = 2; $0[79 + 52 + 4] = 1 }, "revoked ids not increasing")
+        refused(
+            {
+                $0[79 + 52] = 2; $0[79 + 52 + 4] = 1
+            }, "revoked ids not increasing")
         refused({ b in for i in 0..<4 { b[79 + 56 + i] = b[79 + i] } }, "a listed key also revoked")
         for n in 0..<good.count { XCTAssertThrowsError(try PublicationKeySet(canonical: good.prefix(n))) }
         let two = PublicationKeySet(scope: try .production, version: 3, keys: [key(a), key(try Ed25519KeyPair())])
@@ -152,7 +155,8 @@ final class PublicationKeySetTests: XCTestCase {
             PublicationKeySet(scope: try .production, version: 1, keys: [key(a, from: now, until: now + day)]).sealed(
                 by: root))
         XCTAssertEqual(try verifier.verify(envelope: p.envelope, body: p.body, versionInService: nil).toVersion, 5)
-        XCTAssertEqual(try ring.signer(of: Array(p.envelope.suffix(64)), message: Array(p.envelope.prefix(110))), key(a).keyID)
+        XCTAssertEqual(
+            try ring.signer(of: Array(p.envelope.suffix(64)), message: Array(p.envelope.prefix(110))), key(a).keyID)
         let forged = try snapshot(5, by: stranger)
         XCTAssertEqual(
             code { _ = try verifier.verify(envelope: forged.envelope, body: forged.body, versionInService: nil) },
@@ -239,7 +243,9 @@ final class PublicationKeySetTests: XCTestCase {
         let floor = try XCTUnwrap(ring.rebaseFloor)
         XCTAssertEqual(floor, 42)
         XCTAssertEqual(
-            code { _ = try verifier.table(from: SignedBundle([try self.snapshot(41, by: c)]), versionInService: floor) },
+            code {
+                _ = try verifier.table(from: SignedBundle([try self.snapshot(41, by: c)]), versionInService: floor)
+            },
             .rolledBack, "below the floor: a replayed old genuine snapshot is not enough")
         XCTAssertEqual(try verifier.table(from: SignedBundle([genuine]), versionInService: floor).table.dataVersion, 42)
         ring.tableTakenInCurrentEpoch()
