@@ -303,24 +303,26 @@ final class CLITests: XCTestCase {
         let config = dir + "/etc/faregated.json"
         try text.write(toFile: config, atomically: true, encoding: .utf8)
         let db = dir + "/state/central.sqlite"
-        for args in [
+        let etc: String = dir + "/etc"
+        let steps: [[String]] = [
             ["central", "init", "--db", db, "--demo", "100"],
-            ["central", "keys", "root-keygen", "--out", dir + "/etc/root"],
-            ["central", "keys", "online-keygen", "--out", dir + "/etc/central"],
+            ["central", "keys", "root-keygen", "--out", etc + "/root"],
+            ["central", "keys", "online-keygen", "--out", etc + "/central"],
             [
-                "central", "keys", "issue", "--db", db, "--root-key", dir + "/etc/root.sec", "--network",
-                "beijing-metro", "--environment", "production", "--key", dir + "/etc/central.pub",
+                "central", "keys", "issue", "--db", db, "--root-key", etc + "/root.sec", "--network",
+                "beijing-metro", "--environment", "production", "--key", etc + "/central.pub",
             ],
             [
-                "central", "publish", "--db", db, "--signing-key", dir + "/etc/central.sec", "--network",
+                "central", "publish", "--db", db, "--signing-key", etc + "/central.sec", "--network",
                 "beijing-metro", "--environment", "production", "--snapshot",
             ],
             // What hardware/faregate-timestamp.timer runs every minute (hardware/README.md).
             [
-                "central", "timestamp", "--db", db, "--signing-key", dir + "/etc/central.sec", "--network",
+                "central", "timestamp", "--db", db, "--signing-key", etc + "/central.sec", "--network",
                 "beijing-metro", "--environment", "production",
             ],
-        ] {
+        ]
+        for args in steps {
             let r = try run(farectl, args)
             XCTAssertEqual(r.status, 0, "\(args): \(r.err)")
         }
