@@ -1,8 +1,9 @@
 /// How a gate brings its table up to date from central state.
 ///
 /// Two modes:
-/// - **signed** (production): the gate pins the central Ed25519 public key and takes only signed
-///   publications: a chain of one-version deltas after the version in service, or the newest
+/// - **signed** (production): the gate pins the offline root key (its `SyncVerifier` checks
+///   signatures with a `PublicationKeyRing`: the online keys of the newest root-signed key set) or,
+///   legacy, one central Ed25519 public key, and takes only signed publications: a chain of one-version deltas after the version in service, or the newest
 ///   snapshot when it has no table, when the chain has a gap, or when it is too far behind. Every
 ///   manifest is checked (signature, size, hash, newer than in service, a delta starting exactly
 ///   at the version in service) before anything touches the table; one bad link refuses the

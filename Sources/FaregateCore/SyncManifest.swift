@@ -1,7 +1,10 @@
 /// What a publication is: a snapshot or a delta, the versions it spans, the network and
 /// environment it is for, and the size and SHA-256 of its body. The central publisher signs the
-/// manifest's canonical bytes with Ed25519; the gate pins the public key and checks signature,
-/// scope, size, hash and version before anything reaches its table.
+/// manifest's canonical bytes with Ed25519 (an online key the root-signed `PublicationKeySet`
+/// lists); the gate pins the root and checks signature, scope, size, hash and version before
+/// anything reaches its table. The manifest does not carry the key id: the gate's
+/// `PublicationKeyRing` tries the (at most 16) listed keys, so the format and every stored
+/// publication stayed as they were, and names the key that signed in its errors.
 ///
 /// Canonical encoding (110 bytes, integers little-endian), the exact bytes that are signed:
 ///
@@ -169,7 +172,8 @@ public struct SyncVerificationError: Error, Hashable, Sendable, CustomStringConv
 /// The gate's check of a publication: signature valid, size and hash match, version newer than the
 /// one in service (and, for a delta, starting exactly there).
 ///
-/// Pure and thread-safe; the crypto comes in through the two protocols.
+/// Pure and thread-safe; the crypto comes in through the two protocols (`signatures` is a
+/// `PublicationKeyRing` on a gate that pins a root key: the one place sync signatures are checked).
 public struct SyncVerifier: Sendable {
     public let signatures: any ManifestSignatureVerifier
     let digest: any BodyDigest
