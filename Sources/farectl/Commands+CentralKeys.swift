@@ -114,6 +114,25 @@ let centralKeyCommands: [Command] = [
     },
 ]
 
+/// Refuses to sign with an online key central's key set does not list (revoked, retired, never
+/// issued): gates pinning the root would refuse everything it signs. Without a key set (a gate
+/// pinning one `public_key`) any key signs. The key set is read unverified: this is the
+/// operator's guard, the gates verify.
+func checkKeyIsIssued(_ keys: Ed25519KeyPair, in store: any PublicationStore) throws(CLIError) {
+    let sealed: [UInt8]?
+    do { sealed = try store.latestKeySet() } catch { throw CLIError.failed("\(error)") }
+    guard let sealed, sealed.count > PublicationKeySet.signatureSize,
+        let set = try? PublicationKeySet(canonical: sealed.dropLast(PublicationKeySet.signatureSize))
+    else { return }
+    let id = PublicationKeySet.Key.id(of: keys.publicKey)
+    guard set.keys.contains(where: { $0.publicKey == keys.publicKey }) else {
+        let why = set.revoked.contains(id) ? "revoked" : "not issued"
+        throw CLIError.failed(
+            "key \(PublicationKeySet.hex(id)) is \(why) in central's key set version \(set.version): gates would refuse what it signs (central keys list)"
+        )
+    }
+}
+
 private func keygen(_ args: inout Arguments, role: String) throws -> Int32 {
     let json = args.flag("--json")
     let prefix = try required(&args, "--out")

@@ -181,6 +181,10 @@ final class DaemonKeyRotationTests: XCTestCase {
                     fromVersion: v2, toVersion: v2 + 1, entries: [.init(key: card, operation: .upsert(green))]
                 )
                 .encoded(), scope: try .production, signer: keysA, digest: SodiumSHA256()))
+        let stale = try DaemonProcess.run(
+            farectl, ["central", "publish"] + backend + ["--signing-key", dir + "/a.sec"] + scope)
+        XCTAssertEqual(stale.status, 1, "farectl refuses to sign with a revoked key: \(stale)")
+        XCTAssertTrue(stale.err.contains("revoked in central's key set"), stale.err)
         let refused = try sync()
         XCTAssertNil(refused.syncedReport, "\(refused)")
         XCTAssertTrue(refused.failure?.message.contains("revoked_key") == true, "\(refused)")
