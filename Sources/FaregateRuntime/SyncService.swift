@@ -138,14 +138,30 @@ final class SyncService: @unchecked Sendable {
     /// `max_data_age_seconds`.
     private func update(from store: any CentralStore) throws(CentralStoreError) {
         let rebaseFloor = try refreshKeys(store)
-        let outcome: GateSync.Outcome
+        var outcome: GateSync.Outcome
         do {
             outcome = try tableSync.update(from: store, inService: table.current().table, rebaseFloor: rebaseFloor)
         } catch {
-            switch error {
-            case .store(let e): throw e
-            case .verification: throw CentralStoreError(.refused, error.description)
+            // A rebuild after a revocation (not an epoch reset) that central cannot serve yet: no
+            // snapshot signed by a key in force. The table moves on with newer publications
+            // meanwhile (each verified with the keys in force); the rebuild is tried at every
+            // sync, and until it succeeds a restart refuses the local table.
+            guard rebaseFloor != nil, snapshots.ring?.rebaseFloor == nil,
+                let moved = try? tableSync.update(from: store, inService: table.current().table)
+            else {
+                switch error {
+                case .store(let e): throw e
+                case .verification: throw CentralStoreError(.refused, error.description)
+                }
             }
+            let problem =
+                "cannot rebuild the table under the keys in force yet (\(error)); publish a snapshot with a key in force"
+            let changed = freshness.withLock { last -> Bool in
+                defer { last = problem }
+                return last != problem
+            }
+            if changed { Log.warning("gate \(gateID): \(problem)") }
+            outcome = moved
         }
         let now = clock.monotonicNanos()
         let target: UInt64? =

@@ -167,18 +167,24 @@ final class DaemonKeyRotationTests: XCTestCase {
         XCTAssertEqual(try sync().syncedReport?.tableVersion, v2, "B's delta taken, no gate change")
         XCTAssertEqual(try outcome(), .deny)
 
-        // Revocation of A: the gate rebuilds its table from B's snapshot, then refuses a
-        // publication A signs (a thief of A, or a forgotten publisher), at the next sync.
+        // Revocation of A. Its table was built on A's snapshot: until central serves a snapshot
+        // signed by a key in force the gate keeps taking B's deltas; then it rebuilds its table
+        // from B's snapshot, and refuses a publication A signs (a thief of A, or a forgotten
+        // publisher) at the next sync.
         try ctl(["central", "keys", "revoke"] + backend + root + ["--key-id", try keyID("a")])
+        _ = try open().setHealth(of: other, to: .yellow, wallMillis: 3)
+        try publish("b")
+        let v3 = try open().dataVersion()
+        XCTAssertEqual(try sync().syncedReport?.tableVersion, v3, "B's deltas still taken before B's snapshot")
         try publish("b", snapshot: true)
-        XCTAssertEqual(try sync().syncedReport?.tableVersion, v2)
+        XCTAssertEqual(try sync().syncedReport?.tableVersion, v3)
         let keysA = try Ed25519KeyPair(secretKey: try KeyFile.read(dir + "/a.sec", bytes: 64))
         let green = CardStatus(health: .green, binding: .bound)
         try open().storePublication(
             SignedPublication(
-                kind: .delta, from: v2, to: v2 + 1,
+                kind: .delta, from: v3, to: v3 + 1,
                 body: DeltaBody(
-                    fromVersion: v2, toVersion: v2 + 1, entries: [.init(key: card, operation: .upsert(green))]
+                    fromVersion: v3, toVersion: v3 + 1, entries: [.init(key: card, operation: .upsert(green))]
                 )
                 .encoded(), scope: try .production, signer: keysA, digest: SodiumSHA256()))
         let stale = try DaemonProcess.run(
@@ -188,7 +194,7 @@ final class DaemonKeyRotationTests: XCTestCase {
         let refused = try sync()
         XCTAssertNil(refused.syncedReport, "\(refused)")
         XCTAssertTrue(refused.failure?.message.contains("revoked_key") == true, "\(refused)")
-        XCTAssertEqual(try version(), v2, "the table in service stays")
+        XCTAssertEqual(try version(), v3, "the table in service stays")
         XCTAssertEqual(try outcome(), .deny)
         XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: config)), configBytes, "never re-provisioned")
 
@@ -199,7 +205,7 @@ final class DaemonKeyRotationTests: XCTestCase {
         let lines = DaemonProcess.waitForLines(log, containing: "in service", count: 1)
         XCTAssertTrue(lines.contains { $0.contains("from signed bundle") }, lines.joined(separator: "\n"))
         DaemonProcess.drain(log)
-        XCTAssertEqual(try version(), v2)
+        XCTAssertEqual(try version(), v3)
         XCTAssertEqual(try outcome(), .deny)
         guard compromise else { return }
 
@@ -207,14 +213,14 @@ final class DaemonKeyRotationTests: XCTestCase {
         // with B), then a thief of B pushes the gate to version 10^18 with the card green.
         try open().discardPublications()
         try publish("b", snapshot: true)
-        XCTAssertEqual(try sync().syncedReport?.tableVersion, v2)
+        XCTAssertEqual(try sync().syncedReport?.tableVersion, v3)
         let keysB = try Ed25519KeyPair(secretKey: try KeyFile.read(dir + "/b.sec", bytes: 64))
         let high: UInt64 = 1_000_000_000_000_000_000
         try open().storePublication(
             SignedPublication(
-                kind: .delta, from: v2, to: high,
+                kind: .delta, from: v3, to: high,
                 body: DeltaBody(
-                    fromVersion: v2, toVersion: high, entries: [.init(key: card, operation: .upsert(green))]
+                    fromVersion: v3, toVersion: high, entries: [.init(key: card, operation: .upsert(green))]
                 )
                 .encoded(), scope: try .production, signer: keysB, digest: SodiumSHA256()))
         XCTAssertEqual(try sync().syncedReport?.tableVersion, high, "a stolen online key is believed until revoked")
@@ -233,7 +239,7 @@ final class DaemonKeyRotationTests: XCTestCase {
         XCTAssertTrue(listed.contains("epoch 1 (floor \(real))"), listed)
         // Forward from there as usual; the old epoch's publications are gone and, if replayed,
         // signed by a revoked key.
-        _ = try open().setHealth(of: other, to: .red, wallMillis: 3)
+        _ = try open().setHealth(of: other, to: .red, wallMillis: 4)
         try publish("c")
         XCTAssertEqual(try sync().syncedReport?.tableVersion, real + 1)
         try open().storePublication(
