@@ -1,8 +1,9 @@
 /// How a gate brings its table up to date from central state.
 ///
 /// Two modes:
-/// - **signed** (production): the gate pins the central Ed25519 public key and takes only signed
-///   publications: a chain of one-version deltas after the version in service, or the newest
+/// - **signed** (production): the gate pins the offline root key (its `SyncVerifier` checks
+///   signatures with a `PublicationKeyRing`: the online keys of the newest root-signed key set) or,
+///   legacy, one central Ed25519 public key, and takes only signed publications: a chain of one-version deltas after the version in service, or the newest
 ///   snapshot when it has no table, when the chain has a gap, or when it is too far behind. Every
 ///   manifest is checked (signature, size, hash, newer than in service, a delta starting exactly
 ///   at the version in service) before anything touches the table; one bad link refuses the
@@ -51,7 +52,15 @@ public struct GateSync: Sendable {
 
     /// Brings `inService` up to date from `store`. Throws on a store failure or a publication
     /// that does not verify; the caller then keeps `inService`.
-    public func update(from store: any CentralStore, inService: (any CardStatusLookup)?) throws(SyncError) -> Outcome {
+    ///
+    /// `rebaseFloor` (signed mode, a table in service): the table must be rebuilt from central's
+    /// newest snapshot and the deltas after it, verified with the keys in force, reaching at least
+    /// that version, whatever the version in service (`PublicationKeyRing`: after a key that
+    /// signed the table was revoked, with the version in service as floor; after an epoch reset,
+    /// with the key set's floor).
+    public func update(from store: any CentralStore, inService: (any CardStatusLookup)?, rebaseFloor: UInt64? = nil)
+        throws(SyncError) -> Outcome
+    {
         switch mode {
         case .trusted:
             return try trustedReload(store, inService)
@@ -59,7 +68,32 @@ public struct GateSync: Sendable {
             guard let pubs = store as? any PublicationStore else {
                 throw .store(CentralStoreError(.refused, "this central store keeps no signed publications"))
             }
+            if let rebaseFloor, inService != nil { return try rebase(pubs, verifier, floor: rebaseFloor) }
             return try signedUpdate(pubs, verifier, inService)
+        }
+    }
+
+    /// A new table from the newest snapshot and the deltas after it that verify (all or none),
+    /// reaching at least `floor`.
+    func rebase(_ store: any PublicationStore, _ verifier: SyncVerifier, floor: UInt64) throws(SyncError) -> Outcome {
+        let snapshot: SignedPublication?
+        do { snapshot = try store.latestSnapshot() } catch { throw .store(error) }
+        guard let snapshot else { throw .store(CentralStoreError(.unavailable, "no signed snapshot published yet")) }
+        var publications = [snapshot]
+        if let chain = try? store.deltas(after: snapshot.manifest.toVersion, limit: maxDeltaChain), !chain.isEmpty,
+            (try? verifier.verifiedDeltas(chain, versionInService: snapshot.manifest.toVersion)) != nil
+        {
+            publications += chain
+        }
+        do {
+            let (table, basis) = try verifier.table(from: SignedBundle(publications), versionInService: floor)
+            return .replace(
+                table,
+                how:
+                    "rebuilt under the keys in force from a snapshot and \(basis.deltas.count) delta(s), version \(table.dataVersion)",
+                basis: basis)
+        } catch {
+            throw .verification(error)
         }
     }
 

@@ -6,8 +6,8 @@
 /// publishers signing the same version store identical rows and the store keeps one.
 public protocol PublicationStore: CentralAdminStore {
     // Bodies past `PublicationLimits.maxBodyBytes` are never read (checked in SQL first).
-    /// Stores a signed publication; an existing one with the same kind and `toVersion` is kept.
-    /// A stored snapshot replaces older snapshots.
+    /// Stores a signed publication; an existing delta with the same `toVersion` is kept. A stored
+    /// snapshot replaces older snapshots and one at the same version (signed again, by a new key).
     func storePublication(_ p: SignedPublication) throws(CentralStoreError)
     /// Stored deltas in version order, starting with the one from `version`, at most `limit`,
     /// stopping at the first gap.
@@ -20,6 +20,16 @@ public protocol PublicationStore: CentralAdminStore {
     func storeTimestamp(_ sealed: [UInt8]) throws(CentralStoreError)
     /// The stored timestamp statement, sealed; nil before the first.
     func latestTimestamp() throws(CentralStoreError) -> [UInt8]?
+    /// Deletes every stored publication and the timestamp statement (compromise recovery:
+    /// `farectl central keys reset-epoch`; the next `central publish --snapshot` with the new key
+    /// signs every version again). Card data and the change log are untouched.
+    func discardPublications() throws(CentralStoreError)
+    /// Stores a root-signed key set (`PublicationKeySet`, sealed) as `version`; the store keeps
+    /// every version (an audit trail) and refuses a second one with the same version.
+    func storeKeySet(_ sealed: [UInt8], version: UInt64) throws(CentralStoreError)
+    /// The sealed key set with the highest version; nil before the first. Gates fetch it at
+    /// every sync and verify it with the pinned root key.
+    func latestKeySet() throws(CentralStoreError) -> [UInt8]?
 }
 
 /// Limits every publication store keeps (see `PublicationStore`).

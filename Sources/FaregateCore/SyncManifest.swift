@@ -1,7 +1,10 @@
 /// What a publication is: a snapshot or a delta, the versions it spans, the network and
 /// environment it is for, and the size and SHA-256 of its body. The central publisher signs the
-/// manifest's canonical bytes with Ed25519; the gate pins the public key and checks signature,
-/// scope, size, hash and version before anything reaches its table.
+/// manifest's canonical bytes with Ed25519 (an online key the root-signed `PublicationKeySet`
+/// lists); the gate pins the root and checks signature, scope, size, hash and version before
+/// anything reaches its table. The manifest does not carry the key id: the gate's
+/// `PublicationKeyRing` tries the (at most 16) listed keys, so the format and every stored
+/// publication stayed as they were, and names the key that signed in its errors.
 ///
 /// Canonical encoding (110 bytes, integers little-endian), the exact bytes that are signed:
 ///
@@ -108,9 +111,23 @@ public protocol ManifestSigner {
     func signature(of message: [UInt8]) -> [UInt8]
 }
 
-/// Checks a manifest signature against the pinned central public key.
+/// Checks the signature of a sync document (manifest, timestamp statement, …): one pinned key
+/// (`Ed25519Verifier`), or the online keys of a root-signed key set (`PublicationKeyRing`).
 public protocol ManifestSignatureVerifier: Sendable {
     func isValidSignature(_ signature: [UInt8], of message: [UInt8]) -> Bool
+    /// Throws why `signature` is not believed (`.badSignature`, `.revokedKey`, `.keyNotValid`,
+    /// `.noKeySet`); `what` names the document in the message.
+    func checkSignature(_ signature: [UInt8], of message: [UInt8], what: String) throws(SyncVerificationError)
+}
+
+extension ManifestSignatureVerifier {
+    public func checkSignature(_ signature: [UInt8], of message: [UInt8], what: String)
+        throws(SyncVerificationError)
+    {
+        guard isValidSignature(signature, of: message) else {
+            throw SyncVerificationError(.badSignature, "\(what) signature does not verify with the pinned central key")
+        }
+    }
 }
 
 /// Computes the SHA-256 of a body.
@@ -155,9 +172,10 @@ public struct SyncVerificationError: Error, Hashable, Sendable, CustomStringConv
 /// The gate's check of a publication: signature valid, size and hash match, version newer than the
 /// one in service (and, for a delta, starting exactly there).
 ///
-/// Pure and thread-safe; the crypto comes in through the two protocols.
+/// Pure and thread-safe; the crypto comes in through the two protocols (`signatures` is a
+/// `PublicationKeyRing` on a gate that pins a root key: the one place sync signatures are checked).
 public struct SyncVerifier: Sendable {
-    let signatures: any ManifestSignatureVerifier
+    public let signatures: any ManifestSignatureVerifier
     let digest: any BodyDigest
     /// The network and environment this gate serves; publications for any other are refused.
     public let scope: SyncScope
@@ -184,9 +202,7 @@ public struct SyncVerifier: Sendable {
         let message = Array(envelope[0..<SyncManifest.encodedSize])
         let signature = Array(envelope[SyncManifest.encodedSize...])
         // Signature first: nothing in an unauthenticated manifest is worth acting on.
-        guard signatures.isValidSignature(signature, of: message) else {
-            throw SyncVerificationError(.badSignature, "manifest signature does not verify with the pinned central key")
-        }
+        try signatures.checkSignature(signature, of: message, what: "manifest")
         let manifest = try SyncManifest(canonical: message)
         guard manifest.scope == scope else {
             throw SyncVerificationError(

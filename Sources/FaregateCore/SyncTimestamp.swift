@@ -90,9 +90,7 @@ extension SyncVerifier {
             throw SyncVerificationError(.malformed, "timestamp statement has \(sealed.count) bytes")
         }
         let message = Array(sealed[0..<SyncTimestamp.encodedSize])
-        guard signatures.isValidSignature(Array(sealed[SyncTimestamp.encodedSize...]), of: message) else {
-            throw SyncVerificationError(.badSignature, "timestamp signature does not verify with the pinned key")
-        }
+        try signatures.checkSignature(Array(sealed[SyncTimestamp.encodedSize...]), of: message, what: "timestamp")
         let t = try SyncTimestamp(canonical: message)
         guard t.scope == scope else {
             throw SyncVerificationError(.wrongScope, "timestamp is for \(t.scope), this gate serves \(scope)")

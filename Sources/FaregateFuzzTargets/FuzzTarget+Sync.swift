@@ -77,3 +77,34 @@ struct PrefixDigest: BodyDigest {
         Array(bytes.prefix(32)) + [UInt8](repeating: 0, count: max(0, 32 - bytes.count))
     }
 }
+
+extension FuzzTarget {
+    /// Root-signed key sets: `PublicationKeySet(canonical:)` (round trip), then
+    /// `PublicationKeyRing.adopt` of the input as a sealed key set with a root check that accepts
+    /// everything, and a signature check through the adopted keys at a few wall times.
+    static let keySet = FuzzTarget("key-set", "PublicationKeySet parsing and PublicationKeyRing.adopt") { bytes in
+        var parsed: PublicationKeySet?
+        if bytes.count > PublicationKeySet.signatureSize {
+            parsed = try? PublicationKeySet(canonical: bytes.dropLast(PublicationKeySet.signatureSize))
+        }
+        if let set = parsed {
+            fuzzCheck((try? PublicationKeySet(canonical: set.canonicalBytes)) == set, "key set does not round-trip")
+        }
+        // The input's own scope, so that the checks after the scope's are reached.
+        guard let scope = parsed?.scope ?? (try? SyncScope(network: "fuzz", environment: "fuzz")) else { return }
+        for now in [Int64.min, 0, 1_700_000_000_000, Int64.max] {
+            let ring = PublicationKeyRing(
+                root: AcceptingSignatures(), scope: scope, verifierFor: { _ in AcceptingSignatures() },
+                wallMillis: { now })
+            do {
+                let r = ring
+                guard (try? r.adopt(Array(bytes))) == true else { continue }
+                _ = try? r.signer(of: [UInt8](repeating: 0, count: 64), message: [1, 2, 3])
+                _ = r.rebaseFloor
+                r.tableTakenInCurrentEpoch()
+                fuzzCheck(r.rebaseFloor == nil, "a table taken in the current epoch still needs a rebase")
+                fuzzCheck((try? r.adopt(Array(bytes))) == false, "the same key set twice changed the ring")
+            }
+        }
+    }
+}

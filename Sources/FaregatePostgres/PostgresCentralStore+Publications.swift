@@ -8,7 +8,8 @@ extension PostgresCentralStore: PublicationStore {
                 let kind = String(p.manifest.kind.rawValue)
                 if p.manifest.kind == .snapshot {
                     try conn.query(
-                        "DELETE FROM publications WHERE kind = $1 AND to_version < $2",
+                        // `<=`: the same snapshot signed again (by a new key) replaces it.
+                        "DELETE FROM publications WHERE kind = $1 AND to_version <= $2",
                         [kind, String(p.manifest.toVersion)])
                 }
                 try conn.query(
@@ -85,6 +86,33 @@ extension PostgresCentralStore: PublicationStore {
     public func latestTimestamp() throws(CentralStoreError) -> [UInt8]? {
         try run("cannot read the timestamp statement") { () throws(PostgresError) in
             let r = try conn.query("SELECT statement FROM sync_timestamp WHERE id = 1")
+            return r.rows == 0 ? nil : r.bytes(0, 0)
+        }
+    }
+
+    public func discardPublications() throws(CentralStoreError) {
+        try run("cannot discard publications") { () throws(PostgresError) in
+            try conn.transaction { () throws(PostgresError) in
+                _ = try conn.query("DELETE FROM publications")
+                _ = try conn.query("DELETE FROM sync_timestamp")
+            }
+        }
+    }
+
+    public func storeKeySet(_ sealed: [UInt8], version: UInt64) throws(CentralStoreError) {
+        guard version <= SyncManifest.maxVersion else {
+            throw CentralStoreError(.refused, "key set version \(version) is past the limit")
+        }
+        try run("cannot store the key set") { () throws(PostgresError) in
+            _ = try conn.query(
+                "INSERT INTO key_sets(version, sealed) VALUES ($1, $2)", [String(version), PostgresHex.literal(sealed)])
+        }
+    }
+
+    public func latestKeySet() throws(CentralStoreError) -> [UInt8]? {
+        try run("cannot read the key set") { () throws(PostgresError) in
+            let r = try conn.query(
+                "SELECT sealed FROM key_sets WHERE length(sealed) <= 4096 ORDER BY version DESC LIMIT 1")
             return r.rows == 0 ? nil : r.bytes(0, 0)
         }
     }

@@ -321,5 +321,16 @@ enum PostgresMigrations {
             END IF;
         END $$;
         """,
+        // 8: issue 16.4. Root-signed key sets (the online publication keys gates believe);
+        //    every version is kept, the highest is served. Gates read them, never write them.
+        """
+        CREATE TABLE key_sets(version bigint PRIMARY KEY CHECK (version >= 1), sealed bytea NOT NULL);
+        DO $$ BEGIN
+            IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'faregate_gate') THEN
+                GRANT SELECT ON key_sets TO faregate_gate, faregate_office;
+                GRANT SELECT, INSERT, UPDATE, DELETE ON key_sets TO faregate_admin;
+            END IF;
+        END $$;
+        """,
     ]
 }

@@ -61,14 +61,24 @@ extension GateConfig: JSONSettings {
                             forKey: k, in: c, debugDescription: "must set sqlite or postgres, not both")
                     }
                     root.centralPublicKeyFile = central.publicKey
+                    root.centralRootKeyFile = central.rootKey
+                    guard central.publicKey == nil || central.rootKey == nil else {
+                        throw DecodingError.dataCorruptedError(
+                            forKey: k, in: c,
+                            debugDescription: "set root_key (rotatable keys) or public_key (one pinned key), not both")
+                    }
                     root.centralNetwork = central.network
                     root.centralEnvironment = central.environment
                     root.centralMinimumVersion = central.minimumVersion
-                    guard central.publicKey == nil || (central.network != nil && central.environment != nil) else {
+                    guard
+                        (central.publicKey == nil && central.rootKey == nil)
+                            || (central.network != nil && central.environment != nil)
+                    else {
                         throw DecodingError.dataCorruptedError(
                             forKey: k, in: c,
                             debugDescription:
-                                "public_key needs network and environment (the scope publications are signed for)")
+                                "\(central.rootKey == nil ? "public_key" : "root_key") needs network and environment (the scope publications are signed for)"
+                        )
                     }
                     if let network = central.network, let environment = central.environment {
                         do { _ = try SyncScope(network: network, environment: environment) } catch {
@@ -101,18 +111,18 @@ extension GateConfig: JSONSettings {
                     // Precedence (README "Ride codes"): with a pinned central key the issuer keys in
                     // force are the ones central signs and the gate syncs; a local file beside them
                     // would leave two sources of truth, so that combination is refused.
-                    if r.issuerKeys != nil && root.centralPublicKeyFile != nil {
+                    if r.issuerKeys != nil && root.pinsCentralKey {
                         throw DecodingError.dataCorruptedError(
                             forKey: k, in: c,
                             debugDescription:
-                                "issuer_keys (a local file) cannot be set with central.public_key: a gate with a pinned central key takes the issuer keys central signs (remove issuer_keys)"
+                                "issuer_keys (a local file) cannot be set with central.root_key or central.public_key: a gate with a pinned central key takes the issuer keys central signs (remove issuer_keys)"
                         )
                     }
-                    if !r.scanners.isEmpty && r.issuerKeys == nil && root.centralPublicKeyFile == nil {
+                    if !r.scanners.isEmpty && r.issuerKeys == nil && !root.pinsCentralKey {
                         throw DecodingError.dataCorruptedError(
                             forKey: k, in: c,
                             debugDescription:
-                                "needs issuer_keys (a file) when scanners are set, or central.public_key (issuer keys by signed sync)"
+                                "needs issuer_keys (a file) when scanners are set, or central.root_key / central.public_key (issuer keys by signed sync)"
                         )
                     }
                     if let i = r.scanners.firstIndex(where: { $0.backend == .serial && $0.device == nil }) {
@@ -171,6 +181,7 @@ extension GateConfig: JSONSettings {
         var sqlite: String?
         var postgres: String?
         var publicKey: String?
+        var rootKey: String?
         var network: String?
         var environment: String?
         var minimumVersion: UInt64 = 0
@@ -193,7 +204,7 @@ extension GateConfig: JSONSettings {
                                     + "or passfile=PATH in the connection string), mode 0600")
                         }
                     }, encode: { c, k, root in try c.encodeIfPresent(root.postgres, forKey: k) }),
-                .optional("public_key", \.publicKey),
+                .optional("public_key", \.publicKey), .optional("root_key", \.rootKey),
                 .optional("network", \.network), .optional("environment", \.environment),
                 .value("minimum_version", \.minimumVersion, in: 0...SyncManifest.maxVersion),
             ]
@@ -205,6 +216,7 @@ extension GateConfig: JSONSettings {
             if case .sqlite(let path) = config.central { sqlite = path }
             if case .postgres(let conninfo) = config.central { postgres = conninfo }
             publicKey = config.centralPublicKeyFile
+            rootKey = config.centralRootKeyFile
             network = config.centralNetwork
             environment = config.centralEnvironment
             minimumVersion = config.centralMinimumVersion

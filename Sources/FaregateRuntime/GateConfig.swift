@@ -124,6 +124,14 @@ public struct GateConfig: Sendable, Equatable {
     /// The pinned central Ed25519 public key (a hex key file). When set, the gate takes only
     /// signed publications; without it, it trusts the store and reloads the whole table.
     public var centralPublicKeyFile: String?
+    /// The pinned offline root Ed25519 public key (`central.root_key`, a hex key file): the gate
+    /// believes the online keys of the newest root-signed key set central serves, so keys rotate
+    /// and are revoked without touching the gate (README "Trust model"). Exclusive with
+    /// `centralPublicKeyFile` (one pinned publication key, no rotation: the legacy setting).
+    public var centralRootKeyFile: String?
+    /// Whether the gate pins a central key (root or legacy single key): it then serves only signed
+    /// tables and takes the issuer keys central signs.
+    public var pinsCentralKey: Bool { centralRootKeyFile != nil || centralPublicKeyFile != nil }
     /// The network and environment this gate serves (`central.network`, `central.environment`):
     /// required with a pinned key; a publication signed for any other is refused.
     public var centralNetwork: String?
@@ -220,6 +228,7 @@ extension GateConfig {
         metricsFile = metricsFile.map(resolve)
         if case .sqlite(let p) = central { central = .sqlite(path: resolve(p)) }
         centralPublicKeyFile = centralPublicKeyFile.map(resolve)
+        centralRootKeyFile = centralRootKeyFile.map(resolve)
         readers.script = readers.script.map(resolve)
         policyDirectory = policyDirectory.map(resolve)
         io.map = io.map.map(resolve)

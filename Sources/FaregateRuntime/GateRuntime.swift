@@ -167,6 +167,7 @@ public final class GateRuntime: @unchecked Sendable {
     /// Loads the local snapshot, then starts the reader, decision and sync threads; the first
     /// sync runs before them or beside them (`Options.firstSync`).
     public func start() {
+        snapshots.restoreKeys()
         if let path = options.snapshotPath, FileManager.default.fileExists(atPath: path),
             case .failure(let e) = loadSnapshot(path)
         {

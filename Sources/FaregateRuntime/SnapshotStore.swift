@@ -1,4 +1,5 @@
 import FaregateCore
+import Foundation
 import Glibc
 import Synchronization
 
@@ -87,6 +88,52 @@ final class SnapshotStore: Sendable {
             t.version <= version
         else { return nil }
         return SyncService.monotonic(ofWall: t.issuedAtMillis, clock: clock)
+    }
+
+    /// The key ring of a gate that pins a root key (nil with a single pinned key or trusted).
+    var ring: PublicationKeyRing? { verifier?.signatures as? PublicationKeyRing }
+
+    /// Root mode: restores the key set and table epoch kept in `PATH.keys` (the sealed key set,
+    /// then the table's epoch as a little-endian u64), verified with the root again. Called
+    /// before the local table is loaded, so that it is checked against the keys it was kept
+    /// under. A missing or unverifiable file leaves the ring empty (logged): nothing verifies
+    /// until the first sync fetches central's key set.
+    func restoreKeys() {
+        guard let path, let ring else { return }
+        let file = path + ".keys"
+        guard FileManager.default.fileExists(atPath: file) else { return }
+        do {
+            let bytes = try Self.readBundle(file)
+            guard bytes.count > 8 else { throw SyncVerificationError(.malformed, "\(bytes.count) bytes") }
+            let sealed = Array(bytes.dropLast(8))
+            var epoch: UInt64 = 0
+            for (i, b) in bytes.suffix(8).enumerated() { epoch |= UInt64(b) << (8 * UInt64(i)) }
+            try ring.adopt(sealed)
+            ring.restore(tableEpoch: epoch)
+        } catch {
+            Log.warning("gate \(gateID): \(file) does not verify with the pinned root key (\(error)); ignored")
+        }
+    }
+
+    /// Root mode: writes the key set in force and the table's epoch to `PATH.keys` (atomically).
+    func saveKeys() {
+        guard let path, let ring, let sealed = ring.sealedKeySet else { return }
+        var bytes = sealed
+        let epoch = ring.tableEpoch
+        for i in 0..<8 { bytes.append(UInt8(truncatingIfNeeded: epoch >> (8 * UInt64(i)))) }
+        do { try SafeFile.replace(path + ".keys", with: bytes, mode: 0o644) } catch {
+            Log.warning("gate \(gateID): cannot save the key set: \(error)")
+        }
+    }
+
+    /// Whether the signed publications the table in service was built from still verify with
+    /// the keys in force (after a key set changed: a revoked or retired key's table is rebuilt).
+    func basisVerifies() -> Bool {
+        guard let path, let verifier, let bytes = try? Self.readBundle(path),
+            let bundle = try? SignedBundle(decoding: bytes)
+        else { return false }
+        let all = SignedBundle(bundle.publications + deltas.withLock { $0 })
+        return (try? verifier.table(from: all, versionInService: nil)) != nil
     }
 
     private func writeDeltas(_ list: [SignedPublication], path: String) throws {

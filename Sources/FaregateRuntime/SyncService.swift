@@ -32,6 +32,9 @@ final class SyncService: @unchecked Sendable {
     /// The open connection to central state; nil after a failure (reconnect next time).
     private var store: (any CentralStore)?
     private var schedule: SyncSchedule
+    /// Root mode: the key set changed since the table in service was last checked against it
+    /// (under `lock`); the next sync rebuilds the table if its signatures no longer verify.
+    private var basisSuspect = false
 
     /// - Parameter seed: the jitter sequence (the daemon draws it at random, so that gates
     ///   started together drift apart).
@@ -143,14 +146,31 @@ final class SyncService: @unchecked Sendable {
     /// replayed old state or a stopped timestamp signer make the gate stale after
     /// `max_data_age_seconds`.
     private func update(from store: any CentralStore) throws(CentralStoreError) {
-        let outcome: GateSync.Outcome
+        let rebaseFloor = try refreshKeys(store)
+        var outcome: GateSync.Outcome
         do {
-            outcome = try tableSync.update(from: store, inService: table.current().table)
+            outcome = try tableSync.update(from: store, inService: table.current().table, rebaseFloor: rebaseFloor)
         } catch {
-            switch error {
-            case .store(let e): throw e
-            case .verification: throw CentralStoreError(.refused, error.description)
+            // A rebuild after a revocation (not an epoch reset) that central cannot serve yet: no
+            // snapshot signed by a key in force. The table moves on with newer publications
+            // meanwhile (each verified with the keys in force); the rebuild is tried at every
+            // sync, and until it succeeds a restart refuses the local table.
+            guard rebaseFloor != nil, snapshots.ring?.rebaseFloor == nil,
+                let moved = try? tableSync.update(from: store, inService: table.current().table)
+            else {
+                switch error {
+                case .store(let e): throw e
+                case .verification: throw CentralStoreError(.refused, error.description)
+                }
             }
+            let problem =
+                "cannot rebuild the table under the keys in force yet (\(error)); publish a snapshot with a key in force"
+            let changed = freshness.withLock { last -> Bool in
+                defer { last = problem }
+                return last != problem
+            }
+            if changed { Log.warning("gate \(gateID): \(problem)") }
+            outcome = moved
         }
         let now = clock.monotonicNanos()
         let target: UInt64? =
@@ -169,6 +189,10 @@ final class SyncService: @unchecked Sendable {
         case .current:
             if !signed { table.markVerified(at: now) } else if let vouched { table.markVerified(at: vouched.at) }
         case .replace(let fresh, let how, let basis):
+            if let ring = snapshots.ring {
+                ring.tableTakenInCurrentEpoch()
+                basisSuspect = false
+            }
             table.publish(fresh, verifiedAt: signed ? vouched?.at : now)
             Log.info("gate \(gateID): table version \(fresh.dataVersion) in service (\(how)), \(fresh.count) cards")
             snapshots.save(basis: basis)
@@ -178,6 +202,40 @@ final class SyncService: @unchecked Sendable {
             snapshots.append(deltas)
         }
         if let vouched { snapshots.saveTimestamp(vouched.sealed) }
+        if case .replace = outcome { snapshots.saveKeys() }
+    }
+
+    /// Root mode: takes central's newest key set (verified with the pinned root, never rolled
+    /// back) and keeps it beside the table; returns the floor the table must be rebuilt to, if
+    /// any (`PublicationKeyRing.rebaseFloor` after an epoch reset; the version in service when a
+    /// key the table was built with is no longer believed). A key set that does not verify fails
+    /// the table update; the keys held stay in force.
+    private func refreshKeys(_ store: any CentralStore) throws(CentralStoreError) -> UInt64? {
+        guard let ring = snapshots.ring, let pubs = store as? any PublicationStore else { return nil }
+        if let sealed = try pubs.latestKeySet() {
+            do {
+                if try ring.adopt(sealed) {
+                    let set = ring.keySet
+                    Log.info(
+                        "gate \(gateID): key set version \(set?.version ?? 0) epoch \(set?.epoch ?? 0) in force, keys \(set?.keys.map { PublicationKeySet.hex($0.keyID) }.joined(separator: ",") ?? ""), revoked \(set?.revoked.map(PublicationKeySet.hex).joined(separator: ",") ?? "")"
+                    )
+                    snapshots.saveKeys()
+                    basisSuspect = true
+                }
+            } catch {
+                throw CentralStoreError(.refused, "key set refused: \(error)")
+            }
+        }
+        guard let inService = table.current().table else { return nil }
+        if let floor = ring.rebaseFloor { return floor }
+        if basisSuspect {
+            if snapshots.basisVerifies() {
+                basisSuspect = false
+            } else {
+                return inService.dataVersion
+            }
+        }
+        return nil
     }
 
     /// The monotonic time central's timestamp statement vouches for a table at `version`, and

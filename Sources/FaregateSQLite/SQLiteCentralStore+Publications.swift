@@ -6,7 +6,8 @@ extension SQLiteCentralStore: PublicationStore {
         try run("cannot store publication") { () throws(SQLiteError) in
             try db.transaction { () throws(SQLiteError) in
                 if p.manifest.kind == .snapshot {
-                    let d = try db.prepare("DELETE FROM publications WHERE kind = ? AND to_version < ?")
+                    // `<=`: the same snapshot signed again (by a new key, after a rotation) replaces it.
+                    let d = try db.prepare("DELETE FROM publications WHERE kind = ? AND to_version <= ?")
                     try d.bind(.integer(Int64(p.manifest.kind.rawValue)), .integer(Int64(p.manifest.toVersion)))
                     try d.run()
                 }
@@ -85,6 +86,34 @@ extension SQLiteCentralStore: PublicationStore {
     public func latestTimestamp() throws(CentralStoreError) -> [UInt8]? {
         try run("cannot read the timestamp statement") { () throws(SQLiteError) in
             let q = try db.prepare("SELECT statement FROM sync_timestamp WHERE id = 1")
+            return try q.step() ? q.blob(0) : nil
+        }
+    }
+
+    public func discardPublications() throws(CentralStoreError) {
+        try run("cannot discard publications") { () throws(SQLiteError) in
+            try db.transaction { () throws(SQLiteError) in
+                try db.execute("DELETE FROM publications")
+                try db.execute("DELETE FROM sync_timestamp")
+            }
+        }
+    }
+
+    public func storeKeySet(_ sealed: [UInt8], version: UInt64) throws(CentralStoreError) {
+        guard version <= SyncManifest.maxVersion else {
+            throw CentralStoreError(.refused, "key set version \(version) is past the limit")
+        }
+        try run("cannot store the key set") { () throws(SQLiteError) in
+            let q = try db.prepare("INSERT INTO key_sets(version, sealed) VALUES (?, ?)")
+            try q.bind(.integer(Int64(version)), .blob(sealed))
+            try q.run()
+        }
+    }
+
+    public func latestKeySet() throws(CentralStoreError) -> [UInt8]? {
+        try run("cannot read the key set") { () throws(SQLiteError) in
+            let q = try db.prepare(
+                "SELECT sealed FROM key_sets WHERE length(sealed) <= 4096 ORDER BY version DESC LIMIT 1")
             return try q.step() ? q.blob(0) : nil
         }
     }

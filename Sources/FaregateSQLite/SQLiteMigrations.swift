@@ -143,5 +143,10 @@ enum SQLiteMigrations {
             document BLOB NOT NULL
         );
         """,
+        // 8: issue 16.4. Root-signed key sets (the online publication keys gates believe);
+        //    every version is kept, the highest is served.
+        """
+        CREATE TABLE key_sets(version INTEGER PRIMARY KEY CHECK (version >= 1), sealed BLOB NOT NULL);
+        """,
     ]
 }

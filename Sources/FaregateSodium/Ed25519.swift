@@ -90,4 +90,16 @@ extension SyncVerifier {
     public init(pinnedPublicKey: [UInt8], scope: SyncScope) throws(SodiumError) {
         self.init(signatures: try Ed25519Verifier(publicKey: pinnedPublicKey), digest: SodiumSHA256(), scope: scope)
     }
+
+    /// The gate's verifier under a pinned offline root key: signatures count only by the online
+    /// keys of the newest root-signed key set (`PublicationKeyRing`, which starts empty: the
+    /// caller adopts a kept or fetched key set), valid at `wallMillis`.
+    public init(pinnedRootKey: [UInt8], scope: SyncScope, wallMillis: @escaping @Sendable () -> Int64)
+        throws(SodiumError)
+    {
+        let ring = PublicationKeyRing(
+            root: try Ed25519Verifier(publicKey: pinnedRootKey), scope: scope,
+            verifierFor: { key in try? Ed25519Verifier(publicKey: key) }, wallMillis: wallMillis)
+        self.init(signatures: ring, digest: SodiumSHA256(), scope: scope)
+    }
 }

@@ -173,6 +173,7 @@ let centralAdminCommands: [Command] = [
         try args.finish()
         guard keyPath != nil || !withSnapshot else { throw CLIError("--snapshot needs --signing-key") }
         let store = try backend.openPublications()
+        if let keyPath { try checkKeyIsIssued(try loadSigningKey(keyPath), in: store) }
         let r = try store.publish(wallMillis: nowMillis())
         var signed: [UInt64] = []
         var snapshotVersion: UInt64?
@@ -210,6 +211,7 @@ let centralAdminCommands: [Command] = [
         try args.finish()
         let keys = try loadSigningKey(keyPath)
         let store = try backend.openPublications()
+        try checkKeyIsIssued(keys, in: store)
         let t = try SyncPublisher.storeTimestamp(
             in: store, scope: scope, signer: keys, nowMillis: nowMillis(), validForMillis: Int64(valid) * 1000)
         try report(
@@ -428,6 +430,7 @@ struct ExportReport: Encodable {
 struct KeygenReport: Encodable {
     var files: [String]
     var publicKey: String?
+    var keyID: String? = nil
 }
 
 struct TimestampReport: Encodable {

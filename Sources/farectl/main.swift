@@ -6,9 +6,9 @@ import Foundation
 // Commands+<Topic>.swift file; this table is the only place they meet, and dispatch, every help
 // text and the README's command list derive from it (Help.swift).
 let commands: [Command] =
-    simulateCommands + stationCommands + centralCommands + centralAdminCommands + centralRoleCommands
-    + centralJournalCommands + centralIssuerKeyCommands + centralBenchCommands + centralOperationCommands
-    + journalCommands + controlCommands
+    simulateCommands + stationCommands + centralCommands + centralAdminCommands + centralKeyCommands
+    + centralRoleCommands + centralJournalCommands + centralIssuerKeyCommands + centralBenchCommands
+    + centralOperationCommands + journalCommands + controlCommands
     + policyCommands + policyBenchCommands + cardCommands + snapshotBenchCommands + boardCommands + rideCodeCommands
     + rideCodeBenchCommands
 

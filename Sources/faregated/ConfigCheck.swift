@@ -102,24 +102,38 @@ enum ConfigCheck {
         case .none:
             summary.append("central: none (the gate serves from its snapshot or inline rules only)")
         }
-        if let keyFile = config.centralPublicKeyFile {
+        if let keyFile = config.centralRootKeyFile {
+            do {
+                let scope = try SyncScope(
+                    network: config.centralNetwork ?? "", environment: config.centralEnvironment ?? "")
+                _ = try SyncVerifier(
+                    pinnedRootKey: try KeyFile.read(keyFile, bytes: 32), scope: scope, wallMillis: { 0 })
+                summary.append(
+                    "central.root_key \(keyFile): publications signed by the root-signed online keys only, for \(scope)"
+                )
+            } catch {
+                check.error("central.root_key \(keyFile): \(error)")
+            }
+        } else if let keyFile = config.centralPublicKeyFile {
             do {
                 let scope = try SyncScope(
                     network: config.centralNetwork ?? "", environment: config.centralEnvironment ?? "")
                 _ = try SyncVerifier(pinnedPublicKey: try KeyFile.read(keyFile, bytes: 32), scope: scope)
-                summary.append("central.public_key \(keyFile): signed publications only, for \(scope)")
+                summary.append(
+                    "central.public_key \(keyFile): signed publications only, for \(scope) (one pinned key: no rotation; prefer root_key)"
+                )
             } catch {
                 check.error("central.public_key \(keyFile): \(error)")
             }
         } else if config.central != .none {
             check.warning(
-                "no central.public_key: the gate trusts the central store without signatures (bench use only)")
+                "no central.root_key: the gate trusts the central store without signatures (bench use only)")
         }
 
         if let rc = config.rideCodes {
             do {
                 let keys = try rc.loadIssuerKeys()
-                let fromCentral = config.centralPublicKeyFile != nil
+                let fromCentral = config.pinsCentralKey
                 summary.append(
                     "ride codes: \(rc.scanners.count) scanner(s) "
                         + "(\(rc.scanners.map { $0.backend == .serial ? "serial \($0.device ?? "")" : "simulated" }.joined(separator: ", "))), "

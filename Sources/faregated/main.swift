@@ -117,7 +117,7 @@ nonisolated func runDaemon() -> Int32 {
     var rideCodeSettings: RideCodeSettings?
     if let rc = config.rideCodes {
         let keys: RideCodeIssuerKeyList
-        let fromCentral = config.centralPublicKeyFile != nil
+        let fromCentral = config.pinsCentralKey
         do { keys = try rc.loadIssuerKeys() } catch { fail(2, error.description) }
         rideCodeSettings = RideCodeSettings(
             verifier: RideCodeVerifier(
@@ -174,20 +174,25 @@ nonisolated func runDaemon() -> Int32 {
     // With a pinned key the gate takes signed publications only; a key that cannot be read
     // refuses the start (running unverified by accident is worse than not running).
     var tableSync = GateSync(mode: .trusted)
-    if let keyFile = config.centralPublicKeyFile {
+    let keySetting =
+        config.centralRootKeyFile.map { ("root_key", $0) } ?? config.centralPublicKeyFile.map { ("public_key", $0) }
+    if let (name, keyFile) = keySetting {
         do {
             let key = try KeyFile.read(keyFile, bytes: 32)
             // The config decoder has checked both are there and well formed with a key.
             let scope = try SyncScope(
                 network: config.centralNetwork ?? "", environment: config.centralEnvironment ?? "")
-            var verifier = try SyncVerifier(pinnedPublicKey: key, scope: scope)
+            var verifier =
+                config.centralRootKeyFile != nil
+                ? try SyncVerifier(pinnedRootKey: key, scope: scope, wallMillis: { clock.wallMillis() })
+                : try SyncVerifier(pinnedPublicKey: key, scope: scope)
             verifier.minimumVersion = config.centralMinimumVersion
             tableSync = GateSync(mode: .signed(verifier))
         } catch {
-            fail(2, "config \(configPath): central.public_key: \(error)")
+            fail(2, "config \(configPath): central.\(name): \(error)")
         }
     } else if storeFactory != nil {
-        Log.warning("no central.public_key: trusting the central store without signatures (bench use only)")
+        Log.warning("no central.root_key: trusting the central store without signatures (bench use only)")
     }
 
     // Rules: policy files for this gate's station and line (era by date unless one is pinned), or

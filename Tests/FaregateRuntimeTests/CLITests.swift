@@ -303,18 +303,26 @@ final class CLITests: XCTestCase {
         let config = dir + "/etc/faregated.json"
         try text.write(toFile: config, atomically: true, encoding: .utf8)
         let db = dir + "/state/central.sqlite"
-        for args in [
-            ["central", "init", "--db", db, "--demo", "100"], ["central", "keygen", "--signing", dir + "/etc/central"],
+        let etc: String = dir + "/etc"
+        let steps: [[String]] = [
+            ["central", "init", "--db", db, "--demo", "100"],
+            ["central", "keys", "root-keygen", "--out", etc + "/root"],
+            ["central", "keys", "online-keygen", "--out", etc + "/central"],
             [
-                "central", "publish", "--db", db, "--signing-key", dir + "/etc/central.sec", "--network",
+                "central", "keys", "issue", "--db", db, "--root-key", etc + "/root.sec", "--network",
+                "beijing-metro", "--environment", "production", "--key", etc + "/central.pub",
+            ],
+            [
+                "central", "publish", "--db", db, "--signing-key", etc + "/central.sec", "--network",
                 "beijing-metro", "--environment", "production", "--snapshot",
             ],
             // What hardware/faregate-timestamp.timer runs every minute (hardware/README.md).
             [
-                "central", "timestamp", "--db", db, "--signing-key", dir + "/etc/central.sec", "--network",
+                "central", "timestamp", "--db", db, "--signing-key", etc + "/central.sec", "--network",
                 "beijing-metro", "--environment", "production",
             ],
-        ] {
+        ]
+        for args in steps {
             let r = try run(farectl, args)
             XCTAssertEqual(r.status, 0, "\(args): \(r.err)")
         }
@@ -334,7 +342,7 @@ final class CLITests: XCTestCase {
         let broken: [(String, String, expect: String)] = [
             ("\"ring_capacity\"", "\"ring_capacty\"", "ring_capacty is not a known setting"),
             ("seeds/policies", "seeds/no-such-policies", "policy_dir"),
-            ("central.pub", "missing.pub", "central.public_key"),
+            ("root.pub", "missing.pub", "central.root_key"),
             ("central.sqlite", "missing.sqlite", "central.sqlite"),
             ("\"station\": \"beijing-west\"", "\"station\": \"beijing-west\", \"era\": \"1999-none\"", "era"),
             (

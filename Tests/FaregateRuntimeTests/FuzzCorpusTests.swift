@@ -51,6 +51,12 @@ final class FuzzCorpusTests: XCTestCase {
             XCTAssertNoThrow(try StatusSnapshot.decode(input.bytes), input.name)
         }
         for input in Self.inputs("corpus", "delta") { XCTAssertNoThrow(try DeltaBody(decoding: input.bytes)) }
+        let keySets = try FuzzSeeds.keySets()
+        XCTAssertEqual(Self.inputs("corpus", "key-set").map(\.name), keySets.map(\.0).sorted())
+        for input in Self.inputs("corpus", "key-set") {
+            XCTAssertEqual(input.bytes, keySets.first { $0.0 == input.name }?.1, input.name)
+            XCTAssertNoThrow(try PublicationKeySet(canonical: input.bytes.dropLast(64)), input.name)
+        }
         for input in Self.inputs("corpus", "control") {
             XCTAssertNotNil(try? ControlWire.request(input.bytes).get(), input.name)
         }

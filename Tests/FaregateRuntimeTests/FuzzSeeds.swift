@@ -51,6 +51,7 @@ enum FuzzSeeds {
             "delta": deltas().enumerated().map { ("delta-\($0)", $1.encoded()) },
             "manifest": try manifests(),
             "issuer-key-document": try issuerKeyDocuments(),
+            "key-set": try keySets(),
             "policy": try policies(),
             "config": configs(),
             "control": controlRequests(),
@@ -262,6 +263,33 @@ enum FuzzSeeds {
                 expiresAtMillis: 1_780_604_800_000, keys: try RideCodeIssuerKeyList(list))
             return ("sealed-\(i)", d.sealed(by: ZeroSigner()))
         }
+    }
+
+    /// Sealed key sets (one key; rotated with the first key revoked; an epoch reset), with a
+    /// stand-in root signature (the target's root check accepts everything).
+    static func keySets() throws -> [(String, [UInt8])] {
+        struct ZeroSigner: ManifestSigner {
+            func signature(of message: [UInt8]) -> [UInt8] { [UInt8](repeating: 0x5A, count: 64) }
+        }
+        let scope = try SyncScope.production
+        let a = PublicationKeySet.Key(
+            keyID: 0x0403_0201, publicKey: Array(1...32), validFromMillis: 1_700_000_000_000,
+            validUntilMillis: 1_800_000_000_000)
+        let b = PublicationKeySet.Key(
+            keyID: 0x6867_6665, publicKey: Array(101...132), validFromMillis: 1_700_000_000_000,
+            validUntilMillis: 1_900_000_000_000)
+        return [
+            ("one-key", PublicationKeySet(scope: scope, version: 1, keys: [a]).sealed(by: ZeroSigner())),
+            (
+                "rotated-revoked",
+                PublicationKeySet(scope: scope, version: 3, keys: [b], revoked: [a.keyID]).sealed(by: ZeroSigner())
+            ),
+            (
+                "epoch-reset",
+                PublicationKeySet(scope: scope, version: 5, epoch: 1, epochFloor: 41, keys: [b], revoked: [a.keyID])
+                    .sealed(by: ZeroSigner())
+            ),
+        ]
     }
 
     static func policies() throws -> [(String, [UInt8])] {

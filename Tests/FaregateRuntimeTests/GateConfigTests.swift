@@ -101,6 +101,14 @@ final class GateConfigTests: XCTestCase {
                 #"{"gate_id": "G", "journal_dir": "j", "central": {"postgres": "host=db user=g password=pw"}}"#,
                 "central.postgres must not hold a password (it sets password): give it to libpq in a passfile"
             ),
+            (
+                #"{"gate_id": "G", "journal_dir": "j", "central": {"sqlite": "c", "root_key": "r.pub", "public_key": "c.pub", "network": "n", "environment": "e"}}"#,
+                "set root_key (rotatable keys) or public_key (one pinned key), not both"
+            ),
+            (
+                #"{"gate_id": "G", "journal_dir": "j", "central": {"sqlite": "c", "root_key": "r.pub"}}"#,
+                "root_key needs network and environment"
+            ),
             (#"[1, 2]"#, "top level must be an object"),
             (#"{"gate_id": "G", "#, "not valid JSON"),
         ]
@@ -240,6 +248,16 @@ final class GateConfigTests: XCTestCase {
     }
 
     /// The examples of README.md "Configuration file" are configurations this build accepts.
+    func testRootKeyIsResolvedAndRoundTrips() throws {
+        let c = try parse(
+            #"{"gate_id": "G", "journal_dir": "j", "central": {"sqlite": "c", "root_key": "root.pub", "network": "metro", "environment": "production"}}"#
+        )
+        XCTAssertEqual(c.centralRootKeyFile, "/etc/faregate/root.pub")
+        XCTAssertNil(c.centralPublicKeyFile)
+        let again = try GateConfig.parse(try JSONEncoder().encode(c), path: "gate.json", baseDirectory: "/elsewhere")
+        XCTAssertEqual(again.centralRootKeyFile, "/etc/faregate/root.pub")
+    }
+
     func testReadmeExamplesParse() throws {
         let readme = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("README.md")
