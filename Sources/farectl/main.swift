@@ -7,7 +7,8 @@ import Foundation
 // text and the README's command list derive from it (Help.swift).
 let commands: [Command] =
     simulateCommands + stationCommands + centralCommands + centralAdminCommands + centralRoleCommands
-    + centralJournalCommands + centralBenchCommands + centralOperationCommands + journalCommands + controlCommands
+    + centralJournalCommands + centralGateKeyCommands + centralBenchCommands + centralOperationCommands
+    + journalCommands + controlCommands
     + policyCommands + policyBenchCommands + cardCommands + snapshotBenchCommands + boardCommands + rideCodeCommands
     + rideCodeBenchCommands
 
