@@ -170,6 +170,8 @@ public protocol GateKeyStore: AnyObject {
 
 /// What an operator reviews of the journals: holes and conflicts (issue 16.5, 16.6).
 public protocol JournalReviewStore: AnyObject {
+    /// The stored bytes of the record of (`gate`, `sequence`); nil when there is none.
+    func storedRecord(gate: String, sequence: UInt64) throws(CentralStoreError) -> String?
     /// Refused batches and lines, by gate and time; `gate` nil: every gate.
     func journalRefusals(gate: String?) throws(CentralStoreError) -> [JournalRefusal]
     /// Holes, by gate and sequence; `gate` nil: every gate.

@@ -173,12 +173,31 @@ public enum JournalBatchCheck {
         // The chain: a J2 line names the chain value of the line before it; where central has
         // that line (in the batch or stored) the two must agree. Zero restarts a chain (the
         // first line, or a gate that lost the line before: its predecessor is then a hole).
+        // Between two lines of the batch, every sequence is a hole the batch declares (the gate
+        // sends one for each sequence it cannot produce): a gap without one is a removed line.
+        for (i, d) in decoded.enumerated() where i > 0 {
+            let gap = (decoded[i - 1].entry.sequence + 1)..<d.entry.sequence
+            guard !gap.isEmpty else { continue }
+            // Holes are disjoint from each other and from records (the gate makes them so).
+            let covered = batch.holes.reduce(UInt64(0)) { n, h in
+                let lo = max(h.lowerBound, gap.lowerBound)
+                let hi = min(h.upperBound, gap.upperBound - 1)
+                return lo <= hi ? n + (hi - lo + 1) : n
+            }
+            guard covered >= UInt64(gap.count) else {
+                throw JournalBatchRefusal(
+                    .chainBroken,
+                    "sequences \(gap.lowerBound)...\(gap.upperBound - 1) missing from the batch without a hole")
+            }
+        }
         for (i, d) in decoded.enumerated() {
             guard let previous = d.previous, previous != .zero else { continue }
             let seq = d.entry.sequence
             let before: JournalChainValue?
             if i > 0, decoded[i - 1].entry.sequence == seq - 1 {
                 before = decoded[i - 1].chain
+            } else if i > 0 {
+                continue  // a declared hole before it: no link to check
             } else if let stored = storedLine(seq - 1) {
                 before = (try? JournalCodec.decodeLine(Substring(stored)))?.chain
             } else {
