@@ -23,7 +23,7 @@ public struct FuzzTarget: Sendable {
 
     /// Every target, in the order `scripts/fuzz` runs them.
     public static let all: [FuzzTarget] = [
-        card, journalLine, journalRecovery, acked, highWater, snapshot, delta, manifest, policy, config, control,
+        card, journalLine, journalBatch, journalRecovery, acked, highWater, snapshot, delta, manifest, policy, config, control,
         tapScript, ioBoardMap, ioBoardReplies, rideCode, issuerKeys, replayCache,
     ]
 

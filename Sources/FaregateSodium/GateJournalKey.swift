@@ -25,6 +25,18 @@ public final class GateJournalKey: JournalBatchSigner, @unchecked Sendable {
         macKey = key
     }
 
+    /// The key of a 32-byte seed (`crypto_sign_seed_keypair`): fixed keys for fuzzing and tests.
+    public convenience init(seed: [UInt8]) throws(SodiumError) {
+        try Sodium.ready()
+        guard seed.count == 32 else { throw SodiumError(.badKey, "a seed is 32 bytes, got \(seed.count)") }
+        var pk = [UInt8](repeating: 0, count: Ed25519KeyPair.publicKeySize)
+        var sk = [UInt8](repeating: 0, count: Ed25519KeyPair.secretKeySize)
+        let rc = withOutput(&pk) { p in withOutput(&sk) { s in withInput(seed) { crypto_sign_seed_keypair(p, s, $0) } }
+        }
+        guard rc == 0 else { throw SodiumError(.callFailed, "crypto_sign_seed_keypair returned \(rc)") }
+        try self.init(secretKey: sk)
+    }
+
     /// A fresh random key (`crypto_sign_keypair`).
     public static func generate() throws(SodiumError) -> GateJournalKey {
         try GateJournalKey(secretKey: Ed25519KeyPair().secretKeyBytes)
