@@ -141,6 +141,7 @@ let package = Package(
             name: "faregate-torture",
             dependencies: [
                 "FaregateCore", "FaregateRuntime", "FaregateSimulation", "FaregateSQLite", "FaregatePostgres",
+                "FaregateSodium",
             ]),
 
         // MARK: Benchmarks (release build via scripts/bench; not part of the product)
