@@ -65,8 +65,9 @@ let package = Package(
         .target(name: "FaregateSimulation", dependencies: ["FaregateCore"]),
 
         // MARK: Adapters over C libraries: the only modules that import a C module.
-        .target(name: "FaregateSQLite", dependencies: ["FaregateCore", "CSQLite"]),
-        .target(name: "FaregatePostgres", dependencies: ["FaregateCore", "CLibPQ"]),
+        // The stores verify gates' journal signatures (issue 16.5) with FaregateSodium's Ed25519.
+        .target(name: "FaregateSQLite", dependencies: ["FaregateCore", "CSQLite", "FaregateSodium"]),
+        .target(name: "FaregatePostgres", dependencies: ["FaregateCore", "CLibPQ", "FaregateSodium"]),
         .target(name: "FaregateSodium", dependencies: ["FaregateCore", "CSodium"]),
         .target(name: "FaregateSM2", dependencies: ["COpenSSL"]),
         .target(name: "FaregateQREncode", dependencies: ["CQREncode"]),
@@ -140,6 +141,7 @@ let package = Package(
             name: "faregate-torture",
             dependencies: [
                 "FaregateCore", "FaregateRuntime", "FaregateSimulation", "FaregateSQLite", "FaregatePostgres",
+                "FaregateSodium",
             ]),
 
         // MARK: Benchmarks (release build via scripts/bench; not part of the product)

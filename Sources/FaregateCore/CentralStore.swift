@@ -48,6 +48,14 @@ public protocol CentralStore: AnyObject {
     /// (`journalConflicts`), and the acknowledgement stops below it.
     func uploadJournal(gate: String, entries: [JournalEntry]) throws(CentralStoreError)
 
+    /// Stores a signed batch of a gate's journal (issue 16.5): verified with the key registered
+    /// for `batch.gate` (`JournalBatchCheck`: signature, key state, chain, structure), then its
+    /// lines stored byte for byte, its holes recorded and its rejected lines flagged, in one
+    /// transaction, as `uploadJournal` and `recordHoles` do. A batch that does not verify stores
+    /// nothing: it is recorded as a refusal an operator sees (`journalRefusals`) and thrown as a
+    /// `.refused` error, so the acknowledgement does not move.
+    func uploadSignedJournal(_ batch: SignedJournalBatch) throws(CentralStoreError)
+
     /// Records holes of `gate`: sequences the gate handed out but cannot produce any more (a
     /// damaged line, a lost journal tail). A sequence stored as a record already stays as it is
     /// (the hole only says the gate lost its copy); the others are stored as holes, which count
@@ -101,8 +109,71 @@ public struct JournalConflict: Hashable, Sendable, Encodable {
     }
 }
 
+/// A journal batch or line central refused (issue 16.5), as an operator sees it: a batch that did
+/// not verify (`code` from `JournalBatchRefusal.Code`), or a line the gate reported it did not
+/// write (`line_not_authentic`). Never a record, never acknowledged.
+public struct JournalRefusal: Hashable, Sendable, Encodable {
+    public var gate: String
+    public var code: String
+    public var message: String
+    /// The sequences the refused batch covered (`a-b`), or the line's claimed sequence; "" if none.
+    public var sequences: String
+    /// The refused line, or the first line of the refused batch (as offered).
+    public var sample: String
+    public var times: Int
+    public var seenMillis: Int64
+
+    public init(
+        gate: String, code: String, message: String, sequences: String, sample: String, times: Int, seenMillis: Int64
+    ) {
+        self.gate = gate
+        self.code = code
+        self.message = message
+        self.sequences = sequences
+        self.sample = sample
+        self.times = times
+        self.seenMillis = seenMillis
+    }
+
+    /// The code of a line a gate reported failing its own MAC.
+    public static let lineNotAuthentic = "line_not_authentic"
+}
+
+/// A gate's journal key as central holds it (`farectl central gate-keys`).
+public struct GateJournalKeyRecord: Hashable, Sendable, Encodable {
+    public var gate: String
+    public var publicKeyHex: String
+    /// `active` or `revoked`.
+    public var state: String
+    /// `registered` (by an operator) or `first_use` (enrolled by the gate's first signed batch).
+    public var origin: String
+    public var addedMillis: Int64
+
+    public init(gate: String, publicKeyHex: String, state: String, origin: String, addedMillis: Int64) {
+        self.gate = gate
+        self.publicKeyHex = publicKeyHex
+        self.state = state
+        self.origin = origin
+        self.addedMillis = addedMillis
+    }
+}
+
+/// Registration of gates' journal keys (operators; on PostgreSQL admin and office only).
+public protocol GateKeyStore: AnyObject {
+    /// Registers `publicKey` as an active key of `gate`; a key once revoked stays revoked
+    /// (refused), and a key registered for another gate is refused.
+    func addGateKey(gate: String, publicKey: [UInt8]) throws(CentralStoreError)
+    /// Revokes a key of `gate`: batches signed with it are refused from now on.
+    func revokeGateKey(gate: String, publicKey: [UInt8]) throws(CentralStoreError)
+    func gateKeys(gate: String?) throws(CentralStoreError) -> [GateJournalKeyRecord]
+}
+
 /// What an operator reviews of the journals: holes and conflicts (issue 16.5, 16.6).
 public protocol JournalReviewStore: AnyObject {
+    /// The stored bytes of the record of (`gate`, `sequence`); nil when there is none.
+    func storedRecord(gate: String, sequence: UInt64) throws(CentralStoreError) -> String?
+    /// Refused batches and lines, by gate and time; `gate` nil: every gate.
+    func journalRefusals(gate: String?) throws(CentralStoreError) -> [JournalRefusal]
     /// Holes, by gate and sequence; `gate` nil: every gate.
     func journalHoles(gate: String?) throws(CentralStoreError) -> [JournalHole]
     /// Conflicting records, by gate and sequence; `gate` nil: every gate.

@@ -9,17 +9,32 @@
 /// commands were journalled, so every older journal still decodes. A `lane_event` entry has its
 /// event's token there in the same way (`io_board=lost`, `LaneEvent.token`). The CRC covers every byte before the last tab, so a torn or
 /// edited line is detected. Text so an operator can `tail` it; fixed fields so it parses fast.
+///
+/// `J2` (issue 16.5, journal authenticity) has the same fields after its magic, then two more in
+/// place of the CRC: `prev_hex mac_hex`, the chain value of the line before (32 hex digits, all
+/// zero where the chain starts) and this line's own chain value, the gate's keyed MAC
+/// (`JournalLineAuthenticator`) over every byte before the last tab, `prev` included. So each line
+/// names its predecessor (an inserted, removed or reordered line breaks the chain central checks)
+/// and only the holder of the gate's key can write a line that verifies (an edited or appended
+/// line fails the MAC the gate checks before it signs an upload). Without the key, `decode` checks
+/// a J2 line's structure only; `authenticate` checks its MAC. J1 lines still decode (older
+/// journals, gates without a key).
 public enum JournalCodec {
     public static let magic = "J1"
+    /// The magic of a chained, MAC'd line.
+    public static let chainedMagic = "J2"
 
     public enum DecodeError: Error, Equatable, CustomStringConvertible {
         case wrongFieldCount(Int)
         case badMagic
         case badChecksum
         case badField(String)
+        /// A J2 line whose MAC does not verify with the gate's key: not written by this gate.
+        case notAuthentic
 
         public var description: String {
             switch self {
+            case .notAuthentic: "MAC mismatch (a line this gate did not write, or one altered since)"
             case .wrongFieldCount(let n): "expected 16, 17 or 18 fields, found \(n)"
             case .badMagic: "line does not start with \(JournalCodec.magic)"
             case .badChecksum: "checksum mismatch (torn or altered line)"
@@ -30,6 +45,22 @@ public enum JournalCodec {
 
     /// The line for `entry`, without the trailing newline.
     public static func encode(_ e: JournalEntry) -> String {
+        let body = fields(e, magic: magic).joined(separator: "\t")
+        return body + "\t" + String(CRC32.checksum(body.utf8), radix: 16)
+    }
+
+    /// The J2 line for `entry` chained after `previous` (without the newline), and its chain value.
+    public static func encode(
+        _ e: JournalEntry, previous: JournalChainValue, authenticator: some JournalLineAuthenticator
+    ) -> (line: String, chain: JournalChainValue) {
+        var body = fields(e, magic: chainedMagic).joined(separator: "\t")
+        body += "\t"
+        body += previous.hex
+        let mac = body.withUTF8 { authenticator.mac(UnsafeRawBufferPointer($0)) }
+        return (body + "\t" + mac.hex, mac)
+    }
+
+    static func fields(_ e: JournalEntry, magic: String) -> [String] {
         let t = e.timings
         var fields: [String] = [
             magic, String(e.sequence), String(e.wallMillis), String(e.reader), String(e.key.rawValue, radix: 16),
@@ -45,19 +76,63 @@ public enum JournalCodec {
             fields.append(shadow.outcome.description)
             fields.append(shadow.reason.code)
         }
-        let body = fields.joined(separator: "\t")
-        return body + "\t" + String(CRC32.checksum(body.utf8), radix: 16)
+        return fields
     }
 
-    /// Decodes one line (without its newline).
+    /// A decoded line and how it is protected.
+    public struct DecodedLine: Hashable, Sendable {
+        public var entry: JournalEntry
+        /// The chain values of a J2 line (`previous`, and `chain`, its own MAC); nil for J1.
+        public var previous: JournalChainValue?
+        public var chain: JournalChainValue?
+        /// Whether the line is J2 (chained and MAC'd).
+        public var isChained: Bool { chain != nil }
+    }
+
+    /// Decodes one line (without its newline): a J1 line's CRC is checked, a J2 line's structure
+    /// (its MAC needs the key: `authenticate`).
     public static func decode(_ line: Substring) throws(DecodeError) -> JournalEntry {
+        try decodeLine(line).entry
+    }
+
+    /// Decodes one line of either format, with its chain values when it is J2.
+    public static func decodeLine(_ line: Substring) throws(DecodeError) -> DecodedLine {
         guard let lastTab = line.lastIndex(of: "\t") else { throw .wrongFieldCount(1) }
         let body = line[..<lastTab]
-        guard let crc = UInt32(line[line.index(after: lastTab)...], radix: 16) else { throw .badField("crc32") }
+        let tail = line[line.index(after: lastTab)...]
+        if line.hasPrefix(chainedMagic + "\t") {
+            guard let mac = JournalChainValue(hex: tail) else { throw .badField("mac") }
+            guard let prevTab = body.lastIndex(of: "\t"),
+                let previous = JournalChainValue(hex: body[body.index(after: prevTab)...])
+            else { throw .badField("prev") }
+            let f = body[..<prevTab].split(separator: "\t", omittingEmptySubsequences: false)
+            guard f.count >= 15 && f.count <= 17 else { throw .wrongFieldCount(f.count + 2) }
+            return DecodedLine(entry: try entry(f), previous: previous, chain: mac)
+        }
+        guard let crc = UInt32(tail, radix: 16) else { throw .badField("crc32") }
         guard CRC32.checksum(body.utf8) == crc else { throw .badChecksum }
         let f = body.split(separator: "\t", omittingEmptySubsequences: false)
         guard f.count >= 15 && f.count <= 17 else { throw .wrongFieldCount(f.count + 1) }
         guard f[0] == magic else { throw .badMagic }
+        return DecodedLine(entry: try entry(f), previous: nil, chain: nil)
+    }
+
+    /// Decodes `line` and, when it is J2, checks its MAC with the gate's key (`.notAuthentic`
+    /// when it fails). A J1 line comes back with no chain: whether to trust it is the caller's
+    /// decision (`FileJournal` accepts J1 only up to the sequence its key was created at).
+    public static func authenticate(
+        _ line: Substring, with authenticator: some JournalLineAuthenticator
+    ) throws(DecodeError) -> DecodedLine {
+        let decoded = try decodeLine(line)
+        guard let chain = decoded.chain, let lastTab = line.lastIndex(of: "\t") else { return decoded }
+        var body = String(line[..<lastTab])
+        let mac = body.withUTF8 { authenticator.mac(UnsafeRawBufferPointer($0)) }
+        guard mac == chain else { throw .notAuthentic }
+        return decoded
+    }
+
+    /// The entry of the fields `f` (magic first, no checksum or chain fields).
+    static func entry(_ f: [Substring]) throws(DecodeError) -> JournalEntry {
         func num<T: FixedWidthInteger>(_ i: Int, _ name: String, radix: Int = 10) throws(DecodeError) -> T {
             guard let v = T(f[i], radix: radix) else { throw .badField(name) }
             return v

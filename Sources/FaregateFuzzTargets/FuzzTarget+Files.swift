@@ -1,5 +1,6 @@
 import FaregateCore
 import FaregateRuntime
+import FaregateSodium
 import Foundation
 
 extension FuzzTarget {
@@ -9,12 +10,50 @@ extension FuzzTarget {
     /// Input: a mode byte, then the line. Mode even: the harness first gives the line a correct
     /// CRC (`JournalLines.seal`), so the fuzzer reaches the field parsing instead of spending
     /// itself on a checksum it cannot compute; odd: the line as it is.
+    ///
+    /// Mode bit 1 set (2, 6, …): the line is sealed as J2 instead, its last field replaced by the
+    /// fuzz key's MAC of what precedes it; a J2 line that authenticates must encode back (chained
+    /// after its own `prev`) to a line that authenticates and decodes equal.
     static let journalLine = FuzzTarget("journal-line", "JournalCodec.decode of one line") { bytes in
-        let line = JournalLines.input(bytes)
-        guard let entry = try? JournalCodec.decode(Substring(String(decoding: line, as: UTF8.self))) else { return }
+        let line = Substring(String(decoding: JournalLines.input(bytes), as: UTF8.self))
+        guard let entry = try? JournalCodec.decode(line) else { return }
         fuzzCheck(entry.sequence <= JournalEntry.maxSequence, "sequence \(entry.sequence) past the ceiling")
         fuzzCheck(
             (try? JournalCodec.decode(Substring(JournalCodec.encode(entry)))) == entry, "entry does not round-trip")
+        guard let key = JournalLines.key, let d = try? JournalCodec.authenticate(line, with: key),
+            let previous = d.previous
+        else { return }
+        let (again, chain) = JournalCodec.encode(d.entry, previous: previous, authenticator: key)
+        let back = try? JournalCodec.authenticate(Substring(again), with: key)
+        fuzzCheck(back?.entry == d.entry && back?.chain == chain, "J2 entry does not round-trip")
+    }
+
+    /// A signed upload batch as central checks it (`JournalBatchCheck.verify`, the signature
+    /// taken as valid so the fuzzer reaches the structure and chain checks): the first line of
+    /// the input is the holes (`a-b,c-d`), the rest the batch's lines (a mode byte first, as in
+    /// `journalLine`). A batch that passes has strictly ascending sequences and holes apart from them.
+    static let journalBatch = FuzzTarget("journal-batch", "JournalBatchCheck.verify of a signed batch") { bytes in
+        let text = String(decoding: JournalLines.input(bytes), as: UTF8.self)
+        var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        guard !lines.isEmpty else { return }
+        let holeSpec = lines.removeFirst()
+        let holes: [ClosedRange<UInt64>] = holeSpec.split(separator: ",").compactMap { part in
+            let ends = part.split(separator: "-")
+            guard ends.count == 2, let lo = UInt64(ends[0]), let hi = UInt64(ends[1]), lo <= hi else { return nil }
+            return lo...hi
+        }
+        let batch = SignedJournalBatch(
+            gate: "FUZZ", publicKey: JournalLines.key?.publicKey ?? [], lines: lines, holes: holes, rejected: [],
+            signature: [])
+        _ = batch.message
+        _ = batch.range
+        guard
+            let decoded = try? JournalBatchCheck.verify(
+                batch, keyState: .active, signatureValid: true, storedLine: { _ in nil })
+        else { return }
+        let seqs = decoded.map(\.entry.sequence)
+        fuzzCheck(zip(seqs, seqs.dropFirst()).allSatisfy { $0 < $1 }, "accepted sequences out of order")
+        fuzzCheck(!holes.contains { h in seqs.contains { h.contains($0) } }, "accepted a hole over a record")
     }
 
     /// Journal recovery: `FileJournal` opening a directory whose `journal.log` is the input (a
@@ -92,7 +131,13 @@ extension FuzzTarget {
 
     /// Opens a journal in `dir` as the daemon does at start and uses it once.
     static func exerciseJournal(in dir: String) {
-        guard let journal = try? FileJournal(directory: dir, fsync: false) else { return }
+        exerciseJournal(in: dir, keying: nil)
+        // Again as the daemon opens it, with a gate key (made fresh in the empty fuzz directory).
+        exerciseJournal(in: dir, keying: JournalLines.keying)
+    }
+
+    static func exerciseJournal(in dir: String, keying: JournalKeying?) {
+        guard let journal = try? FileJournal(directory: dir, fsync: false, keying: keying) else { return }
         fuzzCheck(journal.lastSequence <= JournalEntry.maxSequence, "journal sequence past the ceiling")
         let entry = JournalEntry(
             sequence: journal.nextSequence, wallMillis: 1_700_000_000_000, reader: 0, key: CardKey(rawValue: 42),
@@ -100,11 +145,18 @@ extension FuzzTarget {
         try? journal.append([entry])
         _ = try? journal.pendingUpload(limit: 100)
         _ = try? journal.tail(10)
+        _ = try? journal.pendingBatch(limit: 100)
     }
 }
 
 /// Journal text as the journal targets take it: a mode byte, then the text.
 enum JournalLines {
+    /// The fuzz gate's journal key: fixed, so a finding reproduces from its input alone.
+    static let key: GateJournalKey? = try? GateJournalKey(seed: Array(repeating: 7, count: 32))
+    static let keying = JournalKeying(
+        generate: { try GateJournalKey(seed: Array(repeating: 7, count: 32)).secretKeyBytes },
+        open: { try GateJournalKey(secretKey: $0) })
+
     /// The bytes to decode or to write as `journal.log`: with an even mode byte, every line's
     /// last tab-separated field replaced by the CRC-32 of what precedes it (a line without a tab
     /// gets one), so lines are well-sealed and the fuzzer explores what lies behind the checksum.
@@ -123,7 +175,12 @@ enum JournalLines {
             }
             let body = line.lastIndex(of: UInt8(ascii: "\t")).map { line[..<$0] } ?? line
             out += body
-            out += Array("\t\(String(CRC32.checksum(body), radix: 16))\n".utf8)
+            if mode & 2 != 0, let key {
+                let mac = Array(body).withUnsafeBytes { key.mac($0) }
+                out += Array("\t\(mac.hex)\n".utf8)
+            } else {
+                out += Array("\t\(String(CRC32.checksum(body), radix: 16))\n".utf8)
+            }
         }
         return out
     }

@@ -154,67 +154,84 @@ public final class PostgresCentralStore: CentralAdminStore {
     static let nowMillis = "(extract(epoch FROM now()) * 1000)::bigint"
 
     public func uploadJournal(gate: String, entries: [JournalEntry]) throws(CentralStoreError) {
+        try refuseUnsignedForKeyedGate(
+            gate, entries.first.map { "\($0.sequence)-\(entries.last?.sequence ?? 0)" } ?? "")
         try run("cannot store journal of gate \(gate)") { () throws(PostgresError) in
             try conn.transaction { () throws(PostgresError) in
-                try conn.query("INSERT INTO gates(gate_id) VALUES ($1) ON CONFLICT DO NOTHING", [gate])
-                // The gate's row locked first: uploads of one gate are serialised, so the check
-                // below sees every record stored before.
-                try conn.query("SELECT 1 FROM gates WHERE gate_id = $1 FOR UPDATE", [gate])
-                for e in entries {
-                    let record = JournalCodec.encode(e)
-                    let held = try conn.query(
-                        """
-                        SELECT record FROM journal WHERE gate_id = $1 AND seq = $2
-                        UNION ALL SELECT 'hole' FROM journal_holes WHERE gate_id = $1 AND seq = $2
-                        """, [gate, String(e.sequence)])
-                    if held.rows > 0 {
-                        // The same bytes are a repeated upload; other bytes a conflict, kept for an
-                        // operator (never dropped, never acknowledged).
-                        let stored = held.text(0, 0) ?? ""
-                        if stored != record {
-                            try conn.query(
-                                """
-                                INSERT INTO journal_conflicts(gate_id, seq, stored_record, offered_record, seen_at)
-                                VALUES ($1, $2, $3, $4, \(Self.nowMillis))
-                                ON CONFLICT (gate_id, seq, offered_record) DO UPDATE SET seen_at = excluded.seen_at
-                                """, [gate, String(e.sequence), stored, record])
-                        }
-                        continue
-                    }
-                    try conn.query(
-                        """
-                        INSERT INTO journal(gate_id, seq, wall_ms, card_key, kind, outcome, reason, record)
-                        VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-                        """,
-                        [
-                            gate, String(e.sequence), String(e.wallMillis), Self.key(e.key), e.kind.description,
-                            e.decision.outcome.description, e.decision.reason.code, record,
-                        ])
-                }
-                // `gates.acked_seq` moves up over every contiguous stored sequence by itself: the
-                // `journal_stored` trigger (migration 4) runs as the table owner, so a gate's own
-                // login, which may not write `gates`, uploads with the same statements as the admin.
+                try lockGateInTransaction(gate)
+                try storeRecordsInTransaction(
+                    gate: gate, entries: entries, records: entries.map { JournalCodec.encode($0) }, batchID: nil)
             }
         }
     }
 
-    public func recordHoles(gate: String, ranges: [ClosedRange<UInt64>], reason: String) throws(CentralStoreError) {
-        try run("cannot store holes of gate \(gate)") { () throws(PostgresError) in
-            try conn.transaction { () throws(PostgresError) in
-                try conn.query("INSERT INTO gates(gate_id) VALUES ($1) ON CONFLICT DO NOTHING", [gate])
-                try conn.query("SELECT 1 FROM gates WHERE gate_id = $1 FOR UPDATE", [gate])
-                for range in ranges where range.upperBound <= JournalEntry.maxSequence {
-                    // A sequence held as a record stays a record; one held as a hole stays as it is.
+    /// Creates and locks the gate's row: uploads of one gate are serialised, so the checks of a
+    /// record see every record stored before.
+    func lockGateInTransaction(_ gate: String) throws(PostgresError) {
+        try conn.query("INSERT INTO gates(gate_id) VALUES ($1) ON CONFLICT DO NOTHING", [gate])
+        try conn.query("SELECT 1 FROM gates WHERE gate_id = $1 FOR UPDATE", [gate])
+    }
+
+    /// Inserts records of `gate` (`records[i]`: the stored bytes of `entries[i]`); the same bytes
+    /// held already are a repeated upload, other bytes (or a hole) a conflict kept for an operator
+    /// (never dropped, never acknowledged). Inside a transaction that holds the gate's row lock.
+    func storeRecordsInTransaction(
+        gate: String, entries: [JournalEntry], records: [String], batchID: Int64?
+    ) throws(PostgresError) {
+        for (e, record) in zip(entries, records) {
+            let held = try conn.query(
+                """
+                SELECT record FROM journal WHERE gate_id = $1 AND seq = $2
+                UNION ALL SELECT 'hole' FROM journal_holes WHERE gate_id = $1 AND seq = $2
+                """, [gate, String(e.sequence)])
+            if held.rows > 0 {
+                let stored = held.text(0, 0) ?? ""
+                if stored != record {
                     try conn.query(
                         """
-                        INSERT INTO journal_holes(gate_id, seq, reason, noted_at)
-                        SELECT $1, s, $4, \(Self.nowMillis) FROM generate_series($2::bigint, $3::bigint) AS s
-                        WHERE NOT EXISTS (SELECT 1 FROM journal j WHERE j.gate_id = $1 AND j.seq = s)
-                          AND NOT EXISTS (SELECT 1 FROM journal_holes h WHERE h.gate_id = $1 AND h.seq = s)
-                        """, [gate, String(range.lowerBound), String(range.upperBound), reason])
+                        INSERT INTO journal_conflicts(gate_id, seq, stored_record, offered_record, seen_at)
+                        VALUES ($1, $2, $3, $4, \(Self.nowMillis))
+                        ON CONFLICT (gate_id, seq, offered_record) DO UPDATE SET seen_at = excluded.seen_at
+                        """, [gate, String(e.sequence), stored, record])
                 }
-                // The acknowledgement moves by itself: the trigger (migrations 4 and 5) fires on holes too.
+                continue
             }
+            try conn.query(
+                """
+                INSERT INTO journal(gate_id, seq, wall_ms, card_key, kind, outcome, reason, record, batch_id)
+                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+                """,
+                [
+                    gate, String(e.sequence), String(e.wallMillis), Self.key(e.key), e.kind.description,
+                    e.decision.outcome.description, e.decision.reason.code, record, batchID.map { String($0) },
+                ])
+        }
+        // `gates.acked_seq` moves up over every contiguous stored sequence by itself: the
+        // `journal_stored` trigger (migration 4) runs as the table owner, so a gate's own
+        // login, which may not write `gates`, uploads with the same statements as the admin.
+    }
+
+    public func recordHoles(gate: String, ranges: [ClosedRange<UInt64>], reason: String) throws(CentralStoreError) {
+        try refuseUnsignedForKeyedGate(gate, ranges.map { "\($0.lowerBound)-\($0.upperBound)" }.joined(separator: ","))
+        try run("cannot store holes of gate \(gate)") { () throws(PostgresError) in
+            try conn.transaction { () throws(PostgresError) in
+                try lockGateInTransaction(gate)
+                try storeHolesInTransaction(gate: gate, ranges: ranges, reason: reason)
+            }
+        }
+    }
+
+    /// Inserts holes; a sequence held as a record or a hole stays as it is. The acknowledgement
+    /// moves by itself: the trigger (migrations 4 and 5) fires on holes too.
+    func storeHolesInTransaction(gate: String, ranges: [ClosedRange<UInt64>], reason: String) throws(PostgresError) {
+        for range in ranges where range.upperBound <= JournalEntry.maxSequence {
+            try conn.query(
+                """
+                INSERT INTO journal_holes(gate_id, seq, reason, noted_at)
+                SELECT $1, s, $4, \(Self.nowMillis) FROM generate_series($2::bigint, $3::bigint) AS s
+                WHERE NOT EXISTS (SELECT 1 FROM journal j WHERE j.gate_id = $1 AND j.seq = s)
+                  AND NOT EXISTS (SELECT 1 FROM journal_holes h WHERE h.gate_id = $1 AND h.seq = s)
+                """, [gate, String(range.lowerBound), String(range.upperBound), reason])
         }
     }
 

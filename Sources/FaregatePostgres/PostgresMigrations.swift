@@ -332,5 +332,73 @@ enum PostgresMigrations {
             END IF;
         END $$;
         """,
+        // 9: journal authenticity (issue 16.5), as SQLite's migration 9: gate keys, signed batches as
+        //    received, the batch of each record, refusals. Keys are registered by admin and office;
+        //    a gate reads its own, enrols its first one (only while it has none: trust on first
+        //    use, README "Trust model") and records its own batches and refusals.
+        """
+        CREATE TABLE gate_keys(
+            gate_id text NOT NULL,
+            public_key text NOT NULL UNIQUE,
+            state text NOT NULL CHECK (state IN ('active', 'revoked')),
+            origin text NOT NULL CHECK (origin IN ('registered', 'first_use')),
+            added_at bigint NOT NULL,
+            revoked_at bigint,
+            PRIMARY KEY(gate_id, public_key)
+        );
+        CREATE TABLE journal_batches(
+            id bigserial PRIMARY KEY,
+            gate_id text NOT NULL,
+            public_key text NOT NULL,
+            message bytea NOT NULL,
+            signature bytea NOT NULL,
+            received_at bigint NOT NULL
+        );
+        ALTER TABLE journal ADD COLUMN batch_id bigint REFERENCES journal_batches(id);
+        CREATE TABLE journal_refusals(
+            id bigserial PRIMARY KEY,
+            gate_id text NOT NULL,
+            code text NOT NULL,
+            message text NOT NULL,
+            sequences text NOT NULL,
+            sample text NOT NULL,
+            times integer NOT NULL DEFAULT 1,
+            seen_at bigint NOT NULL,
+            UNIQUE(gate_id, code, sequences, sample)
+        );
+        DO $$ BEGIN
+            IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'faregate_gate') THEN
+                GRANT SELECT, INSERT, UPDATE, DELETE ON gate_keys, journal_batches, journal_refusals TO faregate_admin;
+                GRANT USAGE, SELECT, UPDATE ON SEQUENCE journal_batches_id_seq, journal_refusals_id_seq TO faregate_admin;
+                GRANT SELECT, INSERT, UPDATE (state, origin, revoked_at) ON gate_keys TO faregate_office;
+                GRANT SELECT ON journal_batches, journal_refusals TO faregate_office;
+                GRANT SELECT, INSERT ON gate_keys, journal_batches TO faregate_gate;
+                GRANT SELECT, INSERT, UPDATE (times, seen_at) ON journal_refusals TO faregate_gate;
+                GRANT USAGE ON SEQUENCE journal_batches_id_seq, journal_refusals_id_seq TO faregate_gate;
+                ALTER TABLE gate_keys ENABLE ROW LEVEL SECURITY;
+                ALTER TABLE journal_batches ENABLE ROW LEVEL SECURITY;
+                ALTER TABLE journal_refusals ENABLE ROW LEVEL SECURITY;
+                CREATE POLICY admin_all ON gate_keys TO faregate_admin USING (true) WITH CHECK (true);
+                CREATE POLICY admin_all ON journal_batches TO faregate_admin USING (true) WITH CHECK (true);
+                CREATE POLICY admin_all ON journal_refusals TO faregate_admin USING (true) WITH CHECK (true);
+                CREATE POLICY office_keys ON gate_keys TO faregate_office USING (true) WITH CHECK (true);
+                CREATE POLICY office_read ON journal_batches FOR SELECT TO faregate_office USING (true);
+                CREATE POLICY office_read ON journal_refusals FOR SELECT TO faregate_office USING (true);
+                -- A gate sees every key's owner (a key of another gate is never enrolled for it),
+                -- and enrols one only as its first, active, first-use key.
+                CREATE POLICY gate_read ON gate_keys FOR SELECT TO faregate_gate USING (true);
+                CREATE POLICY own_first_key ON gate_keys FOR INSERT TO faregate_gate
+                    WITH CHECK (gate_id = (SELECT l.gate_id FROM gate_logins l WHERE l.login = current_user)
+                                AND state = 'active' AND origin = 'first_use'
+                                AND NOT EXISTS (SELECT 1 FROM gate_keys k WHERE k.gate_id = gate_keys.gate_id));
+                CREATE POLICY own_batches ON journal_batches TO faregate_gate
+                    USING (gate_id = (SELECT l.gate_id FROM gate_logins l WHERE l.login = current_user))
+                    WITH CHECK (gate_id = (SELECT l.gate_id FROM gate_logins l WHERE l.login = current_user));
+                CREATE POLICY own_refusals ON journal_refusals TO faregate_gate
+                    USING (gate_id = (SELECT l.gate_id FROM gate_logins l WHERE l.login = current_user))
+                    WITH CHECK (gate_id = (SELECT l.gate_id FROM gate_logins l WHERE l.login = current_user));
+            END IF;
+        END $$;
+        """,
     ]
 }

@@ -35,6 +35,14 @@ public struct JournalError: Error, CustomStringConvertible, Sendable {
 ///   sequence be numbered twice; sequences handed out that no valid line holds any more are
 ///   uploaded as holes (`pendingBatch`).
 ///
+/// Authenticity (issue 16.5), when opened with a key (`keying`, the daemon always does): every
+/// line is written as J2, chained to the one before and MAC'd with the gate's key
+/// (`JournalKeyFile`, created 0600 at first start). At open and before each upload the MAC of every
+/// line is checked: a line that fails (an edit, a line someone appended or inserted) is never an
+/// entry; its sequence, when the gate handed it out, becomes a hole, and the line itself is kept in
+/// `journal.rejected.log` and reported in the next signed upload so central flags it. J1 lines
+/// (written before the key existed) count up to the key's legacy ceiling only.
+///
 /// Thread-safety: one writer thread calls `append`; one uploader thread calls `pendingUpload`
 /// and `acknowledge`; they share only atomics and a mutex-guarded read cursor.
 public final class FileJournal: @unchecked Sendable {
@@ -60,8 +68,21 @@ public final class FileJournal: @unchecked Sendable {
     public let rotateBytes: Int
     /// Lines cut off or set aside during recovery (for the operator's log).
     public private(set) var recoveryNotes: [String] = []
+    /// The gate's journal key (nil: J1 lines, no signature; tests and simulations).
+    public let signer: (any JournalBatchSigner)?
+    /// J1 lines are trusted up to this sequence (those written before the key was made).
+    public let legacyCeiling: UInt64
+    /// Whether this open created the gate's key (first start, or an upgrade to signed journals).
+    public let keyCreated: Bool
+    /// The chain value of the last line written (writer thread only).
+    private var chainHead: JournalChainValue = .zero
+    /// Lines found in the file that fail the gate's MAC, not yet reported to central.
+    private let rejected = Mutex<[String]>([])
+    var rejectedPath: String { directory + "/journal.rejected.log" }
 
-    public init(directory: String, fsync: Bool = true, rotateBytes: Int = 64 << 20) throws(JournalError) {
+    public init(
+        directory: String, fsync: Bool = true, rotateBytes: Int = 64 << 20, keying: JournalKeying? = nil
+    ) throws(JournalError) {
         self.directory = directory
         path = directory + "/journal.log"
         fsyncEnabled = fsync
@@ -74,8 +95,40 @@ public final class FileJournal: @unchecked Sendable {
             throw JournalError(
                 path: directory, message: "cannot create journal directory: \(error.localizedDescription)")
         }
-        let recovered = try Self.recover(path: path, directory: directory)
+        if let keying {
+            let path = path
+            let loaded: JournalKeyFile.Loaded
+            do {
+                loaded = try JournalKeyFile.loadOrCreate(
+                    directory: directory,
+                    legacyCeiling: { Self.legacyCeiling(directory: directory, path: path) }, generate: keying.generate)
+                signer = try keying.open(loaded.secretKey)
+            } catch {
+                throw JournalError(path: directory + "/" + JournalKeyFile.fileName, message: "\(error)")
+            }
+            legacyCeiling = loaded.legacyCeiling
+            keyCreated = loaded.created
+        } else {
+            signer = nil
+            legacyCeiling = .max
+            keyCreated = false
+        }
+        let trust = LineTrust(authenticator: signer, legacyCeiling: legacyCeiling)
+        let recovered = try Self.recover(path: path, directory: directory, trust: trust)
         recoveryNotes = recovered.notes
+        chainHead = recovered.chain
+        if recovered.length == 0, signer != nil {
+            // An empty file after a rotation: the chain goes on from the previous generation's
+            // last line when it is there (otherwise it restarts at zero, which central accepts).
+            chainHead = Self.lastChain(inFileAt: directory + "/journal.previous.log", trust: trust) ?? .zero
+        }
+        let rejectedFile = directory + "/journal.rejected.log"
+        var carried = Self.readRejected(rejectedFile)
+        if !recovered.rejected.isEmpty {
+            Self.appendRejected(recovered.rejected, path: rejectedFile)
+            carried += recovered.rejected
+        }
+        rejected.withLock { $0 = carried }
         fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o640)
         guard fd >= 0 else { throw JournalError(path: path, message: "cannot open for appending", errno: errno) }
         length = recovered.length
@@ -122,10 +175,17 @@ public final class FileJournal: @unchecked Sendable {
         var text = ""
         text.reserveCapacity(entries.count * 96)
         var seq = lastSequence
+        var chain = chainHead
         for e in entries {
             precondition(e.sequence == seq + 1, "journal sequence must be contiguous")
             seq = e.sequence
-            text += JournalCodec.encode(e)
+            if let signer {
+                let (line, next) = JournalCodec.encode(e, previous: chain, authenticator: signer)
+                text += line
+                chain = next
+            } else {
+                text += JournalCodec.encode(e)
+            }
             text += "\n"
         }
         let bytes = Array(text.utf8)
@@ -151,6 +211,7 @@ public final class FileJournal: @unchecked Sendable {
         }
         length += bytes.count
         lastSequence = seq
+        chainHead = chain
         // Release: the uploader that acquires this length sees the bytes written above. The
         // sequence after the length: an uploader that sees it sees the line too (never a false hole).
         durableLength.store(length, ordering: .releasing)
@@ -218,6 +279,10 @@ public final class FileJournal: @unchecked Sendable {
     /// line is damaged or gone), oldest first.
     public struct UploadBatch: Equatable, Sendable {
         public var entries: [JournalEntry] = []
+        /// The original line of each entry (same order), the bytes the gate signs and central stores.
+        public var lines: [String] = []
+        /// Lines that fail the gate's MAC (reported for central to flag; never entries).
+        public var rejected: [String] = []
         /// Ranges of sequences the journal cannot produce, ascending, disjoint from `entries`.
         public var holes: [ClosedRange<UInt64>] = []
         /// The highest sequence the batch covers (entry or hole); nil when it is empty.
@@ -246,6 +311,7 @@ public final class FileJournal: @unchecked Sendable {
         let lastDurable = durableSequence.load(ordering: .acquiring)
         let end = durableLength.load(ordering: .acquiring)
         let (offset, acked) = cursor.withLock { $0 }
+        let trust = LineTrust(authenticator: signer, legacyCeiling: legacyCeiling)
         let from = max(after ?? acked, acked)
         var batch = UploadBatch()
         var expected = from + 1
@@ -281,7 +347,15 @@ public final class FileJournal: @unchecked Sendable {
                 guard room > 0 else { break }
                 let line = String(decoding: buffer[lineStart..<i], as: UTF8.self)
                 lineStart = i + 1
-                guard let e = try? JournalCodec.decode(Substring(line)) else { continue }
+                let e: JournalEntry
+                switch trust.check(Substring(line)) {
+                case .trusted(let d): e = d.entry
+                case .unreadable: continue
+                case .notAuthentic:
+                    // Its sequence (when handed out) becomes a hole below; the line is reported.
+                    if batch.rejected.count < SignedJournalBatch.maxRejectedLines { batch.rejected.append(line) }
+                    continue
+                }
                 if e.sequence <= acked {
                     if batch.isEmpty { skipOffset = offset + lineStart }
                     continue
@@ -291,12 +365,18 @@ public final class FileJournal: @unchecked Sendable {
                 hole(upTo: e.sequence - 1)
                 guard room > 0 else { break }
                 batch.entries.append(e)
+                batch.lines.append(line)
                 room -= 1
                 expected = e.sequence + 1
             }
         }
         // Sequences handed out past the last valid line (a damaged last line, a lost tail).
         hole(upTo: lastDurable)
+        let carried = rejected.withLock { $0 }
+        for line in carried
+        where batch.rejected.count < SignedJournalBatch.maxRejectedLines && !batch.rejected.contains(line) {
+            batch.rejected.append(line)
+        }
         // Remember where the unacknowledged part starts so the next read skips the acked prefix.
         cursor.withLock { if $0.acked == acked { $0.offset = max($0.offset, skipOffset) } }
         return batch
@@ -320,6 +400,29 @@ public final class FileJournal: @unchecked Sendable {
         cursor.withLock { $0.acked = max($0.acked, sequence) }
     }
 
+    /// The legacy ceiling of a key made now: every J1 line there is was written before it.
+    static func legacyCeiling(directory: String, path: String) -> UInt64 {
+        max(
+            lastSequence(inFileAt: path), lastSequence(inFileAt: directory + "/journal.previous.log"),
+            AckedFile.read(directory: directory) ?? 0)
+    }
+
+    /// The gate's journal key in `directory`, made as the daemon would make it when there is none
+    /// (`farectl journal key`: provisioning before the first start, so it can be registered first).
+    public static func journalKey(
+        directory: String, keying: JournalKeying
+    ) throws(JournalError) -> (signer: any JournalBatchSigner, created: Bool) {
+        do {
+            let loaded = try JournalKeyFile.loadOrCreate(
+                directory: directory,
+                legacyCeiling: { legacyCeiling(directory: directory, path: directory + "/journal.log") },
+                generate: keying.generate)
+            return (try keying.open(loaded.secretKey), loaded.created)
+        } catch {
+            throw JournalError(path: directory + "/" + JournalKeyFile.fileName, message: "\(error)")
+        }
+    }
+
     /// The highest sequence of a valid line in the file at `path`; 0 when there is none.
     static func lastSequence(inFileAt path: String) -> UInt64 {
         guard let data = try? FileBytes.read(path, maxBytes: .max) ?? [] else { return 0 }
@@ -336,10 +439,16 @@ public final class FileJournal: @unchecked Sendable {
         var length: Int
         var lastSequence: UInt64
         var notes: [String]
+        /// The chain value of the last valid J2 line (zero when there is none).
+        var chain: JournalChainValue = .zero
+        /// Lines that decode but fail the gate's MAC (or J1 lines past the legacy ceiling).
+        var rejected: [String] = []
     }
 
     /// Scans the journal, cuts a torn tail and sets a damaged file aside (see the type's doc).
-    static func recover(path: String, directory: String) throws(JournalError) -> Recovered {
+    /// A line that fails `trust` counts as damaged; one that fails only its MAC is also returned
+    /// in `rejected`, for central to flag.
+    static func recover(path: String, directory: String, trust: LineTrust) throws(JournalError) -> Recovered {
         let bytes: [UInt8]
         do {
             guard let read = try FileBytes.read(path, maxBytes: .max) else {
@@ -357,11 +466,22 @@ public final class FileJournal: @unchecked Sendable {
         var lineStart = 0
         var lineNo = 0
         var pendingBad: [Int] = []
+        var chain = JournalChainValue.zero
+        var rejected: [String] = []
         for i in 0..<bytes.count where bytes[i] == UInt8(ascii: "\n") {
             lineNo += 1
             let slice = bytes[lineStart..<i]
             lineStart = i + 1
-            if let e = try? JournalCodec.decode(Substring(String(decoding: slice, as: UTF8.self))) {
+            let text = String(decoding: slice, as: UTF8.self)
+            let verdict = trust.check(Substring(text))
+            if case .notAuthentic = verdict {
+                rejected.append(text)
+                notes.append(
+                    "line \(lineNo): not written by this gate (MAC or legacy check failed); set aside and reported")
+            }
+            if case .trusted(let d) = verdict {
+                let e = d.entry
+                chain = d.chain ?? chain
                 if !pendingBad.isEmpty { damagedInMiddle = true }
                 if e.sequence <= lastSeq {
                     notes.append("line \(lineNo): sequence \(e.sequence) not after \(lastSeq); kept")
@@ -393,15 +513,90 @@ public final class FileJournal: @unchecked Sendable {
             notes.append(
                 "damaged lines \(pendingBad.map(String.init).joined(separator: ",")); original kept as \(aside), \(goodLines.count) valid entries carried over"
             )
-            return Recovered(length: text.count, lastSequence: lastSeq, notes: notes)
+            return Recovered(length: text.count, lastSequence: lastSeq, notes: notes, chain: chain, rejected: rejected)
         }
         if lastGoodEnd < bytes.count {
             guard truncate(path, off_t(lastGoodEnd)) == 0 else {
                 throw JournalError(path: path, message: "cannot cut the torn tail", errno: errno)
             }
         }
-        return Recovered(length: lastGoodEnd, lastSequence: lastSeq, notes: notes)
+        return Recovered(length: lastGoodEnd, lastSequence: lastSeq, notes: notes, chain: chain, rejected: rejected)
     }
+}
+
+/// Which lines of a journal file count as the gate's own: with a key, a J2 line whose MAC
+/// verifies, or a J1 line up to the legacy ceiling; without one, every line that decodes.
+struct LineTrust {
+    var authenticator: (any JournalBatchSigner)?
+    var legacyCeiling: UInt64
+
+    enum Verdict {
+        case trusted(JournalCodec.DecodedLine)
+        /// Torn or damaged: does not decode.
+        case unreadable
+        /// Decodes, but the gate did not write it.
+        case notAuthentic
+    }
+
+    func check(_ line: Substring) -> Verdict {
+        guard let authenticator else {
+            guard let d = try? JournalCodec.decodeLine(line) else { return .unreadable }
+            return .trusted(d)
+        }
+        do {
+            let d = try JournalCodec.authenticate(line, with: authenticator)
+            if !d.isChained && d.entry.sequence > legacyCeiling { return .notAuthentic }
+            return .trusted(d)
+        } catch {
+            return error == .notAuthentic ? .notAuthentic : .unreadable
+        }
+    }
+}
+
+extension FileJournal {
+    /// The chain value of the last trusted J2 line of the file at `path`; nil when there is none.
+    static func lastChain(inFileAt path: String, trust: LineTrust) -> JournalChainValue? {
+        guard let data = try? FileBytes.read(path, maxBytes: .max) ?? [] else { return nil }
+        var chain: JournalChainValue?
+        for line in data.split(separator: UInt8(ascii: "\n")) {
+            if case .trusted(let d) = trust.check(Substring(String(decoding: line, as: UTF8.self))), let c = d.chain {
+                chain = c
+            }
+        }
+        return chain
+    }
+
+    static func readRejected(_ path: String) -> [String] {
+        guard let data = try? FileBytes.read(path, maxBytes: 1 << 20) ?? [] else { return [] }
+        return data.split(separator: UInt8(ascii: "\n")).map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    /// Best effort: the lines are also in the set-aside damaged file, and reported from memory.
+    static func appendRejected(_ lines: [String], path: String) {
+        let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0o600)
+        guard fd >= 0 else { return }
+        defer { close(fd) }
+        let bytes = Array(lines.map { SignedJournalBatch.cutForReport($0) + "\n" }.joined().utf8)
+        _ = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        _ = fsync(fd)
+    }
+
+    /// Central has recorded `lines` (reported in a signed upload): they are not reported again.
+    public func rejectedReported(_ lines: [String]) {
+        guard !lines.isEmpty else { return }
+        let left = rejected.withLock { r -> [String] in
+            r.removeAll { lines.contains($0) || lines.contains(SignedJournalBatch.cutForReport($0)) }
+            return r
+        }
+        if left.isEmpty {
+            unlink(rejectedPath)
+        } else {
+            try? SafeFile.replace(rejectedPath, with: Array(left.map { $0 + "\n" }.joined().utf8), mode: 0o600)
+        }
+    }
+
+    /// Lines of the file the gate did not write, not yet reported to central.
+    public var unreportedRejectedLines: [String] { rejected.withLock { $0 } }
 }
 
 extension FileJournal {

@@ -290,18 +290,33 @@ final class SyncService: @unchecked Sendable {
             } catch {
                 throw CentralStoreError(.queryFailed, "cannot read local journal for upload", cause: error.description)
             }
-            guard let last = batch.lastSequence else { return }
+            guard let last = batch.lastSequence else {
+                try reportRejected(batch, to: store)
+                return
+            }
             if !batch.holes.isEmpty {
                 let shown = batch.holes.map {
                     $0.count == 1 ? "\($0.lowerBound)" : "\($0.lowerBound)...\($0.upperBound)"
                 }
                 Log.warning(
-                    "gate \(gateID): journal sequence(s) \(shown.joined(separator: ",")) damaged or missing locally; uploading them as holes"
+                    "gate \(gateID): journal sequence(s) \(shown.joined(separator: ",")) damaged, missing or not written by this gate; uploading them as holes"
                 )
+            }
+            if let signer = journal.signer {
+                // One signature per batch, on this (the sync) thread: the tap path only MACs lines.
+                guard
+                    let signed = SignedJournalBatch(
+                        gate: gateID, lines: batch.lines, holes: batch.holes, rejected: batch.rejected, signer: signer)
+                else { throw CentralStoreError(.refused, "gate id or a journal line holds a newline") }
+                try store.uploadSignedJournal(signed)
+                journal.rejectedReported(signed.rejected)
+            } else if !batch.holes.isEmpty {
                 try store.recordHoles(
                     gate: gateID, ranges: batch.holes, reason: "damaged or missing in the gate's journal")
             }
-            if !batch.entries.isEmpty { try store.uploadJournal(gate: gateID, entries: batch.entries) }
+            if journal.signer == nil, !batch.entries.isEmpty {
+                try store.uploadJournal(gate: gateID, entries: batch.entries)
+            }
             let acked = try store.acknowledgedSequence(gate: gateID)
             do {
                 try journal.acknowledge(acked)
@@ -311,5 +326,17 @@ final class SyncService: @unchecked Sendable {
             telemetry.count { $0.uploaded += UInt64(batch.entries.count) }
             after = max(acked, last)
         }
+    }
+
+    /// Reports lines the gate did not write (found at recovery) when nothing else is pending: a
+    /// signed batch with no records or holes, only the rejected lines, so central flags them.
+    private func reportRejected(_ batch: FileJournal.UploadBatch, to store: any CentralStore) throws(CentralStoreError)
+    {
+        guard let signer = journal.signer, !batch.rejected.isEmpty,
+            let signed = SignedJournalBatch(
+                gate: gateID, lines: [], holes: [], rejected: batch.rejected, signer: signer)
+        else { return }
+        try store.uploadSignedJournal(signed)
+        journal.rejectedReported(signed.rejected)
     }
 }

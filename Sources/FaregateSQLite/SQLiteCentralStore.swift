@@ -145,63 +145,82 @@ public final class SQLiteCentralStore: CentralStore {
     static let nowMillis = "CAST(strftime('%s','now') AS INTEGER) * 1000"
 
     public func uploadJournal(gate: String, entries: [JournalEntry]) throws(CentralStoreError) {
+        try refuseUnsignedForKeyedGate(
+            gate, entries.first.map { "\($0.sequence)-\(entries.last?.sequence ?? 0)" } ?? "")
         try run("cannot store journal of gate \(gate)") { () throws(SQLiteError) in
             try db.transaction { () throws(SQLiteError) in
-                let ins = try db.prepare(
-                    """
-                    INSERT INTO journal(gate_id, seq, wall_ms, card_key, kind, outcome, reason, record)
-                    SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8
-                    WHERE NOT EXISTS (SELECT 1 FROM journal_holes WHERE gate_id = ?1 AND seq = ?2)
-                    ON CONFLICT(gate_id, seq) DO NOTHING
-                    """)
-                let held = try db.prepare(
-                    """
-                    SELECT record FROM journal WHERE gate_id = ?1 AND seq = ?2
-                    UNION ALL SELECT 'hole' FROM journal_holes WHERE gate_id = ?1 AND seq = ?2
-                    """)
-                let flag = try db.prepare(
-                    """
-                    INSERT OR IGNORE INTO journal_conflicts(gate_id, seq, stored_record, offered_record, seen_at)
-                    VALUES (?, ?, ?, ?, \(Self.nowMillis))
-                    """)
-                for e in entries {
-                    let record = JournalCodec.encode(e)
-                    try ins.bind(
-                        .text(gate), .integer(Int64(e.sequence)), .integer(e.wallMillis),
-                        .integer(Int64(bitPattern: e.key.rawValue)), .text(e.kind.description),
-                        .text(e.decision.outcome.description), .text(e.decision.reason.code), .text(record))
-                    try ins.run()
-                    if db.changes > 0 { continue }
-                    // Held already: the same bytes are a repeated upload; other bytes a conflict,
-                    // kept for an operator (never dropped, never acknowledged).
-                    try held.bind(.text(gate), .integer(Int64(e.sequence)))
-                    let stored = try held.step() ? held.text(0) : "hole"
-                    if stored != record {
-                        try flag.bind(.text(gate), .integer(Int64(e.sequence)), .text(stored), .text(record))
-                        try flag.run()
-                    }
-                }
+                try storeRecordsInTransaction(
+                    gate: gate, entries: entries, records: entries.map { JournalCodec.encode($0) }, batchID: nil)
                 try advanceAcknowledged(gate: gate)
             }
         }
     }
 
+    /// Inserts records of `gate` (`records[i]`: the stored bytes of `entries[i]`); a record held
+    /// with the same bytes is a repeated upload, one with other bytes (or a hole) a conflict kept
+    /// for an operator. Call inside a write transaction.
+    func storeRecordsInTransaction(
+        gate: String, entries: [JournalEntry], records: [String], batchID: Int64?
+    ) throws(SQLiteError) {
+        let ins = try db.prepare(
+            """
+            INSERT INTO journal(gate_id, seq, wall_ms, card_key, kind, outcome, reason, record, batch_id)
+            SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9
+            WHERE NOT EXISTS (SELECT 1 FROM journal_holes WHERE gate_id = ?1 AND seq = ?2)
+            ON CONFLICT(gate_id, seq) DO NOTHING
+            """)
+        let held = try db.prepare(
+            """
+            SELECT record FROM journal WHERE gate_id = ?1 AND seq = ?2
+            UNION ALL SELECT 'hole' FROM journal_holes WHERE gate_id = ?1 AND seq = ?2
+            """)
+        let flag = try db.prepare(
+            """
+            INSERT OR IGNORE INTO journal_conflicts(gate_id, seq, stored_record, offered_record, seen_at)
+            VALUES (?, ?, ?, ?, \(Self.nowMillis))
+            """)
+        for (e, record) in zip(entries, records) {
+            try ins.bind(
+                .text(gate), .integer(Int64(e.sequence)), .integer(e.wallMillis),
+                .integer(Int64(bitPattern: e.key.rawValue)), .text(e.kind.description),
+                .text(e.decision.outcome.description), .text(e.decision.reason.code), .text(record),
+                batchID.map { .integer($0) } ?? .null)
+            try ins.run()
+            if db.changes > 0 { continue }
+            // Held already: the same bytes are a repeated upload; other bytes a conflict,
+            // kept for an operator (never dropped, never acknowledged).
+            try held.bind(.text(gate), .integer(Int64(e.sequence)))
+            let stored = try held.step() ? held.text(0) : "hole"
+            if stored != record {
+                try flag.bind(.text(gate), .integer(Int64(e.sequence)), .text(stored), .text(record))
+                try flag.run()
+            }
+        }
+    }
+
     public func recordHoles(gate: String, ranges: [ClosedRange<UInt64>], reason: String) throws(CentralStoreError) {
+        try refuseUnsignedForKeyedGate(gate, ranges.map { "\($0.lowerBound)-\($0.upperBound)" }.joined(separator: ","))
         try run("cannot store holes of gate \(gate)") { () throws(SQLiteError) in
             try db.transaction { () throws(SQLiteError) in
-                let ins = try db.prepare(
-                    """
-                    INSERT OR IGNORE INTO journal_holes(gate_id, seq, reason, noted_at)
-                    SELECT ?1, ?2, ?3, \(Self.nowMillis)
-                    WHERE NOT EXISTS (SELECT 1 FROM journal WHERE gate_id = ?1 AND seq = ?2)
-                    """)
-                for range in ranges where range.upperBound <= JournalEntry.maxSequence {
-                    for seq in range {
-                        try ins.bind(.text(gate), .integer(Int64(seq)), .text(reason))
-                        try ins.run()
-                    }
-                }
+                try storeHolesInTransaction(gate: gate, ranges: ranges, reason: reason)
                 try advanceAcknowledged(gate: gate)
+            }
+        }
+    }
+
+    /// Inserts holes of `gate` (a sequence held as a record or a hole stays as it is). Call inside
+    /// a write transaction.
+    func storeHolesInTransaction(gate: String, ranges: [ClosedRange<UInt64>], reason: String) throws(SQLiteError) {
+        let ins = try db.prepare(
+            """
+            INSERT OR IGNORE INTO journal_holes(gate_id, seq, reason, noted_at)
+            SELECT ?1, ?2, ?3, \(Self.nowMillis)
+            WHERE NOT EXISTS (SELECT 1 FROM journal WHERE gate_id = ?1 AND seq = ?2)
+            """)
+        for range in ranges where range.upperBound <= JournalEntry.maxSequence {
+            for seq in range {
+                try ins.bind(.text(gate), .integer(Int64(seq)), .text(reason))
+                try ins.run()
             }
         }
     }

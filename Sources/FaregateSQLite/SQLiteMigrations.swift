@@ -148,5 +148,41 @@ enum SQLiteMigrations {
         """
         CREATE TABLE key_sets(version INTEGER PRIMARY KEY CHECK (version >= 1), sealed BLOB NOT NULL);
         """,
+        // 9: journal authenticity (issue 16.5). Each gate's registered journal keys (a key belongs to
+        //    one gate); each signed batch as received (message and signature, so an auditor can
+        //    verify every stored record again); the batch a record came in (NULL: an unsigned upload
+        //    of a gate with no key); and refusals: batches that did not verify and lines a gate
+        //    reported it did not write, for an operator.
+        """
+        CREATE TABLE gate_keys(
+            gate_id TEXT NOT NULL,
+            public_key TEXT NOT NULL UNIQUE,
+            state TEXT NOT NULL CHECK (state IN ('active', 'revoked')),
+            origin TEXT NOT NULL CHECK (origin IN ('registered', 'first_use')),
+            added_at INTEGER NOT NULL,
+            revoked_at INTEGER,
+            PRIMARY KEY(gate_id, public_key)
+        ) WITHOUT ROWID;
+        CREATE TABLE journal_batches(
+            id INTEGER PRIMARY KEY,
+            gate_id TEXT NOT NULL,
+            public_key TEXT NOT NULL,
+            message BLOB NOT NULL,
+            signature BLOB NOT NULL,
+            received_at INTEGER NOT NULL
+        );
+        ALTER TABLE journal ADD COLUMN batch_id INTEGER REFERENCES journal_batches(id);
+        CREATE TABLE journal_refusals(
+            id INTEGER PRIMARY KEY,
+            gate_id TEXT NOT NULL,
+            code TEXT NOT NULL,
+            message TEXT NOT NULL,
+            sequences TEXT NOT NULL,
+            sample TEXT NOT NULL,
+            times INTEGER NOT NULL DEFAULT 1,
+            seen_at INTEGER NOT NULL,
+            UNIQUE(gate_id, code, sequences, sample)
+        );
+        """,
     ]
 }

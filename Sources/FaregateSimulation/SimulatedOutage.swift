@@ -40,6 +40,11 @@ public final class SimulatedOutageCentralStore: CentralStore {
         try inner.uploadJournal(gate: gate, entries: entries)
     }
 
+    public func uploadSignedJournal(_ batch: SignedJournalBatch) throws(CentralStoreError) {
+        try check()
+        try inner.uploadSignedJournal(batch)
+    }
+
     public func recordHoles(gate: String, ranges: [ClosedRange<UInt64>], reason: String) throws(CentralStoreError) {
         try check()
         try inner.recordHoles(gate: gate, ranges: ranges, reason: reason)

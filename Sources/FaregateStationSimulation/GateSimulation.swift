@@ -23,6 +23,8 @@ public struct GateSimulation {
         public var populationSeed: UInt64 = 1
         public var journalRoot: String
         public var fsync = true
+        /// The gate's journal key (J2 lines, MAC'd; issue 16.5) as the daemon has it; nil: J1.
+        public var journalKeying: JournalKeying?
         public var policy = GatePolicy.healthCheckEra
         /// Rules from policy files; when set, `policy` is not used.
         public var engine: DecisionEngine?
@@ -46,7 +48,8 @@ public struct GateSimulation {
         var readers: [[SimulatedCardReader]] = []
         for g in 0..<options.gates {
             let gateID = String(format: "SIM-G%03d", g + 1)
-            let journal = try FileJournal(directory: options.journalRoot + "/" + gateID, fsync: options.fsync)
+            let journal = try FileJournal(
+                directory: options.journalRoot + "/" + gateID, fsync: options.fsync, keying: options.journalKeying)
             let gateReaders = (0..<options.readersPerGate).map {
                 SimulatedCardReader.precomputed(name: "\(gateID)-sim-reader-\($0)", index: UInt16($0), clock: clock)
             }

@@ -1,5 +1,6 @@
 import FaregateCore
 import FaregatePostgres
+import FaregateRuntime
 import FaregateSQLite
 import Foundation
 
@@ -9,7 +10,7 @@ import Foundation
 let centralJournalCommands: [Command] = [
     Command(
         ["central", "journal-review"], usage: "central journal-review (--db FILE | --pg CONN) [--gate G] [--json]",
-        "journal holes and conflicting records, for an operator (a conflict stops the gate's acknowledgement)"
+        "journal holes, conflicting records and refused batches or lines, for an operator (a conflict stops the gate's acknowledgement)"
     ) { args in
         let json = args.flag("--json")
         let backend = try CentralBackend(&args)
@@ -21,9 +22,18 @@ let centralJournalCommands: [Command] = [
         case .postgres(let conn): store = try PostgresCentralStore(connecting: conn)
         }
         let review = JournalReview(
-            holes: try store.journalHoles(gate: gate), conflicts: try store.journalConflicts(gate: gate))
+            holes: try store.journalHoles(gate: gate), conflicts: try store.journalConflicts(gate: gate),
+            refusals: try store.journalRefusals(gate: gate))
         try report(review, json: json) {
-            var lines = ["\(review.holes.count) hole(s), \(review.conflicts.count) conflict(s)"]
+            var lines = [
+                "\(review.holes.count) hole(s), \(review.conflicts.count) conflict(s), \(review.refusals.count) refusal(s)"
+            ]
+            for r in review.refusals {
+                lines.append(
+                    "  refused   \(r.gate) \(r.code) seq \(r.sequences.isEmpty ? "-" : r.sequences) (\(r.times)x): \(r.message)"
+                )
+                if !r.sample.isEmpty { lines.append("    line    \(r.sample)") }
+            }
             for h in review.holes { lines.append("  hole      \(h.gate) seq \(h.sequence): \(h.reason)") }
             for c in review.conflicts {
                 lines.append("  conflict  \(c.gate) seq \(c.sequence)")
@@ -40,4 +50,70 @@ let centralJournalCommands: [Command] = [
 struct JournalReview: Encodable {
     var holes: [JournalHole]
     var conflicts: [JournalConflict]
+    var refusals: [JournalRefusal]
+}
+
+// `farectl central gate-keys …`: the gates' journal keys (issue 16.5). A gate's first signed
+// upload enrols its key when the gate has none (trust on first use); registering it before the
+// gate's first sync (`farectl journal key` on the gate) closes that window.
+let centralGateKeyCommands: [Command] = [
+    Command(
+        ["central", "gate-keys", "add"], usage: "central gate-keys add (--db FILE | --pg CONN) GATE PUBHEX [--json]",
+        "register a gate's journal public key (printed by `farectl journal key` on the gate)"
+    ) { args in
+        let json = args.flag("--json")
+        let store = try gateKeyStore(&args)
+        let (gate, key) = try gateAndKey(&args)
+        try args.finish()
+        try store.addGateKey(gate: gate, publicKey: key)
+        try report(["gate": gate, "public_key": KeyFile.hex(key), "state": "active"], json: json) {
+            "gate \(gate): journal key \(KeyFile.hex(key)) registered"
+        }
+        return 0
+    },
+    Command(
+        ["central", "gate-keys", "revoke"],
+        usage: "central gate-keys revoke (--db FILE | --pg CONN) GATE PUBHEX [--json]",
+        "revoke a gate's journal key: batches signed with it are refused (and listed in journal-review)"
+    ) { args in
+        let json = args.flag("--json")
+        let store = try gateKeyStore(&args)
+        let (gate, key) = try gateAndKey(&args)
+        try args.finish()
+        try store.revokeGateKey(gate: gate, publicKey: key)
+        try report(["gate": gate, "public_key": KeyFile.hex(key), "state": "revoked"], json: json) {
+            "gate \(gate): journal key \(KeyFile.hex(key)) revoked"
+        }
+        return 0
+    },
+    Command(
+        ["central", "gate-keys", "list"], usage: "central gate-keys list (--db FILE | --pg CONN) [--gate G] [--json]",
+        "the gates' journal keys: state (active, revoked) and origin (registered, first_use)"
+    ) { args in
+        let json = args.flag("--json")
+        let store = try gateKeyStore(&args)
+        let gate = try args.value("--gate")
+        try args.finish()
+        let keys = try store.gateKeys(gate: gate)
+        try report(["keys": keys], json: json) {
+            (["\(keys.count) key(s)"] + keys.map { "  \($0.gate): \($0.publicKeyHex) \($0.state) (\($0.origin))" })
+                .joined(separator: "\n")
+        }
+        return 0
+    },
+]
+
+private func gateKeyStore(_ args: inout Arguments) throws -> any GateKeyStore {
+    switch try CentralBackend(&args).kind {
+    case .sqlite(let path): try SQLiteCentralStore(path: path)
+    case .postgres(let conn): try PostgresCentralStore(connecting: conn)
+    }
+}
+
+private func gateAndKey(_ args: inout Arguments) throws -> (String, [UInt8]) {
+    guard let gate = args.positional(), let hex = args.positional() else { throw CLIError("give GATE and PUBHEX") }
+    guard let key = Hex.bytes(exact: hex), key.count == 32 else {
+        throw CLIError("PUBHEX must be 64 hex digits (an Ed25519 public key)")
+    }
+    return (gate, key)
 }

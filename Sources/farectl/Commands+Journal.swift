@@ -1,8 +1,42 @@
 import FaregateCore
 import FaregateRuntime
+import FaregateSodium
 import Foundation
 
+extension JournalKeying {
+    /// The gate's journal key from FaregateSodium (as the daemon makes and reads it).
+    static let gateJournalKey = JournalKeying(
+        generate: { try GateJournalKey.generate().secretKeyBytes }, open: { try GateJournalKey(secretKey: $0) })
+}
+
 let journalCommands: [Command] = [
+    Command(
+        ["journal", "key"], usage: "journal key --dir DIR [--json]",
+        "print the public half of a gate's journal key (made 0600 in DIR, as the gate would, when there is none) to register centrally"
+    ) { args in
+        let json = args.flag("--json")
+        guard let dir = try args.value("--dir") else {
+            throw CLIError("--dir DIR (the gate's journal_dir) is required")
+        }
+        try args.finish()
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: dir, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw CLIError.failed("\(dir) is not a directory; give the gate's journal_dir")
+        }
+        let (signer, created) = try FileJournal.journalKey(directory: dir, keying: .gateJournalKey)
+        struct Out: Encodable {
+            var public_key: String
+            var created: Bool
+        }
+        let out = Out(public_key: KeyFile.hex(signer.publicKey), created: created)
+        try report(out, json: json) {
+            out.public_key
+                + (created
+                    ? "\n(new key in \(dir)/\(JournalKeyFile.fileName); register it: farectl central gate-keys add GATE \(out.public_key))"
+                    : "")
+        }
+        return 0
+    },
     Command(
         ["journal", "tail"], usage: "journal tail [--dir DIR | --socket PATH] [-n N] [--json]",
         "print the last N entries of a gate's journal: from its directory, or from the running gate (the default)"
@@ -62,7 +96,9 @@ let journalCommands: [Command] = [
         guard FileManager.default.fileExists(atPath: dir + "/journal.log") else {
             throw CLIError.failed("\(dir) holds no journal.log; give the gate's journal_dir")
         }
-        let journal = try FileJournal(directory: dir)
+        // With the gate's key when it has one: its lines are checked as the daemon checks them.
+        let keyed = FileManager.default.fileExists(atPath: dir + "/" + JournalKeyFile.fileName)
+        let journal = try FileJournal(directory: dir, keying: keyed ? .gateJournalKey : nil)
         struct State: Encodable {
             var last_sequence: UInt64, acknowledged: UInt64, recovery: [String]
         }

@@ -9,11 +9,13 @@ let simulateCommands: [Command] = [
     Command(
         ["simulate"],
         usage:
-            "simulate [--gates N] [--readers N] [--taps N] [--seed S] [--central FILE | --demo-cards N] [--journal-dir DIR] [--mix FILE] [--policies DIR [--era E] [--station S] [--line L]] [--no-fsync] [--json]",
+            "simulate [--gates N] [--readers N] [--taps N] [--seed S] [--central FILE | --demo-cards N] [--journal-dir DIR] [--mix FILE] [--policies DIR [--era E] [--station S] [--line L]] [--no-fsync] [--signed-journal] [--json]",
         "run gates in-process on simulated taps and print a summary"
     ) { args in
         let json = args.flag("--json")
         let noFsync = args.flag("--no-fsync")
+        // J2 lines MAC'd with a gate journal key, as the daemon writes them (bench: the MAC's cost).
+        let signedJournal = args.flag("--signed-journal")
         let gates = try args.int("--gates", default: 1, in: 1...256)
         let readers = try args.int("--readers", default: 2, in: 1...16)
         let taps = try args.int("--taps", default: 10_000, in: 1...100_000_000)
@@ -49,6 +51,7 @@ let simulateCommands: [Command] = [
         options.seed = seed
         options.populationSize = populationSize
         options.fsync = !noFsync
+        if signedJournal { options.journalKeying = .gateJournalKey }
         options.mix = mix
         options.engine = engine
         let simulation = GateSimulation(options: options) { () throws(CentralStoreError) -> any CentralStore in

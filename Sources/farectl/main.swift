@@ -7,8 +7,8 @@ import Foundation
 // text and the README's command list derive from it (Help.swift).
 let commands: [Command] =
     simulateCommands + stationCommands + centralCommands + centralAdminCommands + centralKeyCommands
-    + centralRoleCommands + centralJournalCommands + centralIssuerKeyCommands + centralBenchCommands
-    + centralOperationCommands + journalCommands + controlCommands
+    + centralRoleCommands + centralJournalCommands + centralGateKeyCommands + centralIssuerKeyCommands
+    + centralBenchCommands + centralOperationCommands + journalCommands + controlCommands
     + policyCommands + policyBenchCommands + cardCommands + snapshotBenchCommands + boardCommands + rideCodeCommands
     + rideCodeBenchCommands
 

@@ -133,7 +133,9 @@ final class TortureGate: @unchecked Sendable {
     /// Every valid line of every journal file the gate keeps (current, previous, set aside).
     func observeFiles() {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: journalDir)) ?? []
-        for name in names where name.hasPrefix("journal.") && name.hasSuffix(".log") {
+        ledger.learnKey(directory: journalDir)
+        // `journal.rejected.log` holds lines the gate did not write (reported, never records).
+        for name in names where name.hasPrefix("journal.") && name.hasSuffix(".log") && name != "journal.rejected.log" {
             let path = journalDir + "/" + name
             var st = stat()
             let key = stat(path, &st) == 0 ? "\(name) \(st.st_ino) \(st.st_size)" : ""

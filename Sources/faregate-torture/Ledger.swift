@@ -1,4 +1,5 @@
 import FaregateCore
+import FaregateSodium
 import Foundation
 
 #if canImport(Glibc)
@@ -32,12 +33,39 @@ final class Ledger: @unchecked Sendable {
         lock.unlock()
     }
 
-    /// Every valid journal line in `bytes` (lines that fail their checksum are not records).
+    /// The gate's journal key (read from its `journal.key` once the gate made it): a J2 line is
+    /// one of the gate's only when its MAC verifies, as the gate itself decides (issue 16.5); a
+    /// damaged J2 line can still parse.
+    private var key: GateJournalKey?
+
+    /// Reads the gate's key from `directory` when it is not known yet (never creates it).
+    func learnKey(directory: String) {
+        guard lock.withLock({ key == nil }),
+            let data = FileManager.default.contents(atPath: directory + "/journal.key"),
+            let first = String(decoding: data, as: UTF8.self).split(separator: "\n").first,
+            let secret = Hex.bytes(exact: first), let k = try? GateJournalKey(secretKey: secret)
+        else { return }
+        lock.withLock { key = k }
+    }
+
+    /// Every valid journal line in `bytes` (lines that fail their checksum or MAC are not records).
     func observe(bytes: ArraySlice<UInt8>) {
+        let key = lock.withLock { self.key }
         for raw in bytes.split(separator: UInt8(ascii: "\n")) {
             let line = String(decoding: raw, as: UTF8.self)
-            if let e = try? JournalCodec.decode(Substring(line)) { observe(line, sequence: e.sequence) }
+            let decoded: JournalCodec.DecodedLine?
+            if let key {
+                decoded = try? JournalCodec.authenticate(Substring(line), with: key)
+            } else {
+                decoded = try? JournalCodec.decodeLine(Substring(line))
+            }
+            if let d = decoded { observe(line, sequence: d.entry.sequence) }
         }
+    }
+
+    /// A line's entry in the one J1 spelling (answers carry entries; the journal has J2 lines).
+    static func canonical(_ line: String) -> String {
+        (try? JournalCodec.decode(Substring(line))).map { JournalCodec.encode($0) } ?? line
     }
 
     func answer(_ entry: JournalEntry) {
@@ -99,7 +127,9 @@ final class Ledger: @unchecked Sendable {
             // sequence and checksum (wall time, reader, card, decision, timings) is the record.
             let fields = row.record.split(separator: "\t", omittingEmptySubsequences: false)
             if fields.count > 3 {
-                let body = row.record[fields[2].startIndex..<(fields.last?.startIndex ?? row.record.endIndex)]
+                // J2: the chain fields (prev, mac) differ between equal records; J1: the CRC.
+                let tail = row.record.hasPrefix("J2\t") ? fields.count - 2 : fields.count - 1
+                let body = row.record[fields[2].startIndex..<fields[tail].startIndex]
                 if let first = bodies[body] {
                     f.duplicated += 1
                     example("the record at sequence \(row.sequence) is the one at \(first) again")
@@ -127,7 +157,7 @@ final class Ledger: @unchecked Sendable {
         // Any other second record for a sequence is.
         let answeredLines = Set(answered.map(\.line))
         for (seq, lines) in observed {
-            let handedOut = lines.filter { !destroyed.contains($0) || answeredLines.contains($0) }
+            let handedOut = lines.filter { !destroyed.contains($0) || answeredLines.contains(Self.canonical($0)) }
             if handedOut.count > 1 {
                 f.reused += handedOut.count - 1
                 example("sequence \(seq) was written \(handedOut.count) times with different records")
@@ -152,7 +182,7 @@ final class Ledger: @unchecked Sendable {
         // Every answered tap (every barrier the gate opened) was a durable line of the journal.
         for a in answered {
             if a.open { f.opens += 1 }
-            if !(observed[a.sequence]?.contains(a.line) ?? false) {
+            if !(observed[a.sequence]?.contains { Self.canonical($0) == a.line } ?? false) {
                 f.unbacked += 1
                 example(
                     "the gate answered sequence \(a.sequence) (\(a.open ? "open" : "not open")) but no journal line holds it"

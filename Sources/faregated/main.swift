@@ -76,12 +76,27 @@ nonisolated func runDaemon() -> Int32 {
     // The journal must be writable before the gate serves anyone: refuse to start otherwise.
     let journal: FileJournal
     do {
+        // The gate's own journal key (issue 16.5): made here at first start (0600), its public half
+        // registered centrally (`farectl central gate-keys add`); every line is MAC'd, every upload signed.
         journal = try FileJournal(
-            directory: config.journalDirectory, fsync: config.journalFsync, rotateBytes: config.journalRotateBytes)
+            directory: config.journalDirectory, fsync: config.journalFsync, rotateBytes: config.journalRotateBytes,
+            keying: JournalKeying(
+                generate: { try GateJournalKey.generate().secretKeyBytes }, open: { try GateJournalKey(secretKey: $0) })
+        )
     } catch {
         fail(1, "\(error); refusing to start without a writable journal")
     }
     for note in journal.recoveryNotes { Log.warning("journal \(journal.path): \(note)") }
+    if let key = journal.signer?.publicKey {
+        let hex = KeyFile.hex(key)
+        if journal.keyCreated {
+            Log.info(
+                "gate \(config.gateID): journal key created; register it centrally: farectl central gate-keys add \(config.gateID) \(hex)"
+            )
+        } else {
+            Log.info("gate \(config.gateID): journal key \(hex)")
+        }
+    }
 
     let clock = SystemClock()
     var readers: [any CardReader] = []

@@ -1,6 +1,7 @@
 import FaregateCentralScenarios
 import FaregateCore
 import FaregatePostgres
+import FaregateSodium
 import Foundation
 import XCTest
 
@@ -336,4 +337,26 @@ extension PostgresCentralStoreTests {
         try onceScenarios().conflictIsFlaggedAndNeverAcknowledged()
     }
     func testHolesCountAndAreListed() throws { try onceScenarios().holesCountAndAreListed() }
+}
+
+/// Issue 16.5 on PostgreSQL (`JournalAuthenticityScenarios`, real Ed25519 gate keys).
+extension PostgresCentralStoreTests {
+    func authenticityScenarios() -> JournalAuthenticityScenarios {
+        JournalAuthenticityScenarios(
+            makeStore: { [conninfo] in try PostgresCentralStore.create(connecting: conninfo) },
+            makeKey: { try GateJournalKey.generate() })
+    }
+
+    func testSignedBatchIsStoredByteForByte() throws { try authenticityScenarios().signedBatchIsStoredByteForByte() }
+    func testBadSignatureIsRefusedAndFlagged() throws { try authenticityScenarios().badSignatureIsRefusedAndFlagged() }
+    func testUnregisteredAndRevokedKeysAreRefused() throws {
+        try authenticityScenarios().unregisteredAndRevokedKeysAreRefused()
+    }
+    func testChainDiscontinuityIsRefused() throws { try authenticityScenarios().chainDiscontinuityIsRefused() }
+    func testConflictingSignedDuplicateIsFlagged() throws {
+        try authenticityScenarios().conflictingSignedDuplicateIsFlagged()
+    }
+    func testUnsignedUploadsAndRejectedLinesAreFlagged() throws {
+        try authenticityScenarios().unsignedUploadsAndRejectedLinesAreFlagged()
+    }
 }

@@ -65,7 +65,9 @@ final class ExactlyOnceDaemonTests: XCTestCase {
             file: file, line: line)
         XCTAssertEqual(try store.journalConflicts(gate: gate), [], "no sequence was reused", file: file, line: line)
         XCTAssertEqual(try store.acknowledgedSequence(gate: gate), last, file: file, line: line)
-        let central = Dictionary(uniqueKeysWithValues: records.map { ($0.sequence, JournalCodec.encode($0)) })
+        // Central stores the gate's original (J2, signed) lines: compared as stored, not re-encoded.
+        var central: [UInt64: String] = [:]
+        for r in records { central[r.sequence] = try store.storedRecord(gate: gate, sequence: r.sequence) }
         let local = try localLines()
         XCTAssertEqual(
             Set(local.map { try! JournalCodec.decode($0).sequence }).count, local.count, "no sequence twice locally",

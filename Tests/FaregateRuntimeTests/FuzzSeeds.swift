@@ -1,6 +1,7 @@
 import FaregateCore
 import FaregateRuntime
 import FaregateSimulation
+import FaregateSodium
 import Foundation
 
 /// The fuzz seed corpus, made from files the project itself writes: journal lines and a journal
@@ -25,15 +26,34 @@ enum FuzzSeeds {
     static func seeds() throws -> [String: [(String, [UInt8])]] {
         let journal = try journalFile()
         let lines = journal.split(separator: UInt8(ascii: "\n")).map(Array.init)
+        let chained = try journalFile(keyed: true)
+        let chainedLines = chained.split(separator: UInt8(ascii: "\n")).map(Array.init)
         return [
             "card": try cardResponses(),
             // A mode byte first (see the journal targets): 0 = the harness seals each line, 1 = raw.
-            "journal-line": lines.enumerated().map { ("line-\($0)", [UInt8($0 % 2)] + $1) },
+            // 2 = sealed as J2 with the fuzz key, 3 = a J2 line raw (issue 16.5).
+            "journal-line": lines.enumerated().map { ("line-\($0)", [UInt8($0 % 2)] + $1) }
+                + chainedLines.prefix(4).enumerated().map { ("j2-line-\($0)", [UInt8(2 + $0 % 2)] + $1) },
+            // The holes line first, then the lines of a signed batch (raw J2 lines, a hole at 3).
+            "journal-batch": [
+                (
+                    "batch",
+                    [3] + Array("3-3\n".utf8)
+                        + chainedLines.enumerated().filter { $0.offset != 2 }
+                        .flatMap { $0.element + [UInt8(ascii: "\n")] }
+                ),
+                (
+                    "batch-no-holes",
+                    [3] + Array("\n".utf8) + chainedLines.prefix(3).flatMap { $0 + [UInt8(ascii: "\n")] }
+                ),
+            ],
             "journal-recovery": [
                 ("journal.log", [0] + journal), ("torn-tail.log", [1] + journal.dropLast(40)),
                 ("damaged-middle.log", [1] + damaged(journal)),
                 // Sequences near the ceiling: one mutation from the overflow issue 13 found by reading.
                 ("near-ceiling.log", [0] + nearCeiling()),
+                // A J2 journal as the daemon writes it with the fuzz key (the harness opens it keyed).
+                ("chained.log", [1] + chained),
             ],
             "acked": [("acked", AckedFile.encode(1234)), ("acked-old-format", Array("77\n".utf8))],
             "high-water": [
@@ -135,10 +155,14 @@ enum FuzzSeeds {
 
     /// A journal as the gate writes it: decisions, a failed read, an aborted read, a refused
     /// tap, shadow decisions, staff commands, taps at a closed and at a held-open gate.
-    static func journalFile() throws -> [UInt8] {
+    /// `keyed`: J2 lines, with the fuzz targets' fixed key (seed of 32 sevens).
+    static func journalFile(keyed: Bool = false) throws -> [UInt8] {
         let dir = NSTemporaryDirectory() + "faregate-seeds-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let journal = try FileJournal(directory: dir, fsync: false)
+        let keying = JournalKeying(
+            generate: { try GateJournalKey(seed: Array(repeating: 7, count: 32)).secretKeyBytes },
+            open: { try GateJournalKey(secretKey: $0) })
+        let journal = try FileJournal(directory: dir, fsync: false, keying: keyed ? keying : nil)
         let key = CardKey(medium: .transitCard, identifier: 1_000_751_000_000_000_001) ?? CardKey(rawValue: 1)
         let entries: [(JournalEntry.Kind, Decision, Int32?, Decision?)] = [
             (.decision, .open(.ok), 1250, nil), (.decision, .deny(.blacklisted), 80, nil),

@@ -310,6 +310,7 @@ final class MemoryCentralStore: CentralAdminStore {
         return version
     }
     func uploadJournal(gate: String, entries: [JournalEntry]) throws(CentralStoreError) {}
+    func uploadSignedJournal(_ batch: SignedJournalBatch) throws(CentralStoreError) {}
     func acknowledgedSequence(gate: String) throws(CentralStoreError) -> UInt64 { 0 }
     func recordHoles(gate: String, ranges: [ClosedRange<UInt64>], reason: String) throws(CentralStoreError) {}
     func highestSequence(gate: String) throws(CentralStoreError) -> UInt64 { 0 }
