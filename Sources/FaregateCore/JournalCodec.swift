@@ -7,8 +7,11 @@
 /// unchanged. A `staff_command` entry (never shadowed) has one field there instead, the command's
 /// token (`mode=closed`, `StaffCommand.token`); the lines of taps are the same as before staff
 /// commands were journalled, so every older journal still decodes. A `lane_event` entry has its
-/// event's token there in the same way (`io_board=lost`, `LaneEvent.token`). The CRC covers every byte before the last tab, so a torn or
-/// edited line is detected. Text so an operator can `tail` it; fixed fields so it parses fast.
+/// event's token there in the same way (`io_board=lost`, `LaneEvent.token`). A passage on a ride
+/// code ends, after those, with the code's evidence group (`JournalCodec+RideCode.swift`: `rc`,
+/// key id, certificate SHA-256, generated_at, counter, flags, phone signature, clearing mark);
+/// card taps have none, so their lines are unchanged. The CRC covers every byte before the last
+/// tab, so a torn or edited line is detected. Text so an operator can `tail` it; fixed fields so it parses fast.
 public enum JournalCodec {
     public static let magic = "J1"
 
@@ -20,7 +23,7 @@ public enum JournalCodec {
 
         public var description: String {
             switch self {
-            case .wrongFieldCount(let n): "expected 16, 17 or 18 fields, found \(n)"
+            case .wrongFieldCount(let n): "expected 16, 17 or 18 fields (and 8 more for a ride code), found \(n)"
             case .badMagic: "line does not start with \(JournalCodec.magic)"
             case .badChecksum: "checksum mismatch (torn or altered line)"
             case .badField(let f): "field \(f) is not valid"
@@ -45,6 +48,7 @@ public enum JournalCodec {
             fields.append(shadow.outcome.description)
             fields.append(shadow.reason.code)
         }
+        if let evidence = e.rideCode { appendRideCodeFields(evidence, to: &fields) }
         let body = fields.joined(separator: "\t")
         return body + "\t" + String(CRC32.checksum(body.utf8), radix: 16)
     }
@@ -55,7 +59,10 @@ public enum JournalCodec {
         let body = line[..<lastTab]
         guard let crc = UInt32(line[line.index(after: lastTab)...], radix: 16) else { throw .badField("crc32") }
         guard CRC32.checksum(body.utf8) == crc else { throw .badChecksum }
-        let f = body.split(separator: "\t", omittingEmptySubsequences: false)
+        var f = body.split(separator: "\t", omittingEmptySubsequences: false)
+        // A ride-code group, when there is one, ends the line: taken off first, so what is left
+        // is a line of the format before it.
+        let rideCodeFields = try takeRideCodeFields(&f)
         guard f.count >= 15 && f.count <= 17 else { throw .wrongFieldCount(f.count + 1) }
         guard f[0] == magic else { throw .badMagic }
         func num<T: FixedWidthInteger>(_ i: Int, _ name: String, radix: Int = 10) throws(DecodeError) -> T {
@@ -83,12 +90,20 @@ public enum JournalCodec {
             lookup: try num(13, "t_lookup"), decide: try num(14, "t_decide"))
         let sequence: UInt64 = try num(1, "seq")
         guard sequence <= JournalEntry.maxSequence else { throw .badField("seq") }
+        let key = CardKey(rawValue: try num(4, "key", radix: 16))
+        var rideCode: RideCodeEvidence?
+        if let rideCodeFields {
+            // Only a passage on a ride code has one (`JournalEntry.rideCode`).
+            guard kind == .decision, outcome == .open else { throw .badField("ride_code") }
+            rideCode = try decodeRideCodeFields(rideCodeFields, key: key)
+        }
         return JournalEntry(
             sequence: sequence, wallMillis: try num(2, "wall_ms"), reader: try num(3, "reader"),
-            key: CardKey(rawValue: try num(4, "key", radix: 16)), kind: kind,
+            key: key, kind: kind,
             decision: Decision(outcome: outcome, reason: reason), balanceFen: balance,
             dataVersion: try num(9, "data_version"), timings: timings,
-            shadowDecision: kind.isTap ? try shadowDecision(f) : nil, command: command, event: event)
+            shadowDecision: kind.isTap ? try shadowDecision(f) : nil, command: command, event: event,
+            rideCode: rideCode)
     }
 
     static func shadowDecision(_ f: [Substring]) throws(DecodeError) -> Decision? {
