@@ -79,7 +79,7 @@ extension JournalCodec {
     private static let hexDigits = Array("0123456789abcdef".utf8)
 
     /// Lowercase hex of `bytes`, built in one buffer (the decision thread writes it per passage).
-    static func lowercaseHex(_ bytes: [UInt8]) -> String {
+    public static func lowercaseHex(_ bytes: [UInt8]) -> String {
         String(unsafeUninitializedCapacity: bytes.count * 2) { out in
             var i = 0
             for b in bytes {

@@ -164,6 +164,7 @@ public final class SQLiteCentralStore: CentralStore {
                     INSERT OR IGNORE INTO journal_conflicts(gate_id, seq, stored_record, offered_record, seen_at)
                     VALUES (?, ?, ?, ?, \(Self.nowMillis))
                     """)
+                let ev = try db.prepare(Self.insertEvidence)
                 for e in entries {
                     let record = JournalCodec.encode(e)
                     try ins.bind(
@@ -171,7 +172,10 @@ public final class SQLiteCentralStore: CentralStore {
                         .integer(Int64(bitPattern: e.key.rawValue)), .text(e.kind.description),
                         .text(e.decision.outcome.description), .text(e.decision.reason.code), .text(record))
                     try ins.run()
-                    if db.changes > 0 { continue }
+                    if db.changes > 0 {
+                        if let evidence = e.rideCode { try storeEvidence(ev, gate: gate, entry: e, evidence) }
+                        continue
+                    }
                     // Held already: the same bytes are a repeated upload; other bytes a conflict,
                     // kept for an operator (never dropped, never acknowledged).
                     try held.bind(.text(gate), .integer(Int64(e.sequence)))
