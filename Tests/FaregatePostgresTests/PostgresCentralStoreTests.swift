@@ -337,3 +337,11 @@ extension PostgresCentralStoreTests {
     }
     func testHolesCountAndAreListed() throws { try onceScenarios().holesCountAndAreListed() }
 }
+
+extension PostgresCentralStoreTests {
+    /// Issue 17.6 on PostgreSQL (`RideCodeEvidenceScenarios`).
+    func testRideCodeEvidenceIsStoredAndMarkedForClearing() throws {
+        try RideCodeEvidenceScenarios { [conninfo] in try PostgresCentralStore.create(connecting: conninfo) }
+            .evidenceIsStoredAndMarkedForClearing()
+    }
+}
