@@ -14,7 +14,7 @@ public struct RideCodeEvidenceScenarios {
         RideCodeEvidence(
             issuerNumber: issuer.rawValue, issuerKeyID: 3, account: account,
             certificateHash: (0..<32).map { UInt8(truncatingIfNeeded: Int(account) &+ $0) },
-            generatedAt: 1_767_300_000 + counter, counter: counter, flags: UInt8(counter & 1),
+            generatedAt: 1_767_300_000 + counter % 1000, counter: counter, flags: UInt8(counter & 1),
             userSignature: (0..<64).map { UInt8(truncatingIfNeeded: Int(counter) &* 3 &+ $0) })
     }
 
