@@ -43,6 +43,29 @@ extension FuzzTarget {
     }
 }
 
+extension FuzzTarget {
+    /// Issuer-key documents (issue 17.3): `IssuerKeyDocument(canonical:)` with a round trip, then
+    /// `SyncVerifier.verifyIssuerKeys` of the input as a sealed document (signature accepted, so
+    /// the scope, time and rollback checks are reached) at a few clocks and held versions.
+    static let issuerKeyDocument = FuzzTarget(
+        "issuer-key-document", "IssuerKeyDocument parsing and SyncVerifier.verifyIssuerKeys"
+    ) { bytes in
+        let parsed = try? IssuerKeyDocument(canonical: bytes.dropLast(SyncManifest.signatureSize))
+        if let d = parsed {
+            fuzzCheck((try? IssuerKeyDocument(canonical: d.canonicalBytes)) == d, "issuer keys do not round-trip")
+        }
+        guard let scope = parsed?.scope ?? (try? SyncScope(network: "fuzz", environment: "fuzz")) else { return }
+        let verifier = SyncVerifier(signatures: AcceptingSignatures(), digest: PrefixDigest(), scope: scope)
+        for now in [0, parsed?.issuedAtMillis ?? 1, Int64.max, Int64.min] {
+            for held in [nil, parsed] as [IssuerKeyDocument?] {
+                if let d = try? verifier.verifyIssuerKeys(bytes, nowMillis: now, held: held) {
+                    fuzzCheck(held.map { d.version >= $0.version } ?? true, "issuer keys rolled back")
+                }
+            }
+        }
+    }
+}
+
 /// Accepts every signature (the fuzzer cannot forge Ed25519; what follows the check is the target).
 struct AcceptingSignatures: ManifestSignatureVerifier {
     func isValidSignature(_ signature: [UInt8], of message: [UInt8]) -> Bool { true }

@@ -24,7 +24,7 @@ public struct FuzzTarget: Sendable {
     /// Every target, in the order `scripts/fuzz` runs them.
     public static let all: [FuzzTarget] = [
         card, journalLine, journalRecovery, acked, highWater, snapshot, delta, manifest, policy, config, control,
-        tapScript, ioBoardMap, ioBoardReplies, rideCode, issuerKeys, replayCache,
+        tapScript, ioBoardMap, ioBoardReplies, rideCode, issuerKeys, issuerKeyDocument, replayCache,
     ]
 
     public static func named(_ name: String) -> FuzzTarget? { all.first { $0.name == name } }

@@ -3,6 +3,8 @@ import Glibc
 
 /// A pseudo-terminal pair for the board emulator's RTU side: the emulator serves Modbus RTU on the
 /// master, the gate opens the slave as it would a USB serial adapter (libmodbus sets its termios).
+/// `farectl ride-code emulate --pty` plays a QR scanner on one the same way (the gate's
+/// `SerialRideCodeScanner` opens the slave as a USB CDC scanner).
 ///
 /// The emulator keeps a descriptor of the slave open itself, so the master does not read EIO
 /// (hang-up) while no gate has the device open: a gate killed with -9 and restarted finds the same
@@ -54,6 +56,15 @@ public final class PseudoTerminal {
         slaveHold = s
         slavePath = path
         self.link = link
+    }
+
+    /// Bytes written to the master that no one has read from the slave yet (`ioctl(FIONREAD)` on
+    /// the slave descriptor held here, which never reads): 0 once the gate has read everything.
+    /// Nil when the ioctl fails.
+    public var pendingInput: Int? {
+        var n: Int32 = 0
+        guard ioctl(slaveHold, UInt(FIONREAD), &n) == 0 else { return nil }
+        return Int(n)
     }
 
     deinit {

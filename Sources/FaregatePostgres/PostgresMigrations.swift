@@ -291,7 +291,37 @@ enum PostgresMigrations {
             END IF;
         END $$;
         """,
-        // 7: issue 17.6. The evidence of every passage on a ride code (certificate hash and the
+        // 7: issue 17.3. Ride-code issuer keys are central data, and the newest signed issuer-key
+        //    document (`IssuerKeyDocument`) waits here for gates. Office and admin edit the keys; only
+        //    the publisher (admin) stores the document; a gate reads both and writes neither.
+        """
+        CREATE TABLE issuer_keys(
+            issuer smallint NOT NULL CHECK (issuer BETWEEN 0 AND 255),
+            key_id integer NOT NULL CHECK (key_id BETWEEN 0 AND 65535),
+            alg smallint NOT NULL CHECK (alg IN (1, 2)),
+            public_key bytea NOT NULL,
+            valid_from bigint NOT NULL CHECK (valid_from BETWEEN 0 AND 4294967295),
+            valid_until bigint NOT NULL CHECK (valid_until BETWEEN 0 AND 4294967295),
+            revoked boolean NOT NULL DEFAULT false,
+            added_at bigint NOT NULL,
+            revoked_at bigint,
+            PRIMARY KEY(issuer, key_id)
+        );
+        CREATE TABLE issuer_key_document(
+            id smallint PRIMARY KEY CHECK (id = 1),
+            version bigint NOT NULL,
+            document bytea NOT NULL
+        );
+        DO $$ BEGIN
+            IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'faregate_gate') THEN
+                GRANT SELECT ON issuer_keys, issuer_key_document TO faregate_gate;
+                GRANT SELECT, INSERT, UPDATE ON issuer_keys TO faregate_office;
+                GRANT SELECT ON issuer_key_document TO faregate_office;
+                GRANT SELECT, INSERT, UPDATE, DELETE ON issuer_keys, issuer_key_document TO faregate_admin;
+            END IF;
+        END $$;
+        """,
+        // 8: issue 17.6. The evidence of every passage on a ride code (certificate hash and the
         //    whole dynamic part), stored with its journal record, so central can settle the ride
         //    with the issuer and prove it; `clearing` marks the rides of other cities' metro apps.
         //    A gate inserts its own rows (as its journal's); office and admin read them.

@@ -147,6 +147,8 @@ final class DecisionLoop: @unchecked Sendable {
         var output: GateCore.Output
         var tap: Tap?
         var dequeuedAt: UInt64
+        /// `tap` came from a ride-code scanner's ring.
+        var scan = false
     }
 
     /// The decision thread's body; returns after `stop()` once the rings are empty.
@@ -201,7 +203,7 @@ final class DecisionLoop: @unchecked Sendable {
                     table: table, dataAgeSeconds: dataAge, clock: clock)
                 // `handle` recorded the code exactly when it let it through in normal mode.
                 if case .open = out.entry.decision, core.lane == .normal { replayChanged = true }
-                batch.append(Handled(output: out, tap: scan.tap, dequeuedAt: dequeuedAt))
+                batch.append(Handled(output: out, tap: scan.tap, dequeuedAt: dequeuedAt, scan: true))
             }
             for ring in scanRings where batch.count < maxBatch {
                 ring.drain(limit: maxBatch - batch.count, takeScan)
@@ -311,10 +313,11 @@ final class DecisionLoop: @unchecked Sendable {
                 return
             }
             if settled.entry.kind == .rejected { rejected += 1 } else { taps += 1 }
-            let report = GateTelemetry.TapReport(
+            var report = GateTelemetry.TapReport(
                 entry: settled.entry, durable: settled.durable, told: told, tap: h.tap, dequeuedAt: h.dequeuedAt,
                 lookedUpAt: h.output.lookedUpAt, decidedAt: h.output.decidedAt, journaledAt: journaledAt,
                 commandedAt: clock.monotonicNanos())
+            report.fromScanner = h.scan
             Log.debug("tap seq=\(report.textLine)")
             reports.append(report)
         }

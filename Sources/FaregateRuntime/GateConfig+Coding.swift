@@ -98,9 +98,22 @@ extension GateConfig: JSONSettings {
                 "ride_codes",
                 decode: { c, k, root, _ in
                     guard let r = try c.decodeIfPresent(RideCodes.self, forKey: k) else { return }
-                    if !r.scanners.isEmpty && r.issuerKeys == nil {
+                    // Precedence (README "Ride codes"): with a pinned central key the issuer keys in
+                    // force are the ones central signs and the gate syncs; a local file beside them
+                    // would leave two sources of truth, so that combination is refused.
+                    if r.issuerKeys != nil && root.centralPublicKeyFile != nil {
                         throw DecodingError.dataCorruptedError(
-                            forKey: k, in: c, debugDescription: "needs issuer_keys (a file) when scanners are set")
+                            forKey: k, in: c,
+                            debugDescription:
+                                "issuer_keys (a local file) cannot be set with central.public_key: a gate with a pinned central key takes the issuer keys central signs (remove issuer_keys)"
+                        )
+                    }
+                    if !r.scanners.isEmpty && r.issuerKeys == nil && root.centralPublicKeyFile == nil {
+                        throw DecodingError.dataCorruptedError(
+                            forKey: k, in: c,
+                            debugDescription:
+                                "needs issuer_keys (a file) when scanners are set, or central.public_key (issuer keys by signed sync)"
+                        )
                     }
                     if let i = r.scanners.firstIndex(where: { $0.backend == .serial && $0.device == nil }) {
                         throw DecodingError.dataCorruptedError(

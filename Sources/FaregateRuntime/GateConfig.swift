@@ -97,7 +97,9 @@ public struct GateConfig: Sendable, Equatable {
             public init() {}
         }
         public var scanners: [Scanner] = []
-        /// The issuer keys (RIDECODE.md's JSON file form); required when there are scanners.
+        /// The issuer keys (RIDECODE.md's JSON file form), for a gate without a pinned central
+        /// key (bench, offline); required then when there are scanners. With `central.public_key`
+        /// the keys come from central by signed sync instead, and setting this is refused.
         public var issuerKeys: String?
         /// Where the replay cache is kept across restarts; default `journal_dir/ride-code-replay.bin`.
         public var replayFile: String?

@@ -91,6 +91,17 @@ public enum GateMetrics {
             extra: [
                 ("_sum", String(format: "%.6f", Double(totalSumNanos) / 1e9)), ("_count", "\(total.total)"),
             ])
+        let scans = runtime.telemetry.currentScanLatency
+        out.metric(
+            "faregate_scan_decided_seconds", "summary",
+            "Ride-code scanner line received (the read that returned its terminator) to decided: both signatures "
+                + "on the scanner thread, the ring, the replay check, the table lookup and the decision.",
+            [0.5, 0.9, 0.99].map {
+                ([("quantile", "\($0)")], String(format: "%.6f", Double(scans.decided.quantile($0)) / 1e9))
+            },
+            extra: [
+                ("_sum", String(format: "%.6f", Double(scans.sumNanos) / 1e9)), ("_count", "\(scans.decided.total)"),
+            ])
         if let board {
             let b = board.boardCounters
             out.metric(

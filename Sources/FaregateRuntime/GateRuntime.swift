@@ -81,6 +81,8 @@ public final class GateRuntime: @unchecked Sendable {
     private let scannerPumps: [ScannerPump]
     private let loop: DecisionLoop
     private let snapshots: SnapshotStore
+    /// Signed mode with `RideCodeSettings.keysFromCentral`: the synced issuer keys.
+    private let issuerKeys: SyncedIssuerKeys?
     private let sync: SyncService?
     private var threads: (readers: [WorkerThread], decision: WorkerThread?, sync: WorkerThread?) = ([], nil, nil)
     private var scannerThreads: [WorkerThread] = []
@@ -139,10 +141,25 @@ public final class GateRuntime: @unchecked Sendable {
             }
         snapshots = SnapshotStore(
             gateID: options.gateID, path: options.snapshotPath, table: table, verifier: verifier, clock: clock)
-        sync = storeFactory.map { [journal, table, snapshots, telemetry] open in
+        // Central's issuer keys need the pinned key that verifies them: without it (trusted mode)
+        // nothing could vouch for a synced key, so the set stays empty and says why.
+        if let rc = options.rideCodes, rc.keysFromCentral {
+            if let verifier {
+                issuerKeys = SyncedIssuerKeys(
+                    gateID: options.gateID, path: options.snapshotPath.map { $0 + ".issuer-keys" }, verifier: verifier,
+                    holder: rc.issuerKeys, clock: clock)
+            } else {
+                issuerKeys = nil
+                Log.error("gate \(options.gateID): issuer keys from central need a pinned central key; none in force")
+            }
+        } else {
+            issuerKeys = nil
+        }
+        sync = storeFactory.map { [journal, table, snapshots, issuerKeys, telemetry] open in
             SyncService(
                 gateID: options.gateID, settings: options.sync, tableSync: options.tableSync, openStore: open,
-                journal: journal, table: table, snapshots: snapshots, telemetry: telemetry, clock: clock,
+                journal: journal, table: table, snapshots: snapshots, issuerKeys: issuerKeys, telemetry: telemetry,
+                clock: clock,
                 seed: options.syncSeed ?? UInt64.random(in: .min ... .max))
         }
     }
@@ -155,6 +172,7 @@ public final class GateRuntime: @unchecked Sendable {
         {
             Log.error("gate \(options.gateID): \(e); starting without it")
         }
+        issuerKeys?.load()
         let syncFirst = options.firstSync == .besideServing
         if !syncFirst { sync?.syncOnce() }
         let name = "faregate-\(options.gateID)"

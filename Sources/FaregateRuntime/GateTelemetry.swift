@@ -54,6 +54,9 @@ public final class GateTelemetry: Sendable {
         /// Numbers the reports of this gate from 1, in the order they were recorded (journal
         /// sequences do not: one that was not journalled is handed out again).
         public var serial: UInt64 = 0
+        /// The tap is a ride-code scan (a scanner's line), not a card: its `detectedAt` is when
+        /// the scanner's read returned the line's terminator.
+        public var fromScanner = false
 
         /// The entry could not be journalled: the barrier stayed closed.
         public var journalFailed: Bool { !durable }
@@ -69,6 +72,10 @@ public final class GateTelemetry: Sendable {
     /// raw values stay below 64), the detected → commanded latency and the sum of those latencies.
     private let tallies = Mutex(
         (told: [UInt64](repeating: 0, count: 3 * 64), total: LatencyHistogram(), totalSumNanos: UInt64(0)))
+    /// Ride-code scans: scanner line received (the read that returned its terminator) → decided,
+    /// and the sum of those latencies in nanoseconds (issue 17's "scan received → decided", whose
+    /// budget is 5 ms p99 with both signatures; BENCHMARKS.md).
+    private let scanTallies = Mutex((decided: LatencyHistogram(), sumNanos: UInt64(0)))
     /// Reader names and whether each is up (not lost), by reader index.
     private let readers = Mutex<[(name: String, up: Bool)]>([])
     /// The last reports, newest last, for `waitForReport`.
@@ -98,6 +105,9 @@ public final class GateTelemetry: Sendable {
         }
     }
 
+    /// Scans since start: line received → decided, and the sum of those latencies (nanoseconds).
+    public var currentScanLatency: (decided: LatencyHistogram, sumNanos: UInt64) { scanTallies.withLock { $0 } }
+
     private static func slot(_ outcome: Decision.Outcome, _ reason: Reason) -> Int {
         Int(outcome.rawValue % 3) * 64 + Int(reason.rawValue & 63)
     }
@@ -124,6 +134,17 @@ public final class GateTelemetry: Sendable {
                     let latency = now() &- tap.detectedAt
                     t.total.record(latency)
                     t.totalSumNanos &+= latency
+                }
+            }
+        }
+        if reports.contains(where: \.fromScanner) {
+            scanTallies.withLock { t in
+                for r in reports where r.fromScanner {
+                    guard let tap = r.tap else { continue }
+                    // Both instants are the gate's monotonic clock; a decision is never before its line.
+                    let latency = r.decidedAt &- tap.detectedAt
+                    t.decided.record(latency)
+                    t.sumNanos &+= latency
                 }
             }
         }

@@ -1,10 +1,18 @@
 import FaregateCore
 
-/// What a gate needs to check ride codes: the signature verifier, the issuer keys (a file for now;
-/// by central sync later), the freshness bounds and where the replay cache is kept.
+/// What a gate needs to check ride codes: the signature verifier, the issuer keys in force, the
+/// freshness bounds and where the replay cache is kept.
+///
+/// Issuer keys come from one of two places (README "Ride codes"): a local file (`keys`, for a
+/// bench or an offline gate without a pinned central key), or, with `keysFromCentral`, central's
+/// signed issuer-key document, synced and kept beside the table (`SyncedIssuerKeys`); the gate
+/// then starts with the document it kept (or none) and every sync may replace the set.
 public struct RideCodeSettings: Sendable {
     public var verifier: RideCodeVerifier
-    public var keys: RideCodeIssuerKeyList
+    /// The keys in force, read by the scanner threads for every code and swapped whole by a sync.
+    public let issuerKeys: RideCodeIssuerKeyHolder
+    /// True: the keys are central's signed document (needs signed sync); false: the list given.
+    public var keysFromCentral: Bool
     public var freshness: RideCodeFreshness
     /// The replay cache's file (kept across restarts); nil keeps it in memory only.
     public var replayPath: String?
@@ -12,15 +20,20 @@ public struct RideCodeSettings: Sendable {
     public var replayCapacity: Int
 
     public init(
-        verifier: RideCodeVerifier, keys: RideCodeIssuerKeyList, freshness: RideCodeFreshness = .init(),
-        replayPath: String? = nil, replayCapacity: Int = RideCodeReplayCache.defaultCapacity
+        verifier: RideCodeVerifier, keys: RideCodeIssuerKeyList, keysFromCentral: Bool = false,
+        freshness: RideCodeFreshness = .init(), replayPath: String? = nil,
+        replayCapacity: Int = RideCodeReplayCache.defaultCapacity
     ) {
         self.verifier = verifier
-        self.keys = keys
+        issuerKeys = RideCodeIssuerKeyHolder(keys)
+        self.keysFromCentral = keysFromCentral
         self.freshness = freshness
         self.replayPath = replayPath
         self.replayCapacity = replayCapacity
     }
+
+    /// The keys in force now (a whole set: the old one or the new one, never a mix).
+    public var keys: RideCodeIssuerKeyList { issuerKeys.keys }
 }
 
 /// The ring between one scanner thread and the decision loop.
@@ -65,7 +78,7 @@ struct ScannerPump: Sendable {
                 scan = .malformed(reader: reader, detectedAt: at, clock: clock, now: clock.wallMillis() / 1000)
             case .line(let line, let at):
                 scan = RideCodeScan.check(
-                    line, reader: reader, verifier: settings.verifier, keys: settings.keys,
+                    line, reader: reader, verifier: settings.verifier, keys: settings.issuerKeys.keys,
                     now: clock.wallMillis() / 1000, freshness: settings.freshness, detectedAt: at, clock: clock)
             }
             scan.tap.enqueuedAt = clock.monotonicNanos()

@@ -19,6 +19,8 @@ final class SyncService: @unchecked Sendable {
     private let journal: FileJournal
     private let table: TableSlot
     private let snapshots: SnapshotStore
+    /// Signed mode with ride codes: central's issuer keys, brought up to date at every sync.
+    private let issuerKeys: SyncedIssuerKeys?
     private let telemetry: GateTelemetry
     private let clock: any GateClock
     private let sleeper: ClockSleeper
@@ -36,8 +38,10 @@ final class SyncService: @unchecked Sendable {
     init(
         gateID: String, settings: GateConfig.Sync, tableSync: GateSync,
         openStore: @escaping @Sendable () throws(CentralStoreError) -> any CentralStore, journal: FileJournal,
-        table: TableSlot, snapshots: SnapshotStore, telemetry: GateTelemetry, clock: any GateClock, seed: UInt64
+        table: TableSlot, snapshots: SnapshotStore, issuerKeys: SyncedIssuerKeys? = nil, telemetry: GateTelemetry,
+        clock: any GateClock, seed: UInt64
     ) {
+        self.issuerKeys = issuerKeys
         self.gateID = gateID
         self.settings = settings
         self.tableSync = tableSync
@@ -99,8 +103,13 @@ final class SyncService: @unchecked Sendable {
                 // (issue 16.6). A table failure is still the sync's failure, after the upload.
                 var tableFailure: CentralStoreError?
                 do throws(CentralStoreError) { try update(from: store) } catch { tableFailure = error }
+                // Issuer keys do not depend on the table either: a revocation reaches the scanners
+                // even while a table publication is refused (and the other way round).
+                var keysFailure: CentralStoreError?
+                do throws(CentralStoreError) { try issuerKeys?.update(from: store) } catch { keysFailure = error }
                 try upload(to: store)
                 if let tableFailure { throw tableFailure }
+                if let keysFailure { throw keysFailure }
                 let wall = clock.wallMillis()
                 try store.recordSync(
                     gate: gateID, dataVersion: table.current().table?.dataVersion ?? 0, wallMillis: wall)

@@ -122,7 +122,28 @@ enum SQLiteMigrations {
         DELETE FROM publications;
         CREATE TABLE sync_timestamp(id INTEGER PRIMARY KEY CHECK (id = 1), statement BLOB NOT NULL);
         """,
-        // 7: issue 17.6. The evidence of every passage on a ride code (certificate hash and the
+        // 7: issue 17.3. Ride-code issuer keys are central data (office and admin edit them), and
+        //    the newest signed issuer-key document (`IssuerKeyDocument`) waits here for gates.
+        """
+        CREATE TABLE issuer_keys(
+            issuer INTEGER NOT NULL CHECK (issuer BETWEEN 0 AND 255),
+            key_id INTEGER NOT NULL CHECK (key_id BETWEEN 0 AND 65535),
+            alg INTEGER NOT NULL CHECK (alg IN (1, 2)),
+            public_key BLOB NOT NULL,
+            valid_from INTEGER NOT NULL,
+            valid_until INTEGER NOT NULL,
+            revoked INTEGER NOT NULL DEFAULT 0 CHECK (revoked IN (0, 1)),
+            added_at INTEGER NOT NULL,
+            revoked_at INTEGER,
+            PRIMARY KEY(issuer, key_id)
+        ) WITHOUT ROWID;
+        CREATE TABLE issuer_key_document(
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            version INTEGER NOT NULL,
+            document BLOB NOT NULL
+        );
+        """,
+        // 8: issue 17.6. The evidence of every passage on a ride code (certificate hash and the
         //    whole dynamic part), stored with its journal record, so central can settle the ride
         //    with the issuer and prove it; `clearing` marks the rides of other cities' metro apps.
         """

@@ -5,10 +5,12 @@ import Foundation
 /// each pairing of the issuer's and the phone's algorithm, through the same verifier the gate
 /// and `ride-code verify` use (Base45 text → parse → both signatures → freshness).
 let rideCodeBenchCommands: [Command] = [
+    rideCodeEmulateCommand,
     Command(
-        ["ride-code", "bench"], usage: "ride-code bench [--codes N] [--json]",
-        "time ride-code verification (text to accepted, both signatures) per algorithm pair: p50, p99, max"
-    ) { args in try rideCodeBench(&args) }
+        ["ride-code", "bench"],
+        usage: "ride-code bench [--codes N] [--pty [--interval-ms MS] [--faregated PATH] [--keep]] [--json]",
+        "time ride-code verification (text to accepted, both signatures) per algorithm pair: p50, p99, max; with --pty, scan received → decided through a running faregated's pty scanner"
+    ) { args in try rideCodeBench(&args) },
 ]
 
 private struct RideCodeBenchRow: Encodable {
@@ -23,34 +25,25 @@ private struct RideCodeBenchRow: Encodable {
 
 func rideCodeBench(_ args: inout Arguments) throws -> Int32 {
     let json = args.flag("--json")
-    let count = try args.int("--codes", default: 2000, in: 10...1_000_000)
+    let pty = args.flag("--pty")
+    let count = try args.int("--codes", default: pty ? 300 : 2000, in: 10...1_000_000)
+    if pty {
+        let interval = try args.int("--interval-ms", default: 100, in: 1...10_000)
+        let faregated = try args.value("--faregated") ?? siblingFaregated()
+        let keep = args.flag("--keep")
+        try args.finish()
+        return try rideCodePTYBenchReport(
+            try rideCodePTYBench(count: count, intervalMillis: interval, faregated: faregated, keepDir: keep),
+            count: count, intervalMillis: interval, json: json)
+    }
     try args.finish()
     let now = nowSeconds()
     var rows: [RideCodeBenchRow] = []
     for issuerAlg in [RideCodeAlgorithm.ed25519, .sm2] {
         for userAlg in [RideCodeAlgorithm.ed25519, .sm2] {
-            let issuerKey = try RideCodeSigningKey.generate(issuerAlg)
-            let keys = try RideCodeIssuerKeyList([
-                RideCodeIssuerKey(
-                    issuer: .transitApp, keyID: 1, algorithm: issuerAlg, publicKey: issuerKey.publicKey,
-                    validFrom: UInt32(now - 86_400), validUntil: UInt32(now + 86_400))
-            ])
-            // Codes made before the clock starts: the bench times the gate's side only. Each code
-            // has its own phone key and account, so no signature is checked twice on one input.
-            var texts: [String] = []
-            texts.reserveCapacity(count)
-            for i in 0..<count {
-                let phone = try RideCodeSigningKey.generate(userAlg)
-                let cert = try RideCodeCertificate(
-                    certificateAlgorithm: issuerAlg, issuerNumber: RideCodeIssuer.transitApp.rawValue, issuerKeyID: 1,
-                    account: UInt64(100_000 + i), validFrom: UInt32(now - 3_600), validUntil: UInt32(now + 3_600),
-                    userAlgorithm: userAlg, userKey: phone.publicKey
-                ).signed(by: issuerKey.sign)
-                let code = try RideCode(
-                    certificate: cert, generatedAt: UInt32(now), counter: UInt32(i + 1), flags: 0,
-                    signedBy: phone.sign)
-                texts.append(code.text)
-            }
+            let made = try benchCodes(issuerAlg, userAlg, count: count, now: now)
+            let keys = try RideCodeIssuerKeyList(made.keys)
+            let texts = made.texts
             var histogram = LatencyHistogram()
             var total: UInt64 = 0
             for text in texts {
@@ -85,4 +78,61 @@ func rideCodeBench(_ args: inout Arguments) throws -> Int32 {
             }.joined(separator: "\n")
     }
     return 0
+}
+
+/// `count` codes of one algorithm pair made before any clock starts: an issuer key (and its
+/// issuer-keys entry), and per code its own phone key and account (`100_000 + i`), so no signature
+/// is checked twice on one input; counters 1…, made at `now`.
+func benchCodes(
+    _ issuerAlg: RideCodeAlgorithm, _ userAlg: RideCodeAlgorithm, count: Int, now: Int64,
+    issuer: RideCodeIssuer = .transitApp
+) throws -> (keys: [RideCodeIssuerKey], texts: [String], accounts: [UInt64]) {
+    let issuerKey = try RideCodeSigningKey.generate(issuerAlg)
+    let keys = [
+        RideCodeIssuerKey(
+            issuer: issuer, keyID: 1, algorithm: issuerAlg, publicKey: issuerKey.publicKey,
+            validFrom: UInt32(now - 86_400), validUntil: UInt32(now + 86_400))
+    ]
+    var texts: [String] = []
+    var accounts: [UInt64] = []
+    texts.reserveCapacity(count)
+    for i in 0..<count {
+        let phone = try RideCodeSigningKey.generate(userAlg)
+        let account = UInt64(100_000 + i)
+        let cert = try RideCodeCertificate(
+            certificateAlgorithm: issuerAlg, issuerNumber: issuer.rawValue, issuerKeyID: 1, account: account,
+            validFrom: UInt32(now - 3_600), validUntil: UInt32(now + 3_600), userAlgorithm: userAlg,
+            userKey: phone.publicKey
+        ).signed(by: issuerKey.sign)
+        let code = try RideCode(
+            certificate: cert, generatedAt: UInt32(now), counter: UInt32(i + 1), flags: 0, signedBy: phone.sign)
+        texts.append(code.text)
+        accounts.append(account)
+    }
+    return (keys, texts, accounts)
+}
+
+func rideCodePTYBenchReport(_ rows: [RideCodePTYBenchRow], count: Int, intervalMillis: Int, json: Bool) throws -> Int32
+{
+    struct Out: Encodable {
+        var cores: Int
+        var intervalMillis: Int
+        var rows: [RideCodePTYBenchRow]
+    }
+    let cores = ProcessInfo.processInfo.activeProcessorCount
+    func ms(_ micros: Double) -> String { String(format: "%.3f ms", micros / 1000) }
+    try report(Out(cores: cores, intervalMillis: intervalMillis, rows: rows), json: json) {
+        "ride-code scan received → decided through a running faregated's pty scanner, \(count) codes each, "
+            + "one every \(intervalMillis) ms, \(cores) cores\n"
+            + rows.map {
+                "  issuer \($0.issuerAlg) / phone \($0.userAlg): \($0.accepted)/\($0.codes) accepted; decided p50 "
+                    + "\(ms($0.decidedP50Micros)), p99 \(ms($0.decidedP99Micros)), max \(ms($0.decidedMaxMicros)) "
+                    + "(verify mean \(ms($0.verifyMeanMicros)), p99 \(ms($0.verifyP99Micros)); "
+                    + "queue p99 \(ms($0.queueP99Micros)); "
+                    + "decision thread mean \(ms($0.decisionThreadMeanMicros))); "
+                    + "metrics p99: decided \(ms($0.metricDecidedP99Micros)), commanded \(ms($0.metricCommandedP99Micros))"
+            }.joined(separator: "\n")
+    }
+    // Every code the bench made is valid: one refused is a fault of the gate (or the bench).
+    return rows.allSatisfy { $0.accepted == $0.codes } ? 0 : 1
 }

@@ -7,7 +7,8 @@ import Foundation
 // text and the README's command list derive from it (Help.swift).
 let commands: [Command] =
     simulateCommands + stationCommands + centralCommands + centralAdminCommands + centralRoleCommands
-    + centralJournalCommands + centralBenchCommands + centralOperationCommands + journalCommands + controlCommands
+    + centralJournalCommands + centralIssuerKeyCommands + centralBenchCommands + centralOperationCommands
+    + journalCommands + controlCommands
     + policyCommands + policyBenchCommands + cardCommands + snapshotBenchCommands + boardCommands + rideCodeCommands
     + rideCodeBenchCommands
 
@@ -20,7 +21,9 @@ let commandGroups: [CommandGroup] = [
     CommandGroup(["policy"], "policy files: check, explain a decision, rehearse an office operation, reload a gate"),
     CommandGroup(["card"], "cards through PC/SC: emulate a virtual card for pcscd, read a card"),
     CommandGroup(["board"], "a lane's I/O board over Modbus: emulate one for the bench and the tests"),
-    CommandGroup(["ride-code"], "ride codes (QR) for the bench: issuer keys, certificates, show, decode, verify"),
+    CommandGroup(
+        ["ride-code"],
+        "ride codes (QR) for the bench: issuer keys, certificates, show, decode, verify, a pty scanner, benches"),
 ]
 
 func out(_ text: String) { print(text) }

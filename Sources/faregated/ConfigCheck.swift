@@ -119,12 +119,16 @@ enum ConfigCheck {
         if let rc = config.rideCodes {
             do {
                 let keys = try rc.loadIssuerKeys()
+                let fromCentral = config.centralPublicKeyFile != nil
                 summary.append(
                     "ride codes: \(rc.scanners.count) scanner(s) "
                         + "(\(rc.scanners.map { $0.backend == .serial ? "serial \($0.device ?? "")" : "simulated" }.joined(separator: ", "))), "
-                        + "\(keys.keys.count) issuer key(s) from \(rc.issuerKeys ?? "-"), replay cache \(rc.replayFile ?? "-") "
+                        + (fromCentral
+                            ? "issuer keys from central (signed sync, kept at \(config.snapshotFile ?? "-").issuer-keys), "
+                            : "\(keys.keys.count) issuer key(s) from \(rc.issuerKeys ?? "-"), ")
+                        + "replay cache \(rc.replayFile ?? "-") "
                         + "(\(rc.replayCapacity) entries, \(rc.replayCapacity * 24 / 1024) KiB)")
-                if keys.keys.isEmpty && !rc.scanners.isEmpty {
+                if keys.keys.isEmpty && !rc.scanners.isEmpty && !fromCentral {
                     check.warning("ride_codes.issuer_keys \(rc.issuerKeys ?? "-") holds no key: every code is refused")
                 }
             } catch {

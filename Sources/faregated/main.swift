@@ -108,19 +108,23 @@ nonisolated func runDaemon() -> Int32 {
     }
 
     // Ride-code scanners after the card readers (reader indices readers.count …); their codes are
-    // checked against the issuer keys file on each scanner's own thread.
+    // checked on each scanner's own thread against the issuer keys in force: the local file, or,
+    // with a pinned central key, central's signed issuer-key document (synced, kept beside the
+    // table, verified again at this start; the config refuses both at once).
     var scanners: [any RideCodeScanner] = []
     var simulatedScanners: [SimulatedRideCodeScanner] = []
     var simulatedScannerReaders: [UInt16] = []
     var rideCodeSettings: RideCodeSettings?
     if let rc = config.rideCodes {
         let keys: RideCodeIssuerKeyList
+        let fromCentral = config.centralPublicKeyFile != nil
         do { keys = try rc.loadIssuerKeys() } catch { fail(2, error.description) }
         rideCodeSettings = RideCodeSettings(
             verifier: RideCodeVerifier(
                 signatures: RideCodeSignatureSuite(ed25519: Ed25519Verifier.verify, sm2: SM2.verify),
                 digest: SodiumSHA256()),
-            keys: keys, freshness: rc.freshness, replayPath: rc.replayFile, replayCapacity: rc.replayCapacity)
+            keys: keys, keysFromCentral: fromCentral, freshness: rc.freshness, replayPath: rc.replayFile,
+            replayCapacity: rc.replayCapacity)
         for (i, sc) in rc.scanners.enumerated() {
             switch sc.backend {
             case .simulated:
@@ -142,7 +146,7 @@ nonisolated func runDaemon() -> Int32 {
             }
         }
         Log.info(
-            "ride codes: \(keys.keys.count) issuer key(s) from \(rc.issuerKeys ?? "-"), \(scanners.count) scanner(s), replay cache \(rc.replayFile ?? "-") (\(rc.replayCapacity) entries, \(rc.replayCapacity * 24 / 1024) KiB)"
+            "ride codes: \(fromCentral ? "issuer keys from central (signed sync, kept at \(config.snapshotFile ?? "-").issuer-keys)" : "\(keys.keys.count) issuer key(s) from \(rc.issuerKeys ?? "-")"), \(scanners.count) scanner(s), replay cache \(rc.replayFile ?? "-") (\(rc.replayCapacity) entries, \(rc.replayCapacity * 24 / 1024) KiB)"
         )
     }
 

@@ -50,6 +50,7 @@ enum FuzzSeeds {
             "snapshot": [("table.snapshot", try snapshot())],
             "delta": deltas().enumerated().map { ("delta-\($0)", $1.encoded()) },
             "manifest": try manifests(),
+            "issuer-key-document": try issuerKeyDocuments(),
             "policy": try policies(),
             "config": configs(),
             "control": controlRequests(),
@@ -257,6 +258,29 @@ enum FuzzSeeds {
                 kind: body.fromVersion == 0 ? .snapshot : .delta, fromVersion: body.fromVersion,
                 toVersion: body.toVersion, bodySize: UInt64(bytes.count), bodySHA256: digest, scope: scope)
             return ("sealed-\(i)", m.sealed(by: ZeroSigner()) + bytes)
+        }
+    }
+
+    /// Sealed issuer-key documents (both algorithms, a revoked key, and none), signed by a
+    /// stand-in the target's accepting verifier takes.
+    static func issuerKeyDocuments() throws -> [(String, [UInt8])] {
+        struct ZeroSigner: ManifestSigner {
+            func signature(of message: [UInt8]) -> [UInt8] { [UInt8](repeating: 0x5A, count: 64) }
+        }
+        let keys = [
+            RideCodeIssuerKey(
+                issuer: .alipay, keyID: 7, algorithm: .ed25519, publicKey: [UInt8](repeating: 0x11, count: 32),
+                validFrom: 1_767_225_600, validUntil: 1_798_761_600),
+            RideCodeIssuerKey(
+                issuer: .shanghai, keyID: 2, algorithm: .sm2,
+                publicKey: [0x04] + [UInt8](repeating: 0x22, count: 64), validFrom: 1_767_225_600,
+                validUntil: 1_798_761_600, revoked: true),
+        ]
+        return try [keys, []].enumerated().map { i, list in
+            let d = IssuerKeyDocument(
+                scope: try .production, version: UInt64(i + 1), issuedAtMillis: 1_780_000_000_000,
+                expiresAtMillis: 1_780_604_800_000, keys: try RideCodeIssuerKeyList(list))
+            return ("sealed-\(i)", d.sealed(by: ZeroSigner()))
         }
     }
 

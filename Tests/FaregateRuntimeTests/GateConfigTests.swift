@@ -66,6 +66,23 @@ final class GateConfigTests: XCTestCase {
         }
     }
 
+    /// Issue 17.3's precedence: with a pinned central key the synced issuer keys are in force, so
+    /// scanners need no local file, and a local file beside the key is refused as ambiguous.
+    func testIssuerKeysComeFromCentralWithAPinnedKeyAndNeverFromBoth() throws {
+        let central =
+            #""central": {"sqlite": "c.sqlite", "public_key": "c.pub", "network": "metro", "environment": "production"}"#
+        let c = try parse(
+            #"{"gate_id": "G", "journal_dir": "j", "# + central
+                + #", "ride_codes": {"scanners": [{"backend": "simulated"}]}}"#)
+        XCTAssertNil(c.rideCodes?.issuerKeys)
+        XCTAssertEqual(c.rideCodes?.scanners.count, 1)
+        XCTAssertThrowsError(
+            try parse(
+                #"{"gate_id": "G", "journal_dir": "j", "# + central
+                    + #", "ride_codes": {"issuer_keys": "k.json", "scanners": [{"backend": "simulated"}]}}"#)
+        ) { XCTAssertTrue("\($0)".contains("cannot be set with central.public_key"), "\($0)") }
+    }
+
     func testEveryMistakeNamesTheSetting() {
         let cases: [(String, String)] = [
             (#"{"journal_dir": "j"}"#, "gate_id is required"),
