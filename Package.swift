@@ -162,6 +162,7 @@ let package = Package(
             name: "FaregateStationSimulationTests",
             dependencies: [
                 "FaregateCore", "FaregateRuntime", "FaregateSimulation", "FaregateStationSimulation", "FaregateSQLite",
+                "FaregateSodium", "FaregateSM2",
             ]
         ),
         // Central operations' rule scenarios, run by both store suites against their backend.

@@ -7,7 +7,10 @@
 /// unchanged. A `staff_command` entry (never shadowed) has one field there instead, the command's
 /// token (`mode=closed`, `StaffCommand.token`); the lines of taps are the same as before staff
 /// commands were journalled, so every older journal still decodes. A `lane_event` entry has its
-/// event's token there in the same way (`io_board=lost`, `LaneEvent.token`). The CRC covers every byte before the last tab, so a torn or
+/// event's token there in the same way (`io_board=lost`, `LaneEvent.token`). A passage on a ride
+/// code ends, after those, with the code's evidence group (`JournalCodec+RideCode.swift`: `rc`,
+/// key id, certificate SHA-256, generated_at, counter, flags, phone signature, clearing mark);
+/// card taps have none, so their lines are unchanged. The CRC covers every byte before the last tab, so a torn or
 /// edited line is detected. Text so an operator can `tail` it; fixed fields so it parses fast.
 ///
 /// `J2` (issue 16.5, journal authenticity) has the same fields after its magic, then two more in
@@ -35,7 +38,7 @@ public enum JournalCodec {
         public var description: String {
             switch self {
             case .notAuthentic: "MAC mismatch (a line this gate did not write, or one altered since)"
-            case .wrongFieldCount(let n): "expected 16, 17 or 18 fields, found \(n)"
+            case .wrongFieldCount(let n): "expected 16, 17 or 18 fields (and 8 more for a ride code), found \(n)"
             case .badMagic: "line does not start with \(JournalCodec.magic)"
             case .badChecksum: "checksum mismatch (torn or altered line)"
             case .badField(let f): "field \(f) is not valid"
@@ -76,6 +79,7 @@ public enum JournalCodec {
             fields.append(shadow.outcome.description)
             fields.append(shadow.reason.code)
         }
+        if let evidence = e.rideCode { appendRideCodeFields(evidence, to: &fields) }
         return fields
     }
 
@@ -105,16 +109,20 @@ public enum JournalCodec {
             guard let prevTab = body.lastIndex(of: "\t"),
                 let previous = JournalChainValue(hex: body[body.index(after: prevTab)...])
             else { throw .badField("prev") }
-            let f = body[..<prevTab].split(separator: "\t", omittingEmptySubsequences: false)
+            var f = body[..<prevTab].split(separator: "\t", omittingEmptySubsequences: false)
+            let rideCodeFields = try takeRideCodeFields(&f)
             guard f.count >= 15 && f.count <= 17 else { throw .wrongFieldCount(f.count + 2) }
-            return DecodedLine(entry: try entry(f), previous: previous, chain: mac)
+            return DecodedLine(entry: try entry(f, rideCodeFields: rideCodeFields), previous: previous, chain: mac)
         }
         guard let crc = UInt32(tail, radix: 16) else { throw .badField("crc32") }
         guard CRC32.checksum(body.utf8) == crc else { throw .badChecksum }
-        let f = body.split(separator: "\t", omittingEmptySubsequences: false)
+        var f = body.split(separator: "\t", omittingEmptySubsequences: false)
+        // A ride-code group, when there is one, ends the line: taken off first, so what is left
+        // is a line of the format before it.
+        let rideCodeFields = try takeRideCodeFields(&f)
         guard f.count >= 15 && f.count <= 17 else { throw .wrongFieldCount(f.count + 1) }
         guard f[0] == magic else { throw .badMagic }
-        return DecodedLine(entry: try entry(f), previous: nil, chain: nil)
+        return DecodedLine(entry: try entry(f, rideCodeFields: rideCodeFields), previous: nil, chain: nil)
     }
 
     /// Decodes `line` and, when it is J2, checks its MAC with the gate's key (`.notAuthentic`
@@ -131,8 +139,9 @@ public enum JournalCodec {
         return decoded
     }
 
-    /// The entry of the fields `f` (magic first, no checksum or chain fields).
-    static func entry(_ f: [Substring]) throws(DecodeError) -> JournalEntry {
+    /// The entry of the fields `f` (magic first, no checksum, chain or ride-code fields) and the
+    /// ride-code group taken off them (`takeRideCodeFields`), if any.
+    static func entry(_ f: [Substring], rideCodeFields: [Substring]?) throws(DecodeError) -> JournalEntry {
         func num<T: FixedWidthInteger>(_ i: Int, _ name: String, radix: Int = 10) throws(DecodeError) -> T {
             guard let v = T(f[i], radix: radix) else { throw .badField(name) }
             return v
@@ -158,12 +167,20 @@ public enum JournalCodec {
             lookup: try num(13, "t_lookup"), decide: try num(14, "t_decide"))
         let sequence: UInt64 = try num(1, "seq")
         guard sequence <= JournalEntry.maxSequence else { throw .badField("seq") }
+        let key = CardKey(rawValue: try num(4, "key", radix: 16))
+        var rideCode: RideCodeEvidence?
+        if let rideCodeFields {
+            // Only a passage on a ride code has one (`JournalEntry.rideCode`).
+            guard kind == .decision, outcome == .open else { throw .badField("ride_code") }
+            rideCode = try decodeRideCodeFields(rideCodeFields, key: key)
+        }
         return JournalEntry(
             sequence: sequence, wallMillis: try num(2, "wall_ms"), reader: try num(3, "reader"),
-            key: CardKey(rawValue: try num(4, "key", radix: 16)), kind: kind,
+            key: key, kind: kind,
             decision: Decision(outcome: outcome, reason: reason), balanceFen: balance,
             dataVersion: try num(9, "data_version"), timings: timings,
-            shadowDecision: kind.isTap ? try shadowDecision(f) : nil, command: command, event: event)
+            shadowDecision: kind.isTap ? try shadowDecision(f) : nil, command: command, event: event,
+            rideCode: rideCode)
     }
 
     static func shadowDecision(_ f: [Substring]) throws(DecodeError) -> Decision? {

@@ -7,7 +7,8 @@ extension JournalEntry {
     /// rider's message in Chinese and English; then, for an entry with a shadow decision,
     /// `shadow OUTCOME(REASON)`. A staff command has `-` for reader and card and ends with
     /// `command TOKEN` (`command mode=closed`); a lane event likewise ends with `event TOKEN`
-    /// (`event io_board=lost`).
+    /// (`event io_board=lost`). A passage on a ride code ends with `ride_code counter=N
+    /// generated_at=T`, and ` clearing` when the ride is settled by inter-city clearing.
     public var textLine: String { textLine(sequence: String(sequence)) }
 
     /// The line with `sequence` in the first column: `-` for an entry that never became durable
@@ -21,6 +22,10 @@ extension JournalEntry {
         if let shadowDecision { line += "\tshadow \(shadowDecision)" }
         if let command { line += "\tcommand \(command.token)" }
         if let event { line += "\tevent \(event.token)" }
+        if let rideCode {
+            line += "\tride_code counter=\(rideCode.counter) generated_at=\(rideCode.generatedAt)"
+            if rideCode.clearing { line += " clearing" }
+        }
         return line
     }
 }
@@ -33,7 +38,7 @@ extension JournalEntry: Codable {
         case messageZH = "message_zh", messageEN = "message_en", balanceFen = "balance_fen"
         case dataVersion = "data_version", timings = "timings_us"
         case shadowOutcome = "shadow_outcome", shadowReason = "shadow_reason"
-        case command, event
+        case command, event, rideCode = "ride_code"
 
         var key: ControlKey { ControlKey(stringValue: rawValue) }
     }
@@ -76,18 +81,27 @@ extension JournalEntry: Codable {
         guard (kind == .laneEvent) == (event != nil) else {
             throw ControlFailure(.badRequest, "a journal entry has field 'event' exactly when its kind is lane_event")
         }
+        let rideCode: RideCodeEvidence? = try f.optional(Field.rideCode.rawValue, "a ride code's evidence object")
+        let key = try f.card(Field.card.rawValue, allowUnread: true)
+        if let rideCode {
+            guard kind == .decision, enforced.outcome == .open, rideCode.cardKey == key else {
+                throw ControlFailure(
+                    .badRequest, "a journal entry has field 'ride_code' only for a passage on that ride code")
+            }
+        }
         let t: [String: UInt32] = try f.optional(Field.timings.rawValue, "an object of microseconds") ?? [:]
         self.init(
             sequence: try f.unsigned(Field.sequence.rawValue),
             wallMillis: try f.required(Field.wallMillis.rawValue, "a whole number"),
             reader: try f.integer(Field.reader.rawValue, in: 0...UInt16.max) ?? 0,
-            key: try f.card(Field.card.rawValue, allowUnread: true), kind: kind, decision: enforced,
+            key: key, kind: kind, decision: enforced,
             balanceFen: try f.integer(Field.balanceFen.rawValue, in: Int32.min...Int32.max),
             dataVersion: try f.unsigned(Field.dataVersion.rawValue),
             timings: StageTimings(
                 select: t["select"] ?? 0, read: t["read"] ?? 0, queue: t["queue"] ?? 0, lookup: t["lookup"] ?? 0,
                 decide: t["decide"] ?? 0),
-            shadowDecision: try decision(.shadowOutcome, .shadowReason), command: command, event: event)
+            shadowDecision: try decision(.shadowOutcome, .shadowReason), command: command, event: event,
+            rideCode: rideCode)
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -111,5 +125,6 @@ extension JournalEntry: Codable {
         try c.encodeIfPresent(shadowDecision?.reason.code, forKey: Field.shadowReason.key)
         try c.encodeIfPresent(command?.token, forKey: Field.command.key)
         try c.encodeIfPresent(event?.token, forKey: Field.event.key)
+        try c.encodeIfPresent(rideCode, forKey: Field.rideCode.key)
     }
 }

@@ -60,6 +60,10 @@ public struct JournalEntry: Hashable, Sendable {
     public var command: StaffCommand?
     /// For a `laneEvent` entry, the event; nil for every other kind.
     public var event: LaneEvent?
+    /// For a passage on a ride code (a `decision` that opened), the code's evidence: its
+    /// certificate hash and whole dynamic part, and whether the ride is settled by inter-city
+    /// clearing. Issuer and account are `key`'s. Nil for every other entry (cards, refusals).
+    public var rideCode: RideCodeEvidence?
 
     /// The highest sequence a journal holds: `Int64.max`. The central stores keep sequences as
     /// signed 64-bit integers, and with this ceiling `sequence + 1` can never overflow: a journal
@@ -70,8 +74,9 @@ public struct JournalEntry: Hashable, Sendable {
     public init(
         sequence: UInt64, wallMillis: Int64, reader: UInt16, key: CardKey, kind: Kind, decision: Decision,
         balanceFen: Int32?, dataVersion: UInt64, timings: StageTimings, shadowDecision: Decision? = nil,
-        command: StaffCommand? = nil, event: LaneEvent? = nil
+        command: StaffCommand? = nil, event: LaneEvent? = nil, rideCode: RideCodeEvidence? = nil
     ) {
+        self.rideCode = rideCode
         self.shadowDecision = shadowDecision
         self.command = command
         self.event = event

@@ -138,15 +138,19 @@ public struct RideCodeScan: Hashable, Sendable {
     public var counter: UInt32
     public var generatedAt: UInt32
     public var flags: UInt8
-    /// SHA-256 of the dynamic part's signed bytes and signature, as four big-endian words (all
-    /// zero when the code did not parse).
-    public var dynamicDigest: (UInt64, UInt64, UInt64, UInt64)
+    /// SHA-256 of the whole certificate (magic … cert_sig) and the phone's signature: with the
+    /// fields above, the dynamic part an accepted code's journal record keeps (RIDECODE.md), so
+    /// the decision thread journals it without touching the code again. Empty when the code did
+    /// not parse. The arrays are made on the scanner's thread (which allocates for parsing and
+    /// the signature checks anyway); the card `Tap` is untouched by them.
+    public var certificateHash: [UInt8]
+    public var userSignature: [UInt8]
     /// Wall-clock Unix seconds the scanner thread checked the code at.
     public var checkedAt: Int64
 
     public init(
         tap: Tap, refusal: Reason?, issuerKeyID: UInt16 = 0, counter: UInt32 = 0, generatedAt: UInt32 = 0,
-        flags: UInt8 = 0, dynamicDigest: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0), checkedAt: Int64
+        flags: UInt8 = 0, certificateHash: [UInt8] = [], userSignature: [UInt8] = [], checkedAt: Int64
     ) {
         self.tap = tap
         self.refusal = refusal
@@ -154,21 +158,9 @@ public struct RideCodeScan: Hashable, Sendable {
         self.counter = counter
         self.generatedAt = generatedAt
         self.flags = flags
-        self.dynamicDigest = dynamicDigest
+        self.certificateHash = certificateHash
+        self.userSignature = userSignature
         self.checkedAt = checkedAt
-    }
-
-    public static func == (a: Self, b: Self) -> Bool {
-        a.tap == b.tap && a.refusal == b.refusal && a.issuerKeyID == b.issuerKeyID && a.counter == b.counter
-            && a.generatedAt == b.generatedAt && a.flags == b.flags && a.checkedAt == b.checkedAt
-            && a.dynamicDigest.0 == b.dynamicDigest.0 && a.dynamicDigest.1 == b.dynamicDigest.1
-            && a.dynamicDigest.2 == b.dynamicDigest.2 && a.dynamicDigest.3 == b.dynamicDigest.3
-    }
-
-    public func hash(into h: inout Hasher) {
-        h.combine(tap)
-        h.combine(counter)
-        h.combine(generatedAt)
     }
 
     /// The code's key (zero when it did not parse).
@@ -179,12 +171,14 @@ public struct RideCodeScan: Hashable, Sendable {
         }
     }
 
-    /// What the replay cache needs of an accepted code.
-    public var replayEvidence: RideCodeEvidence {
+    /// The evidence of a code that parsed: what the replay cache needs and what an accepted
+    /// code's journal record keeps (the clearing mark derived from the issuer).
+    public var evidence: RideCodeEvidence {
         let k = key
         return RideCodeEvidence(
             issuerNumber: k.rideCodeIssuerByte, issuerKeyID: issuerKeyID, account: k.rideCodeAccount,
-            certificateHash: [], generatedAt: generatedAt, counter: counter, flags: flags, userSignature: [])
+            certificateHash: certificateHash, generatedAt: generatedAt, counter: counter, flags: flags,
+            userSignature: userSignature)
     }
 
     /// Checks 1 and 3–7 of `line` on the scanner's thread, at wall-clock `now` (Unix seconds).
@@ -203,21 +197,23 @@ public struct RideCodeScan: Hashable, Sendable {
             let key =
                 CardKey(rideCodeIssuerNumber: cert.issuerNumber, account: cert.account) ?? CardKey(rawValue: 0)
             let verdict = verifier.verifySigned(code, keys: keys, now: now, freshness: freshness)
-            let digestBytes = (dyn.signedFields + dyn.signature).withUnsafeBytes { verifier.digest.sha256($0) }
-            var words: [UInt64] = [0, 0, 0, 0]
-            for (i, b) in digestBytes.prefix(32).enumerated() { words[i / 8] = words[i / 8] << 8 | UInt64(b) }
             let refusal: Reason?
+            let certificateHash: [UInt8]
             switch verdict {
-            case .success: refusal = nil
-            case .failure(let r): refusal = r.reason
+            case .success(let e):
+                refusal = nil
+                certificateHash = e.certificateHash
+            case .failure(let r):
+                refusal = r.reason
+                certificateHash = cert.bytes.withUnsafeBytes { verifier.digest.sha256($0) }
             }
             let tap = Tap(
                 reader: reader, result: .card(CardRead(key: key, application: .rideCode)), detectedAt: detectedAt,
                 readAt: clock.monotonicNanos())
             return RideCodeScan(
                 tap: tap, refusal: refusal, issuerKeyID: cert.issuerKeyID, counter: dyn.counter,
-                generatedAt: dyn.generatedAt, flags: dyn.flags, dynamicDigest: (words[0], words[1], words[2], words[3]),
-                checkedAt: now)
+                generatedAt: dyn.generatedAt, flags: dyn.flags, certificateHash: certificateHash,
+                userSignature: dyn.signature, checkedAt: now)
         }
     }
 
@@ -236,7 +232,8 @@ extension GateCore {
     /// Decides a ride-code scan whose checks 1 and 3–7 the scanner thread ran: check 2 (the
     /// rules' issuer list) first, then the scanner thread's refusal, then 8 (`replay`: refused as
     /// reused when the code or a later one of its account was accepted here), then 9 (the card
-    /// rules, through `handle`). A code the rules let through is recorded in `replay` at once, so
+    /// rules, through `handle`). An entry that opens carries the code's evidence
+    /// (`JournalEntry.rideCode`); a refused one carries its reason only. A code the rules let through is recorded in `replay` at once, so
     /// the same code a second time in the same batch is refused too (a journal append that then
     /// fails leaves it recorded: fail closed; the rider, told out of service, shows a fresh code).
     public mutating func handle(
@@ -250,16 +247,20 @@ extension GateCore {
         let issuerAccepted = key.rawValue == 0 || (byte < 64 && issuers & (1 << UInt64(byte)) != 0)
         var refusal = scan.refusal
         if refusal == nil, issuerAccepted,
-            let r = replay.check(scan.replayEvidence, now: scan.checkedAt, freshness: freshness)
+            let r = replay.check(scan.evidence, now: scan.checkedAt, freshness: freshness)
         {
             refusal = r.reason
         }
         guard let refusal, issuerAccepted else {
             // Accepted by checks 1 and 3–8, or refused by check 2: the rules decide on the key.
-            let out = handle(
+            var out = handle(
                 scan.tap, dequeuedAt: dequeuedAt, table: table, dataAgeSeconds: dataAgeSeconds, clock: clock)
-            if case .open = out.entry.decision, lane == .normal {
-                replay.record(scan.replayEvidence, now: scan.checkedAt, freshness: freshness)
+            if case .open = out.entry.decision {
+                // The record of a passage on a code keeps its dynamic part (RIDECODE.md), so
+                // central can settle the ride with the issuer and prove it later.
+                let evidence = scan.evidence
+                out.entry.rideCode = evidence
+                if lane == .normal { replay.record(evidence, now: scan.checkedAt, freshness: freshness) }
             }
             return out
         }

@@ -57,11 +57,18 @@ public struct RideCodeEvidence: Hashable, Sendable {
     public var counter: UInt32
     public var flags: UInt8
     public var userSignature: [UInt8]
+    /// The ride is settled with the issuer by inter-city clearing: the issuer is another city's
+    /// metro app (RIDECODE.md's issuers 16–19, `RideCodeIssuer.isOtherCity`). Derived from the
+    /// issuer when the gate accepts the code and stated in the journal record, so a record keeps
+    /// the mark it was made with whatever a later build's issuer table says.
+    public var clearing: Bool
 
+    /// `clearing` nil: derived from the issuer (`needsClearing(issuerNumber:)`).
     public init(
         issuerNumber: UInt8, issuerKeyID: UInt16, account: UInt64, certificateHash: [UInt8], generatedAt: UInt32,
-        counter: UInt32, flags: UInt8, userSignature: [UInt8]
+        counter: UInt32, flags: UInt8, userSignature: [UInt8], clearing: Bool? = nil
     ) {
+        self.clearing = clearing ?? Self.needsClearing(issuerNumber: issuerNumber)
         self.issuerNumber = issuerNumber
         self.issuerKeyID = issuerKeyID
         self.account = account
@@ -80,6 +87,13 @@ public struct RideCodeEvidence: Hashable, Sendable {
     }
 
     public var issuer: RideCodeIssuer? { RideCodeIssuer(rawValue: issuerNumber) }
+
+    /// Whether rides on codes of `issuerNumber` are settled by inter-city clearing: true for the
+    /// other cities' metro apps; false for Beijing's own issuers and numbers this build does not name.
+    public static func needsClearing(issuerNumber: UInt8) -> Bool {
+        RideCodeIssuer(rawValue: issuerNumber)?.isOtherCity ?? false
+    }
+
     public var madeOffline: Bool { flags & RideCodeDynamicPart.offlineFlag != 0 }
 }
 

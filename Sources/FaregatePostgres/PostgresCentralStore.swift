@@ -205,6 +205,7 @@ public final class PostgresCentralStore: CentralAdminStore {
                     gate, String(e.sequence), String(e.wallMillis), Self.key(e.key), e.kind.description,
                     e.decision.outcome.description, e.decision.reason.code, record, batchID.map { String($0) },
                 ])
+            if let evidence = e.rideCode { try storeEvidence(gate: gate, entry: e, evidence) }
         }
         // `gates.acked_seq` moves up over every contiguous stored sequence by itself: the
         // `journal_stored` trigger (migration 4) runs as the table owner, so a gate's own

@@ -400,5 +400,37 @@ enum PostgresMigrations {
             END IF;
         END $$;
         """,
+        // 10: issue 17.6. The evidence of every passage on a ride code (certificate hash and the
+        //    whole dynamic part), stored with its journal record, so central can settle the ride
+        //    with the issuer and prove it; `clearing` marks the rides of other cities' metro apps.
+        //    A gate inserts its own rows (as its journal's); office and admin read them.
+        """
+        CREATE TABLE ride_code_evidence(
+            gate_id text NOT NULL,
+            seq bigint NOT NULL,
+            wall_ms bigint NOT NULL,
+            issuer smallint NOT NULL,
+            account bigint NOT NULL,
+            key_id integer NOT NULL,
+            counter bigint NOT NULL,
+            generated_at bigint NOT NULL,
+            cert_sha256 bytea NOT NULL,
+            flags smallint NOT NULL,
+            user_sig bytea NOT NULL,
+            clearing boolean NOT NULL,
+            PRIMARY KEY(gate_id, seq)
+        );
+        CREATE INDEX ride_code_evidence_issuer ON ride_code_evidence(issuer, clearing);
+        GRANT SELECT, INSERT ON ride_code_evidence TO faregate_gate;
+        GRANT SELECT ON ride_code_evidence TO faregate_office;
+        GRANT SELECT, INSERT, UPDATE, DELETE ON ride_code_evidence TO faregate_admin;
+        ALTER TABLE ride_code_evidence ENABLE ROW LEVEL SECURITY;
+        CREATE POLICY admin_all ON ride_code_evidence TO faregate_admin USING (true) WITH CHECK (true);
+        CREATE POLICY office_read ON ride_code_evidence FOR SELECT TO faregate_office USING (true);
+        CREATE POLICY own_evidence ON ride_code_evidence FOR SELECT TO faregate_gate
+            USING (gate_id = (SELECT l.gate_id FROM gate_logins l WHERE l.login = current_user));
+        CREATE POLICY own_evidence_inserts ON ride_code_evidence FOR INSERT TO faregate_gate
+            WITH CHECK (gate_id = (SELECT l.gate_id FROM gate_logins l WHERE l.login = current_user));
+        """,
     ]
 }

@@ -179,6 +179,7 @@ public final class SQLiteCentralStore: CentralStore {
             INSERT OR IGNORE INTO journal_conflicts(gate_id, seq, stored_record, offered_record, seen_at)
             VALUES (?, ?, ?, ?, \(Self.nowMillis))
             """)
+        let ev = try db.prepare(Self.insertEvidence)
         for (e, record) in zip(entries, records) {
             try ins.bind(
                 .text(gate), .integer(Int64(e.sequence)), .integer(e.wallMillis),
@@ -186,7 +187,10 @@ public final class SQLiteCentralStore: CentralStore {
                 .text(e.decision.outcome.description), .text(e.decision.reason.code), .text(record),
                 batchID.map { .integer($0) } ?? .null)
             try ins.run()
-            if db.changes > 0 { continue }
+            if db.changes > 0 {
+                if let evidence = e.rideCode { try storeEvidence(ev, gate: gate, entry: e, evidence) }
+                continue
+            }
             // Held already: the same bytes are a repeated upload; other bytes a conflict,
             // kept for an operator (never dropped, never acknowledged).
             try held.bind(.text(gate), .integer(Int64(e.sequence)))

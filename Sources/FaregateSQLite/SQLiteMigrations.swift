@@ -184,5 +184,26 @@ enum SQLiteMigrations {
             UNIQUE(gate_id, code, sequences, sample)
         );
         """,
+        // 10: issue 17.6. The evidence of every passage on a ride code (certificate hash and the
+        //    whole dynamic part), stored with its journal record, so central can settle the ride
+        //    with the issuer and prove it; `clearing` marks the rides of other cities' metro apps.
+        """
+        CREATE TABLE ride_code_evidence(
+            gate_id TEXT NOT NULL,
+            seq INTEGER NOT NULL,
+            wall_ms INTEGER NOT NULL,
+            issuer INTEGER NOT NULL,
+            account INTEGER NOT NULL,
+            key_id INTEGER NOT NULL,
+            counter INTEGER NOT NULL,
+            generated_at INTEGER NOT NULL,
+            cert_sha256 BLOB NOT NULL,
+            flags INTEGER NOT NULL,
+            user_sig BLOB NOT NULL,
+            clearing INTEGER NOT NULL,
+            PRIMARY KEY(gate_id, seq)
+        ) WITHOUT ROWID;
+        CREATE INDEX ride_code_evidence_issuer ON ride_code_evidence(issuer, clearing);
+        """,
     ]
 }

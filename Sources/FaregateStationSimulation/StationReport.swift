@@ -88,6 +88,9 @@ public struct StationReport: Sendable {
     public var gates: [GateRow] = []
     /// Entries by reason read back from the gates' journal files.
     public var journalDecisions: [String: Int] = [:]
+    /// The ride-code riders (nil when the run had none): codes shown, valid ones accepted, frauds
+    /// tried and refused with their expected reasons.
+    public var rideCodes: RideCodeTally?
 
     init(options: StationSimulation.Options, gateIDs: [String]) {
         entryGates = options.entryGates
@@ -144,11 +147,42 @@ public struct StationReport: Sendable {
             out +=
                 "  gate latency (detected → barrier) p50 \(String(format: "%.0f", q.p50)) µs, p99 \(String(format: "%.0f", q.p99)) µs\n"
         }
+        if let rc = rideCodes {
+            out +=
+                "  ride codes shown \(rc.shown): valid \(rc.valid), accepted \(rc.validAccepted); frauds "
+                + RideCodeFraud.allCases.map { k in
+                    "\(k.rawValue) \(rc.injected[k.rawValue] ?? 0) (refused \(k.expectedReason.code) "
+                        + "\(rc.refusedAsExpected[k.rawValue] ?? 0))"
+                }.joined(separator: ", ") + "\n"
+        }
         out += "  journals agree with the report: \(totalsAgree ? "yes" : "NO")\n"
         return out
     }
 
     public var jsonObject: [String: Any] {
+        var o = baseJSONObject
+        if let rc = rideCodes {
+            o["ride_codes"] =
+                [
+                    "shown": rc.shown, "valid": rc.valid, "valid_accepted": rc.validAccepted, "reasons": rc.reasons,
+                    "frauds": Dictionary(
+                        uniqueKeysWithValues: RideCodeFraud.allCases.map { k in
+                            (
+                                k.rawValue,
+                                [
+                                    "injected": rc.injected[k.rawValue] ?? 0,
+                                    "refused_as_expected": rc.refusedAsExpected[k.rawValue] ?? 0,
+                                    "expected_reason": k.expectedReason.code,
+                                ] as [String: Any]
+                            )
+                        }),
+                    "all_as_expected": rc.allAsExpected,
+                ] as [String: Any]
+        }
+        return o
+    }
+
+    var baseJSONObject: [String: Any] {
         [
             "entry_gates": entryGates, "exit_gates": exitGates, "riders": riders, "taps": taps,
             "turned_away": turnedAway,

@@ -46,6 +46,9 @@ public struct StationSimulation {
         /// Chance that a rider let through steps back instead of walking in (the opening lapses).
         public var stepBackChance = 0.002
         public var timings = BarrierTimings()
+        /// Riders who show a ride code on each gate's scanner instead of tapping a card, with
+        /// frauds (`StationRideCodes`); nil: every rider taps a card.
+        public var rideCodes: StationRideCodes?
 
         public init(journalRoot: String) { self.journalRoot = journalRoot }
     }
@@ -69,6 +72,10 @@ public struct StationSimulation {
         var runtime: GateRuntime
         var reader: SimulatedCardReader
         var recorder: TapRecorder
+        /// The gate's ride-code scanner (reader index 1), when the run has ride-code riders.
+        var scanner: SimulatedRideCodeScanner?
+        /// The last code this gate let through: what a screenshot fraud shows again here.
+        var lastAccepted: String?
         var controller: BarrierController
         /// The controller's clock: simulated nanoseconds, never going back.
         var nanos: UInt64 = 0
@@ -102,12 +109,18 @@ public struct StationSimulation {
             let id = String(format: "%@%02d", entry ? "IN-" : "OUT-", entry ? g + 1 : g - o.entryGates + 1)
             let journal = try FileJournal(directory: o.journalRoot + "/" + id, fsync: o.fsync)
             let reader = SimulatedCardReader.precomputed(name: id + "-sim-reader", index: 0, clock: clock)
-            let recorder = TapRecorder(readers: 1)
+            let recorder = TapRecorder(readers: 2)
             var ro = GateRuntime.Options(gateID: id)
             ro.sync.intervalSeconds = 86400  // the simulation drives syncs in simulated time
             ro.engine = o.engine
+            var scanner: SimulatedRideCodeScanner?
+            if let rc = o.rideCodes {
+                scanner = SimulatedRideCodeScanner(name: id + "-scanner", clock: clock)
+                ro.rideCodes = RideCodeSettings(verifier: rc.verifier, keys: try rc.keys)
+            }
             let runtime = GateRuntime(
-                options: ro, journal: journal, readers: [reader], barrier: SimulatedBarrier(keepLog: false),
+                options: ro, journal: journal, readers: [reader], scanners: scanner.map { [$0] } ?? [],
+                barrier: SimulatedBarrier(keepLog: false),
                 clock: clock,
                 storeFactory: { () throws(CentralStoreError) -> any CentralStore in
                     SimulatedOutageCentralStore(try factory(), outage: outage)
@@ -117,7 +130,8 @@ public struct StationSimulation {
             _ = controller.start(now: Self.nanos(0))
             gates.append(
                 Gate(
-                    id: id, entry: entry, runtime: runtime, reader: reader, recorder: recorder, controller: controller,
+                    id: id, entry: entry, runtime: runtime, reader: reader, recorder: recorder, scanner: scanner,
+                    controller: controller,
                     nanos: Self.nanos(0)))
         }
         for g in gates { g.runtime.start() }
@@ -152,6 +166,10 @@ public struct StationSimulation {
         }
 
         var report = StationReport(options: o, gateIDs: gates.map(\.id))
+        // Ride-code riders draw from their own generator, so the card riders' draws stay as they were.
+        var codeRng = SplitMix64(seed: o.seed ^ 0xC0DE)
+        var maker = o.rideCodes.map { RideCodeMaker($0) }
+        var tally = RideCodeTally()
         var waits = LatencyHistogram()
         var passageTimes = LatencyHistogram()
         var actions: [BarrierAction] = []
@@ -238,14 +256,59 @@ public struct StationSimulation {
                 report.reverseIntruders += 1
                 tapAt = play(gi, PassageScript.approachAndRetreat(.entry, start: tapAt, intoBuffer: true))
             }
-            gates[gi].reader.present(generator.next())
+            // A ride-code rider shows a code (perhaps a fraud) on the scanner; the others tap a card.
+            var shown: (text: String, fraud: RideCodeFraud?)?
+            if let rc = o.rideCodes, let scanner = gates[gi].scanner, var m = maker,
+                Double(codeRng.next() >> 11) / Double(1 << 53) < rc.share
+            {
+                var fraud: RideCodeFraud?
+                var r = Double(codeRng.next() >> 11) / Double(1 << 53)
+                for kind in RideCodeFraud.allCases {
+                    let chance = rc.fraudChance[kind] ?? 0
+                    if r < chance {
+                        fraud = kind
+                        break
+                    }
+                    r -= chance
+                }
+                let issuer = Int(codeRng.next() % UInt64(max(1, rc.issuers.count)))
+                let account = codeRng.next() % UInt64(max(1, rc.accountsPerIssuer))
+                if fraud == .screenshot, let again = gates[gi].lastAccepted {
+                    shown = (again, fraud)
+                } else {
+                    // A screenshot before this gate let any code through is a rider with a fresh code.
+                    if fraud == .screenshot { fraud = nil }
+                    let now = clock.wallMillis() / 1000
+                    shown = (m.code(issuer: issuer, account: account, now: now, fraud: fraud), fraud)
+                }
+                maker = m
+                scanner.scan(shown?.text ?? "")
+            } else {
+                gates[gi].reader.present(generator.next())
+            }
             // The gate is real: wait for its answer (real time) before moving simulated time on.
-            if gates[gi].recorder.readerSignals[0].wait(timeout: .now() + 10) == .timedOut {
+            if gates[gi].recorder.readerSignals[shown == nil ? 0 : 1].wait(timeout: .now() + 10) == .timedOut {
                 report.unanswered += 1
             }
             answered += 1
             let last = gates[gi].recorder.state.withLock { $0.last }
             let decision = last?.told ?? .deny(.readError)
+            if let shown {
+                tally.shown += 1
+                tally.reasons[decision.reason.code, default: 0] += 1
+                if let fraud = shown.fraud {
+                    tally.injected[fraud.rawValue, default: 0] += 1
+                    if decision.outcome != .open && decision.reason == fraud.expectedReason {
+                        tally.refusedAsExpected[fraud.rawValue, default: 0] += 1
+                    }
+                } else {
+                    tally.valid += 1
+                    if decision.outcome == .open {
+                        tally.validAccepted += 1
+                        gates[gi].lastAccepted = shown.text
+                    }
+                }
+            }
             // The controller hears of the tap when the reader saw it and of the decision after the
             // gate's real, measured latency from detection to barrier command.
             let latency =
@@ -365,6 +428,7 @@ public struct StationSimulation {
         for g in gates { g.runtime.stop() }
         report.elapsedSeconds = Double(clock.monotonicNanos() - started) / 1e9
         report.taps = answered
+        if o.rideCodes != nil { report.rideCodes = tally }
         report.waitSeconds = .init(waits, scale: 1e9)
         report.passageSeconds = .init(passageTimes, scale: 1e9)
 

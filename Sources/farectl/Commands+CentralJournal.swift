@@ -43,7 +43,47 @@ let centralJournalCommands: [Command] = [
             return lines.joined(separator: "\n")
         }
         return 0
-    }
+    },
+    Command(
+        ["central", "clearing"], usage: "central clearing (--db FILE | --pg CONN) [--issuer N] [--all] [--json]",
+        "ride-code passages to settle by inter-city clearing, per issuer, with each code's evidence (--all: every passage on a ride code)"
+    ) { args in
+        let json = args.flag("--json")
+        let all = args.flag("--all")
+        let backend = try CentralBackend(&args)
+        let issuer = try args.value("--issuer").map { text throws(CLIError) -> UInt8 in
+            guard let n = UInt8(text) else {
+                throw CLIError("option --issuer takes an issuer number 0–255, not '\(text)'")
+            }
+            return n
+        }
+        try args.finish()
+        let store: any RideCodeEvidenceStore
+        switch backend.kind {
+        case .sqlite(let path): store = try SQLiteCentralStore(path: path)
+        case .postgres(let conn): store = try PostgresCentralStore(connecting: conn)
+        }
+        let batches = RideCodeClearingBatch.grouped(try store.rideCodeRides(issuer: issuer, clearingOnly: !all))
+        try report(batches, json: json) {
+            let rides = batches.reduce(0) { $0 + $1.rides.count }
+            var lines = [
+                "\(rides) ride-code passage(s) \(all ? "stored" : "to settle by clearing"), \(batches.count) issuer(s)"
+            ]
+            for b in batches {
+                lines.append("issuer \(b.issuer) \(b.issuerName ?? "(unnamed)"): \(b.rides.count) passage(s)")
+                for r in b.rides {
+                    let e = r.evidence
+                    lines.append(
+                        "  \(r.gate) seq \(r.sequence) wall_ms \(r.wallMillis) account \(e.account) key \(e.issuerKeyID) "
+                            + "counter \(e.counter) generated_at \(e.generatedAt) flags \(e.flags)"
+                            + (e.clearing ? " clearing" : "")
+                            + " cert_sha256 \(JournalCodec.lowercaseHex(e.certificateHash))")
+                }
+            }
+            return lines.joined(separator: "\n")
+        }
+        return 0
+    },
 ]
 
 /// The report: the store's own hole and conflict values (snake_case keys in `--json`).

@@ -1,7 +1,9 @@
 import FaregateCore
 import FaregateRuntime
+import FaregateSM2
 import FaregateSQLite
 import FaregateSimulation
+import FaregateSodium
 import FaregateStationSimulation
 import Foundation
 
@@ -35,7 +37,7 @@ let stationCommands: [Command] = [
     Command(
         ["simulate", "station"],
         usage:
-            "simulate station [--entry-gates N] [--exit-gates N] [--riders N] [--seed S] [--central FILE | --demo-cards N] [--report FILE] [--fault F]... [--no-faults] [--journal-dir DIR] [--policies DIR [--era E] [--station S] [--line L]] [--no-fsync] [--tailgaters PM] [--children PM] [--reverse PM] [--step-back PM] [--json]",
+            "simulate station [--entry-gates N] [--exit-gates N] [--riders N] [--seed S] [--central FILE | --demo-cards N] [--report FILE] [--fault F]... [--no-faults] [--journal-dir DIR] [--policies DIR [--era E] [--station S] [--line L]] [--no-fsync] [--tailgaters PM] [--children PM] [--reverse PM] [--step-back PM] [--ride-code-share F] [--json]",
         "a station at the morning peak on real gates; writes an HTML report"
     ) { args in
         let json = args.flag("--json")
@@ -54,7 +56,18 @@ let stationCommands: [Command] = [
         guard options.tailgateChance + options.childChance + options.stepBackChance <= 1 else {
             throw CLIError("--tailgaters, --children and --step-back add up to more than 1000 per mille")
         }
+        // Riders showing a ride code instead of a card (issue 17.7): 0.6 by default on the demo
+        // store; with --central only when asked (the accounts are then added to that store).
+        let shareText = try args.value("--ride-code-share")
+        var rideCodeShare = 0.6
+        if let shareText {
+            guard let v = Double(shareText), v >= 0, v <= 1 else {
+                throw CLIError("--ride-code-share takes a fraction from 0 to 1, not '\(shareText)'")
+            }
+            rideCodeShare = v
+        }
         let central = try args.value("--central")
+        if central != nil && shareText == nil { rideCodeShare = 0 }
         let demoCards = try args.int("--demo-cards", default: 100_000, in: 1...50_000_000)
         let reportPath = try args.value("--report") ?? "station-report.html"
         let journalDir = try args.value("--journal-dir")
@@ -91,6 +104,13 @@ let stationCommands: [Command] = [
             try createDemoStore(at: centralPath, cards: demoCards, seed: 1, mix: options.mix)
             options.populationSize = demoCards
         }
+        if rideCodeShare > 0 {
+            var rc = try simulatedRideCodeIssuers()
+            rc.share = rideCodeShare
+            try SQLiteCentralStore(path: centralPath).insertCards(
+                rc.centralRecords(), wallMillis: Int64(Date().timeIntervalSince1970 * 1000))
+            options.rideCodes = rc
+        }
         let simulation = StationSimulation(options: options) { () throws(CentralStoreError) -> any CentralStore in
             try SQLiteCentralStore(path: centralPath)
         }
@@ -112,6 +132,37 @@ let stationCommands: [Command] = [
         } else {
             print(report.text + "  report: \(reportPath)")
         }
-        return report.totalsAgree ? 0 : 1
+        return report.totalsAgree && (report.rideCodes?.allAsExpected ?? true) ? 0 : 1
     }
 ]
+
+/// The station's simulated ride-code issuers, with fresh keys through the real adapters: Beijing's
+/// transit app on Ed25519, Alipay on SM2, and Shanghai's metro app (cleared between cities) with
+/// an SM2 certificate and an Ed25519 phone key; the gates verify with the same adapters.
+func simulatedRideCodeIssuers() throws -> StationRideCodes {
+    func key(_ a: RideCodeAlgorithm) throws -> ([UInt8], SimulatedRideCodeIssuer.Sign) {
+        if a == .ed25519 {
+            let k = try Ed25519KeyPair()
+            return (k.publicKey, { k.signature(of: $0) })
+        }
+        let k = try SM2KeyPair()
+        // An SM2 signing failure is libcrypto failing: the code then fails to verify and is counted.
+        return (k.publicKey, { (try? k.signature(of: $0)) ?? [] })
+    }
+    let plan: [(RideCodeIssuer, RideCodeAlgorithm, RideCodeAlgorithm)] = [
+        (.transitApp, .ed25519, .ed25519), (.alipay, .sm2, .sm2), (.shanghai, .sm2, .ed25519),
+    ]
+    let issuers = try plan.map { issuer, certAlg, phoneAlg in
+        let (pub, sign) = try key(certAlg)
+        let (phonePub, phoneSign) = try key(phoneAlg)
+        return SimulatedRideCodeIssuer(
+            key: RideCodeIssuerKey(
+                issuer: issuer, keyID: 1, algorithm: certAlg, publicKey: pub, validFrom: 0, validUntil: .max),
+            sign: sign, phoneAlgorithm: phoneAlg, phonePublicKey: phonePub, phoneSign: phoneSign)
+    }
+    return StationRideCodes(
+        issuers: issuers,
+        verifier: RideCodeVerifier(
+            signatures: RideCodeSignatureSuite(ed25519: Ed25519Verifier.verify, sm2: SM2.verify),
+            digest: SodiumSHA256()))
+}

@@ -360,3 +360,11 @@ extension PostgresCentralStoreTests {
         try authenticityScenarios().unsignedUploadsAndRejectedLinesAreFlagged()
     }
 }
+
+extension PostgresCentralStoreTests {
+    /// Issue 17.6 on PostgreSQL (`RideCodeEvidenceScenarios`).
+    func testRideCodeEvidenceIsStoredAndMarkedForClearing() throws {
+        try RideCodeEvidenceScenarios { [conninfo] in try PostgresCentralStore.create(connecting: conninfo) }
+            .evidenceIsStoredAndMarkedForClearing()
+    }
+}

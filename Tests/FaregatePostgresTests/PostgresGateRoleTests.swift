@@ -1,3 +1,4 @@
+import FaregateCentralScenarios
 import FaregateCore
 import FaregatePostgres
 import FaregateSodium
@@ -190,6 +191,14 @@ final class PostgresGateRoleTests: XCTestCase {
         // Another gate's holes are refused like its records.
         assertRefused("holes of another gate") { try gate.recordHoles(gate: "gate-x", ranges: [1...1], reason: "x") }
         XCTAssertTrue(try central.journalHoles(gate: "gate-x").isEmpty)
+
+        // A passage on a ride code: its evidence row goes in on the gate's own login (migration 7).
+        let shanghai = RideCodeEvidenceScenarios.evidence(.shanghai, account: 5, counter: 2)
+        try gate.uploadJournal(gate: "gate-h", entries: [RideCodeEvidenceScenarios.entry(9, shanghai)])
+        XCTAssertEqual(try central.rideCodeRides(issuer: nil, clearingOnly: true).map(\.evidence), [shanghai])
+        assertRefused("evidence of another gate") {
+            try gate.uploadJournal(gate: "gate-x", entries: [RideCodeEvidenceScenarios.entry(1, shanghai)])
+        }
     }
 
     /// The acknowledgement is the trigger's (one gate's row lock serialises it): uploads of one gate
@@ -363,8 +372,11 @@ final class PostgresGateRoleTests: XCTestCase {
         try store.bind(key(9), identityHash: [9], wallMillis: 2)
         XCTAssertEqual(try store.setHealth(of: key(0), to: .red, wallMillis: 2), 1)
         XCTAssertEqual(try store.publish(wallMillis: 3), PublishResult(version: 1, cards: 4))
-        XCTAssertEqual(try SyncPublisher.signNewVersions(in: store, scope: .production, signer: keys, digest: SodiumSHA256()), [1])
-        XCTAssertEqual(try SyncPublisher.storeSnapshot(in: store, scope: .production, signer: keys, digest: SodiumSHA256()).toVersion, 1)
+        XCTAssertEqual(
+            try SyncPublisher.signNewVersions(in: store, scope: .production, signer: keys, digest: SodiumSHA256()), [1])
+        XCTAssertEqual(
+            try SyncPublisher.storeSnapshot(in: store, scope: .production, signer: keys, digest: SodiumSHA256())
+                .toVersion, 1)
         XCTAssertEqual(try XCTUnwrap(try store.changes(after: 0, maxChanges: 100)).changes.count, 4)
         var n = 0
         XCTAssertEqual(try store.forEachStatus { _, _ in n += 1 }, 1)

@@ -182,6 +182,26 @@ enum FuzzSeeds {
                         ? StageTimings() : StageTimings(select: 900, read: 21_000, queue: 4, lookup: 1, decide: 2),
                     shadowDecision: e.3, command: commands[i])
             })
+        // Passages on ride codes (issue 17.6): a Beijing issuer's, and another city's marked for
+        // clearing with a shadow decision before its evidence group; then a refused code.
+        let codes: [(RideCodeIssuer, Decision?)] = [(.alipay, nil), (.shanghai, .deny(.healthRed))]
+        var rideCodeEntries: [JournalEntry] = codes.enumerated().map { i, c in
+            let evidence = RideCodeEvidence(
+                issuerNumber: c.0.rawValue, issuerKeyID: 7, account: 4242, certificateHash: (0..<32).map { UInt8($0) },
+                generatedAt: 1_654_041_590, counter: UInt32(i + 1), flags: UInt8(i),
+                userSignature: (0..<64).map { UInt8(200 - $0) })
+            return JournalEntry(
+                sequence: UInt64(entries.count + i + 1), wallMillis: 1_654_041_620_000, reader: 2,
+                key: evidence.cardKey, kind: .decision, decision: .open(.ok), balanceFen: nil, dataVersion: 17,
+                timings: StageTimings(read: 1800, queue: 3, lookup: 1, decide: 2), shadowDecision: c.1,
+                rideCode: evidence)
+        }
+        rideCodeEntries.append(
+            JournalEntry(
+                sequence: UInt64(entries.count + 3), wallMillis: 1_654_041_621_000, reader: 2,
+                key: CardKey(rideCodeIssuer: .alipay, account: 4242) ?? CardKey(rawValue: 0), kind: .decision,
+                decision: .deny(.rideCodeReused), balanceFen: nil, dataVersion: 17, timings: StageTimings()))
+        try journal.append(rideCodeEntries)
         return [UInt8](try Data(contentsOf: URL(fileURLWithPath: journal.path)))
     }
 

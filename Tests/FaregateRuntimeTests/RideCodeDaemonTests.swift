@@ -1,6 +1,7 @@
 import FaregateCore
 import FaregateModbus
 import FaregateSQLite
+import FaregateSodium
 import Foundation
 import XCTest
 
@@ -123,6 +124,49 @@ final class RideCodeDaemonTests: XCTestCase {
         XCTAssertTrue(garbage.out.contains("deny\tride_code_malformed"), garbage.out + garbage.err)
         let journal = try String(contentsOfFile: dir + "/journal/journal.log", encoding: .utf8)
         XCTAssertEqual(journal.split(separator: "\n").count, 10, "every scan journalled, none twice")
+        try checkEvidence(journal: journal, accepted: [1: first, 6: second], farectl: farectl)
         XCTAssertTrue(p.isRunning, "the daemon is alive")
+    }
+
+    /// Issue 17.6: each accepted code's journal line keeps the code's dynamic part (certificate
+    /// hash, generated_at, counter, flags, phone signature) and central's row has the same after
+    /// a sync; a refused code's line carries its reason and no evidence. `accepted`: sequence →
+    /// the text of the code shown, for the passages whose code the test still holds.
+    func checkEvidence(journal: String, accepted: [UInt64: String], farectl: URL) throws {
+        let entries = try journal.split(separator: "\n").map { try JournalCodec.decode($0) }
+        for e in entries {
+            if e.decision.outcome == .open {
+                let ev = try XCTUnwrap(e.rideCode, "seq \(e.sequence): an accepted code keeps its evidence")
+                XCTAssertEqual(ev.cardKey, e.key)
+                XCTAssertEqual(ev.certificateHash.count, 32)
+                XCTAssertEqual(ev.userSignature.count, 64)
+                XCTAssertFalse(ev.clearing, "Alipay is a Beijing issuer: not cleared between cities")
+                if let text = accepted[e.sequence], let code = try? RideCode(text: text) {
+                    XCTAssertEqual(ev.counter, code.dynamicPart.counter, "seq \(e.sequence)")
+                    XCTAssertEqual(ev.generatedAt, code.dynamicPart.generatedAt)
+                    XCTAssertEqual(ev.flags, code.dynamicPart.flags)
+                    XCTAssertEqual(ev.userSignature, code.dynamicPart.signature)
+                    XCTAssertEqual(ev.issuerKeyID, code.certificate.issuerKeyID)
+                    XCTAssertEqual(ev.certificateHash, SodiumSHA256().sha256(code.certificate.bytes))
+                }
+            } else {
+                XCTAssertNil(e.rideCode, "seq \(e.sequence): a refusal carries its reason only")
+                XCTAssertTrue(e.decision.reason.code.hasPrefix("ride_code_"), "\(e.decision)")
+            }
+        }
+        XCTAssertEqual(entries.filter { $0.rideCode != nil }.map(\.sequence), [1, 6, 9])
+        // Central holds the same evidence once the journal is uploaded.
+        let sync = try run(farectl, ["sync-now", "--socket", dir + "/gate.sock"])
+        XCTAssertEqual(sync.status, 0, sync.err)
+        let rides = try SQLiteCentralStore(path: dir + "/central.sqlite").rideCodeRides(
+            issuer: nil, clearingOnly: false)
+        XCTAssertEqual(rides.map(\.sequence), [1, 6, 9])
+        XCTAssertEqual(rides.map(\.evidence), entries.compactMap(\.rideCode), "central's rows are the journal's")
+        XCTAssertEqual(rides.map(\.gate), ["QR-1", "QR-1", "QR-1"])
+        let clearing = try run(farectl, ["central", "clearing", "--db", dir + "/central.sqlite", "--all", "--json"])
+        XCTAssertEqual(clearing.status, 0, clearing.err)
+        XCTAssertTrue(clearing.out.contains("\"count\":3"), clearing.out)
+        let none = try run(farectl, ["central", "clearing", "--db", dir + "/central.sqlite"])
+        XCTAssertTrue(none.out.hasPrefix("0 ride-code passage(s) to settle by clearing"), none.out)
     }
 }

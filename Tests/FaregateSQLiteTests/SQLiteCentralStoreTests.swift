@@ -128,3 +128,20 @@ final class SQLiteJournalExactlyOnceTests: XCTestCase {
     func testConflictIsFlaggedAndNeverAcknowledged() throws { try scenarios().conflictIsFlaggedAndNeverAcknowledged() }
     func testHolesCountAndAreListed() throws { try scenarios().holesCountAndAreListed() }
 }
+
+/// Issue 17.6 on the SQLite store (`RideCodeEvidenceScenarios`).
+final class SQLiteRideCodeEvidenceTests: XCTestCase {
+    var dir: String!
+
+    override func setUpWithError() throws {
+        dir = NSTemporaryDirectory() + "faregate-sqlite-rc-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    }
+
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: dir) }
+
+    func testEvidenceIsStoredAndMarkedForClearing() throws {
+        try RideCodeEvidenceScenarios { try SQLiteCentralStore.create(at: self.dir + "/central.sqlite") }
+            .evidenceIsStoredAndMarkedForClearing()
+    }
+}
