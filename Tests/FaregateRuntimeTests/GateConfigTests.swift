@@ -69,18 +69,27 @@ final class GateConfigTests: XCTestCase {
     /// Issue 17.3's precedence: with a pinned central key the synced issuer keys are in force, so
     /// scanners need no local file, and a local file beside the key is refused as ambiguous.
     func testIssuerKeysComeFromCentralWithAPinnedKeyAndNeverFromBoth() throws {
-        let central =
-            #""central": {"sqlite": "c.sqlite", "public_key": "c.pub", "network": "metro", "environment": "production"}"#
-        let c = try parse(
-            #"{"gate_id": "G", "journal_dir": "j", "# + central
-                + #", "ride_codes": {"scanners": [{"backend": "simulated"}]}}"#)
-        XCTAssertNil(c.rideCodes?.issuerKeys)
-        XCTAssertEqual(c.rideCodes?.scanners.count, 1)
+        // The legacy single key and the root key pin central alike.
+        for pin in [#""public_key": "c.pub""#, #""root_key": "root.pub""#] {
+            let central =
+                #""central": {"sqlite": "c.sqlite", "# + pin + #", "network": "metro", "environment": "production"}"#
+            let c = try parse(
+                #"{"gate_id": "G", "journal_dir": "j", "# + central
+                    + #", "ride_codes": {"scanners": [{"backend": "simulated"}]}}"#)
+            XCTAssertNil(c.rideCodes?.issuerKeys, pin)
+            XCTAssertEqual(c.rideCodes?.scanners.count, 1, pin)
+            XCTAssertThrowsError(
+                try parse(
+                    #"{"gate_id": "G", "journal_dir": "j", "# + central
+                        + #", "ride_codes": {"issuer_keys": "k.json", "scanners": [{"backend": "simulated"}]}}"#)
+            ) { XCTAssertTrue("\($0)".contains("cannot be set with central.root_key or central.public_key"), "\($0)") }
+        }
+        // Without any pinned key, scanners need the local file.
         XCTAssertThrowsError(
             try parse(
-                #"{"gate_id": "G", "journal_dir": "j", "# + central
-                    + #", "ride_codes": {"issuer_keys": "k.json", "scanners": [{"backend": "simulated"}]}}"#)
-        ) { XCTAssertTrue("\($0)".contains("cannot be set with central.public_key"), "\($0)") }
+                #"{"gate_id": "G", "journal_dir": "j", "central": {"sqlite": "c.sqlite"}, "ride_codes": {"scanners": [{"backend": "simulated"}]}}"#
+            )
+        ) { XCTAssertTrue("\($0)".contains("needs issuer_keys"), "\($0)") }
     }
 
     func testEveryMistakeNamesTheSetting() {
