@@ -137,6 +137,44 @@ public struct JournalRefusal: Hashable, Sendable, Encodable {
 
     /// The code of a line a gate reported failing its own MAC.
     public static let lineNotAuthentic = "line_not_authentic"
+
+    /// What a store writes for one refusal (its row's fields but the gate and the counters): the
+    /// same for every store, so it is decided here and the stores only persist it.
+    public struct Note: Hashable, Sendable {
+        public var code: String
+        public var message: String
+        public var sequences: String
+        public var sample: String
+
+        /// A batch that did not verify: its sequence range and its first line (or reported line).
+        public init(refusing refusal: JournalBatchRefusal, batch: SignedJournalBatch?) {
+            code = refusal.code.rawValue
+            message = refusal.message
+            sequences = batch?.range.map { "\($0.lowerBound)-\($0.upperBound)" } ?? ""
+            sample = batch?.lines.first ?? batch?.rejected.first ?? ""
+        }
+
+        /// An unsigned upload covering `sequences` for a gate that has a journal key.
+        public init(unsigned refusal: JournalBatchRefusal, sequences: String) {
+            code = refusal.code.rawValue
+            message = refusal.message
+            self.sequences = sequences
+            sample = ""
+        }
+
+        /// A line the gate reported it did not write; `sequences` is the sequence it claims (its
+        /// second field, at most 20 characters).
+        public init(notAuthenticLine line: String) {
+            let claimed = line.split(separator: "\t", maxSplits: 2, omittingEmptySubsequences: false)
+            code = JournalRefusal.lineNotAuthentic
+            message = "a line in the gate's journal that the gate did not write (it fails the gate's MAC)"
+            sequences = claimed.count > 1 ? String(claimed[1].prefix(20)) : ""
+            sample = line
+        }
+    }
+
+    /// The reason central stores for a hole a signed batch declares.
+    public static let signedHoleReason = "damaged, missing or not written by the gate (signed by the gate)"
 }
 
 /// A gate's journal key as central holds it (`farectl central gate-keys`).

@@ -53,23 +53,16 @@ extension PostgresCentralStore: GateKeyStore {
                     gate: gate, entries: decoded.map(\.entry), records: batch.lines, batchID: batchID)
                 try storeHolesInTransaction(
                     gate: gate, ranges: batch.holes,
-                    reason: "damaged, missing or not written by the gate (signed by the gate)")
+                    reason: JournalRefusal.signedHoleReason)
                 for line in batch.rejected {
-                    let claimed = line.split(separator: "\t", maxSplits: 2, omittingEmptySubsequences: false)
-                    try refusalInTransaction(
-                        gate: gate, code: JournalRefusal.lineNotAuthentic,
-                        message: "a line in the gate's journal that the gate did not write (it fails the gate's MAC)",
-                        sequences: claimed.count > 1 ? String(claimed[1].prefix(20)) : "", sample: line)
+                    try refusalInTransaction(gate: gate, JournalRefusal.Note(notAuthenticLine: line))
                 }
                 return nil
             }
         }
         guard let refusal else { return }
-        let sequences = batch.range.map { "\($0.lowerBound)-\($0.upperBound)" } ?? ""
         try run("cannot record refusal of gate \(gate)") { () throws(PostgresError) in
-            try refusalInTransaction(
-                gate: gate, code: refusal.code.rawValue, message: refusal.message, sequences: sequences,
-                sample: batch.lines.first ?? batch.rejected.first ?? "")
+            try refusalInTransaction(gate: gate, JournalRefusal.Note(refusing: refusal, batch: batch))
         }
         throw CentralStoreError(.refused, refusal.description)
     }
@@ -85,16 +78,14 @@ extension PostgresCentralStore: GateKeyStore {
         return r.int64(0, 1) == 0 && r.int64(0, 2) == 0 ? .noneYet : .unregistered
     }
 
-    func refusalInTransaction(
-        gate: String, code: String, message: String, sequences: String, sample: String
-    ) throws(PostgresError) {
+    func refusalInTransaction(gate: String, _ note: JournalRefusal.Note) throws(PostgresError) {
         try conn.query(
             """
             INSERT INTO journal_refusals(gate_id, code, message, sequences, sample, seen_at)
             VALUES ($1, $2, $3, $4, $5, \(Self.nowMillis))
             ON CONFLICT (gate_id, code, sequences, sample)
             DO UPDATE SET times = journal_refusals.times + 1, seen_at = excluded.seen_at
-            """, [gate, code, message, sequences, sample])
+            """, [gate, note.code, note.message, note.sequences, note.sample])
     }
 
     /// An unsigned upload (records or holes) for a gate with a journal key is refused and recorded.
@@ -105,8 +96,7 @@ extension PostgresCentralStore: GateKeyStore {
         guard keyed else { return }
         let refusal = JournalBatchRefusal(.unsigned, "an unsigned upload for gate \(gate), which has a journal key")
         try run("cannot record refusal of gate \(gate)") { () throws(PostgresError) in
-            try refusalInTransaction(
-                gate: gate, code: refusal.code.rawValue, message: refusal.message, sequences: sequences, sample: "")
+            try refusalInTransaction(gate: gate, JournalRefusal.Note(unsigned: refusal, sequences: sequences))
         }
         throw CentralStoreError(.refused, refusal.description)
     }

@@ -51,13 +51,9 @@ extension SQLiteCentralStore: GateKeyStore {
                     gate: gate, entries: decoded.map(\.entry), records: batch.lines, batchID: batchID)
                 try storeHolesInTransaction(
                     gate: gate, ranges: batch.holes,
-                    reason: "damaged, missing or not written by the gate (signed by the gate)")
+                    reason: JournalRefusal.signedHoleReason)
                 for line in batch.rejected {
-                    let claimed = line.split(separator: "\t", maxSplits: 2, omittingEmptySubsequences: false)
-                    try refusalInTransaction(
-                        gate: gate, code: JournalRefusal.lineNotAuthentic,
-                        message: "a line in the gate's journal that the gate did not write (it fails the gate's MAC)",
-                        sequences: claimed.count > 1 ? String(claimed[1].prefix(20)) : "", sample: line)
+                    try refusalInTransaction(gate: gate, JournalRefusal.Note(notAuthenticLine: line))
                 }
                 try advanceAcknowledged(gate: gate)
                 return nil
@@ -86,26 +82,21 @@ extension SQLiteCentralStore: GateKeyStore {
     func recordRefusal(gate: String, _ refusal: JournalBatchRefusal, batch: SignedJournalBatch?)
         throws(CentralStoreError)
     {
-        let sequences = batch?.range.map { "\($0.lowerBound)-\($0.upperBound)" } ?? ""
         try run("cannot record refusal of gate \(gate)") { () throws(SQLiteError) in
             try db.transaction { () throws(SQLiteError) in
-                try refusalInTransaction(
-                    gate: gate, code: refusal.code.rawValue, message: refusal.message, sequences: sequences,
-                    sample: batch?.lines.first ?? batch?.rejected.first ?? "")
+                try refusalInTransaction(gate: gate, JournalRefusal.Note(refusing: refusal, batch: batch))
             }
         }
     }
 
-    func refusalInTransaction(
-        gate: String, code: String, message: String, sequences: String, sample: String
-    ) throws(SQLiteError) {
+    func refusalInTransaction(gate: String, _ note: JournalRefusal.Note) throws(SQLiteError) {
         let q = try db.prepare(
             """
             INSERT INTO journal_refusals(gate_id, code, message, sequences, sample, seen_at)
             VALUES (?, ?, ?, ?, ?, \(Self.nowMillis))
             ON CONFLICT(gate_id, code, sequences, sample) DO UPDATE SET times = times + 1, seen_at = excluded.seen_at
             """)
-        try q.bind(.text(gate), .text(code), .text(message), .text(sequences), .text(sample))
+        try q.bind(.text(gate), .text(note.code), .text(note.message), .text(note.sequences), .text(note.sample))
         try q.run()
     }
 
@@ -120,8 +111,7 @@ extension SQLiteCentralStore: GateKeyStore {
         let refusal = JournalBatchRefusal(.unsigned, "an unsigned upload for gate \(gate), which has a journal key")
         try run("cannot record refusal of gate \(gate)") { () throws(SQLiteError) in
             try db.transaction { () throws(SQLiteError) in
-                try refusalInTransaction(
-                    gate: gate, code: refusal.code.rawValue, message: refusal.message, sequences: sequences, sample: "")
+                try refusalInTransaction(gate: gate, JournalRefusal.Note(unsigned: refusal, sequences: sequences))
             }
         }
         throw CentralStoreError(.refused, refusal.description)
