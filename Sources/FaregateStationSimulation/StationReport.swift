@@ -57,6 +57,10 @@ public struct StationReport: Sendable {
     public var gateIDs: [String]
     public var taps = 0
     public var unanswered = 0
+    /// Taps whose measured latency (detected → barrier command) exceeded the decision budget
+    /// (`Options.decisionSeconds`): the gate was slower than the station model assumes.
+    public var overBudget = 0
+    public var decisionSeconds: Double
     public var turnedAway = 0
     public var elapsedSeconds = 0.0
     /// Passages per simulated minute: [entries, exits].
@@ -99,6 +103,7 @@ public struct StationReport: Sendable {
         seed = options.seed
         windowSeconds = options.profile.windowSeconds
         fsync = options.fsync
+        decisionSeconds = options.decisionSeconds
         self.gateIDs = gateIDs
     }
 
@@ -145,7 +150,7 @@ public struct StationReport: Sendable {
         if let total = stages["total"] {
             let q = Quantiles(total, scale: 1000)
             out +=
-                "  gate latency (detected → barrier) p50 \(String(format: "%.0f", q.p50)) µs, p99 \(String(format: "%.0f", q.p99)) µs\n"
+                "  gate latency (detected → barrier) p50 \(String(format: "%.0f", q.p50)) µs, p99 \(String(format: "%.0f", q.p99)) µs; \(overBudget) tap(s) over the \(String(format: "%.0f", decisionSeconds * 1000)) ms budget\n"
         }
         if let rc = rideCodes {
             out +=
@@ -186,7 +191,8 @@ public struct StationReport: Sendable {
         [
             "entry_gates": entryGates, "exit_gates": exitGates, "riders": riders, "taps": taps,
             "turned_away": turnedAway,
-            "unanswered": unanswered, "alarms": alarms.count, "alarms_by_kind": alarmsByKind, "decisions": decisions,
+            "unanswered": unanswered, "over_budget": overBudget, "decision_budget_s": decisionSeconds,
+            "alarms": alarms.count, "alarms_by_kind": alarmsByKind, "decisions": decisions,
             "followers": followers, "evaders": evaders, "bodies": bodies, "cancelled_openings": cancelledOpenings,
             "staff_resets": staffResets, "reverse_intruders": reverseIntruders, "child_pairs": childPairs,
             "passage_s": ["p50": passageSeconds.p50, "p99": passageSeconds.p99, "max": passageSeconds.max],
@@ -222,6 +228,7 @@ public struct StationReport: Sendable {
             ("denied", outcomes["deny"] ?? 0), ("sent to staff", outcomes["staff"] ?? 0),
             ("children in front of an adult (one tap)", childPairs), ("stepped back (opening cancelled)", stepBacks),
             ("reverse intruders at exit gates", reverseIntruders), ("alarms", alarms.count),
+            ("taps decided slower than the \(Int(decisionSeconds * 1000)) ms budget", overBudget),
         ] {
             h += "<tr><td>\(k)</td><td>\(v)</td></tr>"
         }

@@ -10,9 +10,12 @@ import Synchronization
 /// real `GateRuntime`s (threads, ring, journal with fdatasync, central store) deciding every tap.
 ///
 /// Rider movement runs in simulated seconds (a discrete-event loop, one tap at a time, so the
-/// run is deterministic for a seed); gate latency is measured in real time. Each gate also has a
-/// real `BarrierController` driven in simulated nanoseconds: it gets the gate's decision (at the
-/// tap's time plus the measured latency) and passage-sensor scripts of the rider walking through
+/// run is deterministic for a seed); gate latency is measured in real time and reported, but never
+/// moves simulated time (a load spike on the host must not change the station). Each gate also has
+/// a real `BarrierController` driven in simulated nanoseconds: it gets the gate's decision at the
+/// tap's time plus `decisionSeconds` (the 300 ms budget by default, so the queues are those of gates
+/// at their allowed worst; every tap whose measured latency exceeded it is counted in
+/// `StationReport.overBudget`) and passage-sensor scripts of the rider walking through
 /// (a child in front of an adult, close and ordinary tailgaters, someone stepping back, a reverse
 /// intruder at an exit gate); alarms and passage times are what the controller does. Faults are
 /// scheduled in simulated time: a reader unplugged (its gate leaves service, its queue
@@ -46,6 +49,12 @@ public struct StationSimulation {
         /// Chance that a rider let through steps back instead of walking in (the opening lapses).
         public var stepBackChance = 0.002
         public var timings = BarrierTimings()
+        /// Simulated time from a tap to the controller hearing the gate's decision: the decision
+        /// budget. The measured latency is reported beside it, never fed into simulated time.
+        public var decisionSeconds = 0.3
+        /// How long the simulation waits, in real time, for a gate's answer before it counts the
+        /// tap unanswered (a host stalled for seconds must not make a tap look lost).
+        public var answerTimeoutSeconds = 60.0
         /// Riders who show a ride code on each gate's scanner instead of tapping a card, with
         /// frauds (`StationRideCodes`); nil: every rider taps a card.
         public var rideCodes: StationRideCodes?
@@ -287,7 +296,9 @@ public struct StationSimulation {
                 gates[gi].reader.present(generator.next())
             }
             // The gate is real: wait for its answer (real time) before moving simulated time on.
-            if gates[gi].recorder.readerSignals[shown == nil ? 0 : 1].wait(timeout: .now() + 10) == .timedOut {
+            if gates[gi].recorder.readerSignals[shown == nil ? 0 : 1].wait(timeout: .now() + o.answerTimeoutSeconds)
+                == .timedOut
+            {
                 report.unanswered += 1
             }
             answered += 1
@@ -309,13 +320,16 @@ public struct StationSimulation {
                     }
                 }
             }
-            // The controller hears of the tap when the reader saw it and of the decision after the
-            // gate's real, measured latency from detection to barrier command.
+            // The controller hears of the tap when the reader saw it and of the decision the budget
+            // later; the gate's real latency from detection to barrier command is measured and
+            // checked against that budget, but the station's clock does not depend on it.
             let latency =
                 last.flatMap { r in r.tap.map { r.commandedAt > $0.detectedAt ? r.commandedAt - $0.detectedAt : 0 } }
                 ?? 0
+            let budget = Self.duration(o.decisionSeconds)
+            if latency > budget { report.overBudget += 1 }
             feed(gi, .tapDetected(origin), at: tapAt)
-            let decidedAt = tapAt + latency
+            let decidedAt = tapAt + budget
             feed(gi, .decided(origin, decision), at: decidedAt)
             let walkStart = decidedAt + 300_000_000
             var free: UInt64
@@ -454,6 +468,8 @@ public struct StationSimulation {
     /// that no deadline is ever at zero), and back.
     static func nanos(_ seconds: Double) -> UInt64 { 1_000_000_000 + UInt64(max(0, seconds) * 1e9) }
     static func seconds(_ nanos: UInt64) -> Double { Double(nanos &- 1_000_000_000) / 1e9 }
+    /// A span of simulated seconds as nanoseconds (negative spans are none).
+    static func duration(_ seconds: Double) -> UInt64 { UInt64(max(0, min(seconds, 3600)) * 1e9) }
 
     /// Reads every gate's journal back and counts its entries by reason: the report's totals are
     /// checked against what the gates actually recorded.

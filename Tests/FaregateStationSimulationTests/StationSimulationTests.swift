@@ -72,9 +72,11 @@ final class StationSimulationTests: XCTestCase {
         XCTAssertEqual(byKind["reverse_intrusion"], report.reverseIntruders, "every reverse intruder is caught")
         XCTAssertTrue(report.alarms.allSatisfy { $0.kind != "reverse_intrusion" || $0.gate.hasPrefix("OUT-") })
         XCTAssertGreaterThan(report.passageSeconds.p50, 1.0, "walking through takes the script's time")
+        XCTAssertTrue(report.text.contains("over the 300 ms budget"), report.text)
         let html = report.html
         XCTAssertTrue(html.hasPrefix("<!doctype html>") && html.contains("<svg") && html.hasSuffix("</html>\n"))
         XCTAssertTrue(html.contains("agree with these totals"))
+        XCTAssertTrue(html.contains("slower than the 300 ms budget"))
         XCTAssertFalse(html.contains("<script"))
         XCTAssertFalse(html.contains("http://") || html.contains("https://"), "no external resources")
         for kind in AlarmKind.allCases { XCTAssertTrue(html.contains(kind.description)) }
