@@ -327,9 +327,8 @@ final class DecisionLoop: @unchecked Sendable {
                     + "barrier kept closed; nothing of the batch (\(batch.count) entries) journalled, "
                     + "next seq stays \(core.nextSequence)")
         }
-        telemetry.record(&reports, now: clock.monotonicNanos)
-        // After `record`: an observer sees its report numbered and already in the metrics.
-        if let observer { for r in reports { observer(r) } }
+        // Counted before `record` wakes whoever waits for these reports (a control-socket tap):
+        // a `status` asked right after the answer already counts the tap.
         telemetry.count {
             $0.taps += taps
             $0.rejected += rejected
@@ -337,6 +336,9 @@ final class DecisionLoop: @unchecked Sendable {
             $0.laneEvents += events
             if append != .durable { $0.journalFailures += taps }
         }
+        telemetry.record(&reports, now: clock.monotonicNanos)
+        // After `record`: an observer sees its report numbered and already in the metrics.
+        if let observer { for r in reports { observer(r) } }
     }
 
     /// Takes up to `maxBatch` taps from the readers' rings, at most an equal share from each ring
