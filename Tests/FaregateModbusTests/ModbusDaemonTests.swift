@@ -134,7 +134,7 @@ final class ModbusDaemonTests: XCTestCase {
         defer { board.stop() }
         let config = try writeConfig(
             "{\"backend\": \"modbus-tcp\", \"host\": \"127.0.0.1\", \"port\": \(board.port), "
-                + "\"map\": \"map.json\", \"failed_polls_out_of_service\": 3}")
+                + "\"map\": \"map.json\", \"failed_polls_out_of_service\": 3, \"response_timeout_ms\": 250}")
         let (p, log) = try start(daemon, config: config)
         defer { if p.isRunning { kill(p.processIdentifier, SIGKILL) } }
         XCTAssertTrue(log.wait(for: "control socket"), log.text)
@@ -406,7 +406,7 @@ final class DaemonLog: @unchecked Sendable {
     /// Waits until `marker` has appeared `n` times in all (true), or the stream closes or the
     /// deadline passes (false). The count is taken under the lock before each wait on the
     /// semaphore, whose signals add up, so text arriving between two looks is never missed.
-    func wait(for marker: String, count n: Int, timeoutSeconds: Double = 10) -> Bool {
+    func wait(for marker: String, count n: Int, timeoutSeconds: Double = 30) -> Bool {
         let deadline = DispatchTime.now() + timeoutSeconds
         func seen() -> (Int, Bool) {
             buffer.withLock { ($0.text.components(separatedBy: marker).count - 1, $0.closed) }
@@ -418,7 +418,7 @@ final class DaemonLog: @unchecked Sendable {
         }
     }
 
-    func wait(for marker: String, timeoutSeconds: Double = 10) -> Bool {
+    func wait(for marker: String, timeoutSeconds: Double = 30) -> Bool {
         let deadline = DispatchTime.now() + timeoutSeconds
         while true {
             let (found, closed) = buffer.withLock { ($0.text.contains(marker), $0.closed) }

@@ -45,7 +45,8 @@ final class ModbusLane {
             case .tcp: .tcp(host: "127.0.0.1", port: emulator.port, unit: 255)
             }
         var settings = ModbusGateIO.Settings(endpoint: endpoint, map: map)
-        settings.responseTimeoutNanos = 30_000_000
+        // Generous for a loaded test host: a stalled emulator thread must not look like a lost board.
+        settings.responseTimeoutNanos = 200_000_000
         settings.link.failedPollsOutOfService = 5
         settings.link.backoffMax = 400_000_000
         adapter = ModbusGateIO(settings: settings, clock: clock)
